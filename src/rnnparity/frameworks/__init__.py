@@ -1,0 +1,32 @@
+"""One adapter per framework target, imported lazily (importing rnnparity never imports TF)."""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+
+# target -> (adapter module, the import that must succeed, what to install when it does not)
+TARGETS = {
+    "keras3": ("rnnparity.frameworks.keras3", "keras", 'pip install "rnnparity[tf]" (tensorflow + keras 3)'),
+    "tf_keras": ("rnnparity.frameworks.tf_keras", "tf_keras", 'pip install "rnnparity[tf]" (tf-keras)'),
+    "tf1": ("rnnparity.frameworks.tf1", "tf_keras", 'pip install "rnnparity[tf]" (tensorflow + tf-keras legacy cells)'),
+}
+
+
+def availability(target: str) -> tuple[bool, str]:
+    """(available, reason): whether the target's framework can be imported here, without importing it."""
+    if target not in TARGETS:
+        raise ValueError(f"unknown target {target!r}: expected one of {sorted(TARGETS)}")
+    _, module, install = TARGETS[target]
+    try:
+        found = importlib.util.find_spec(module) is not None and importlib.util.find_spec("tensorflow") is not None
+    except (ImportError, ValueError):
+        found = False
+    return found, ("" if found else f"target {target}: {module} is not installed; {install}")
+
+
+def get(target: str):
+    """The adapter object for a target (imports the framework)."""
+    ok, reason = availability(target)
+    if not ok:
+        raise ImportError(reason)
+    return importlib.import_module(TARGETS[target][0]).ADAPTER

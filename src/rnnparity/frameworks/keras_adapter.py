@@ -1,0 +1,87 @@
+"""Adapter shared by the two Keras targets: build a live layer from a layer spec, run it, reset it.
+
+A *layer spec* is a plain, JSON-serialisable dict (it is stored in fixtures):
+    {"class": "LSTM", "config": {constructor kwargs}, "wrapper": None | {"merge_mode": ...}}
+"""
+from __future__ import annotations
+
+import importlib
+import platform
+from functools import cached_property
+
+import numpy as np
+
+from ._quiet import quiet_tensorflow
+
+
+class KerasAdapter:
+    def __init__(self, target: str, module_name: str, dialect: str):
+        self.target = target
+        self.module_name = module_name
+        self.dialect = dialect
+
+    @cached_property
+    def K(self):
+        quiet_tensorflow()
+        return importlib.import_module(self.module_name)
+
+    @cached_property
+    def tf(self):
+        quiet_tensorflow()
+        return importlib.import_module("tensorflow")
+
+    def versions(self) -> dict:
+        K = self.K
+        backend = K.backend.backend() if hasattr(K.backend, "backend") else "tensorflow"
+        return {"target": self.target, "tensorflow": self.tf.__version__,
+                "keras": getattr(K, "__version__", "?"), "backend": backend,
+                "numpy": np.__version__, "python": platform.python_version(),
+                "platform": platform.platform()}
+
+    # -- building ------------------------------------------------------------------------------
+    def construct(self, spec):
+        """The framework layer for a spec, unbuilt. Raises whatever the framework raises."""
+        layers = self.K.layers
+        inner = getattr(layers, spec["class"])(**spec["config"])
+        wrapper = spec.get("wrapper")
+        if wrapper is None:
+            return inner
+        kwargs = {"merge_mode": wrapper.get("merge_mode", "concat")}
+        if wrapper.get("backward_config") is not None:
+            kwargs["backward_layer"] = getattr(layers, spec["class"])(**wrapper["backward_config"])
+        return layers.Bidirectional(inner, **kwargs)
+
+    def build(self, spec, input_shape):
+        layer = self.construct(spec)
+        layer.build(tuple(input_shape))
+        return layer
+
+    # -- running -------------------------------------------------------------------------------
+    def _tensor(self, a, dtype=None):
+        return self.tf.convert_to_tensor(np.asarray(a) if dtype is None else np.asarray(a, dtype))
+
+    def call(self, layer, x, mask=None, initial_state=None):
+        """Run the layer eagerly (inference mode); return NumPy arrays in the framework's structure."""
+        kwargs = {"training": False}
+        if mask is not None:
+            kwargs["mask"] = self._tensor(mask, bool)
+        if initial_state is not None:
+            kwargs["initial_state"] = [self._tensor(s) for s in initial_state]
+        out = layer(self._tensor(x), **kwargs)
+        return to_numpy(out)
+
+    def reset(self, layer):
+        (getattr(layer, "reset_states", None) or layer.reset_state)()
+
+    def get_weights(self, layer):
+        return [np.asarray(w) for w in layer.get_weights()]
+
+    def set_weights(self, layer, weights):
+        layer.set_weights(list(weights))
+
+
+def to_numpy(out):
+    """Framework output -> the same structure (tuple/list kept) of NumPy arrays."""
+    if isinstance(out, (list, tuple)):
+        return type(out)(to_numpy(o) for o in out)
+    return np.asarray(out)

@@ -1,0 +1,99 @@
+"""What every Keras-layout cell shares: weights (kernel, recurrent_kernel[, bias]), activations,
+and the input projection done once for all timesteps before the time loop."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import activations
+
+
+class Cell:
+    GATES: tuple[str, ...] = ()
+    STATE_NAMES: tuple[str, ...] = ()
+    DEFAULT_RECURRENT_ACTIVATION = "sigmoid"
+
+    def __init__(self, units, *, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 dialect="keras3", dtype="float32"):
+        self.units = units
+        self.use_bias = bool(use_bias)
+        self.dtype = np.dtype(dtype)
+        self.activation = activations.get(activation, dialect, "activation")
+        self.recurrent_activation = (
+            activations.get(recurrent_activation, dialect, "recurrent_activation")
+            if self.DEFAULT_RECURRENT_ACTIVATION is not None else None)
+        self.kernel = self.recurrent_kernel = self.bias = None
+
+    # -- weights -------------------------------------------------------------------------------
+    def bias_shape(self):
+        return (len(self.GATES) * self.units,)
+
+    def weight_specs(self, input_dim):
+        """[(name, shape)] in the framework's get_weights() order."""
+        n = len(self.GATES) * self.units
+        specs = [("kernel", (input_dim, n)), ("recurrent_kernel", (self.units, n))]
+        if self.use_bias:
+            specs.append(("bias", self.bias_shape()))
+        return specs
+
+    def set_weights(self, weights, owner="layer"):
+        weights = list(weights)
+        if not weights:
+            raise ValueError(f"{owner}: set_weights got an empty list")
+        kernel = np.asarray(weights[0])
+        if kernel.ndim != 2:
+            raise ValueError(f"{owner}: kernel must be 2-D (input_dim, {len(self.GATES)}*units), "
+                             f"got shape {kernel.shape}")
+        specs = self.weight_specs(kernel.shape[0])
+        if len(weights) != len(specs):
+            raise ValueError(
+                f"{owner}: expected {len(specs)} weight arrays "
+                f"({', '.join(f'{n}{s}' for n, s in specs)}), got {len(weights)} "
+                f"with shapes {[np.shape(w) for w in weights]}")
+        arrays = {}
+        for (name, shape), w in zip(specs, weights):
+            w = np.asarray(w)
+            if w.shape != shape:
+                hint = ""
+                if name == "bias" and hasattr(self, "reset_after"):
+                    hint = (f" (GRU reset_after={self.reset_after} expects bias {shape}; "
+                            f"the other layout is {(3 * self.units,) if self.reset_after else (2, 3 * self.units)})")
+                raise ValueError(f"{owner}: weight {name!r} must have shape {shape}, got {w.shape}{hint}")
+            if not np.issubdtype(w.dtype, np.floating):
+                raise TypeError(f"{owner}: weight {name!r} must be floating point, got {w.dtype}")
+            arrays[name] = w.astype(self.dtype)
+        self.kernel = arrays["kernel"]
+        self.recurrent_kernel = arrays["recurrent_kernel"]
+        self.bias = arrays.get("bias")
+
+    def get_weights(self):
+        if self.kernel is None:
+            return []
+        out = [self.kernel.copy(), self.recurrent_kernel.copy()]
+        if self.use_bias:
+            out.append(self.bias.copy())
+        return out
+
+    @property
+    def built(self):
+        return self.kernel is not None
+
+    @property
+    def input_dim(self):
+        return None if self.kernel is None else self.kernel.shape[0]
+
+    # -- maths ---------------------------------------------------------------------------------
+    def input_bias(self):
+        return self.bias
+
+    def project_inputs(self, x):
+        """x W + b for every timestep at once: (batch, time, features) -> (batch, time, gates*units)."""
+        z = x @ self.kernel
+        if self.use_bias:
+            z += self.input_bias()
+        return z
+
+    def zero_states(self, batch):
+        return [np.zeros((batch, self.units), self.dtype) for _ in self.STATE_NAMES]
+
+    def step(self, x_t, states):  # pragma: no cover - abstract
+        raise NotImplementedError

@@ -1,0 +1,54 @@
+"""GRU cell (Cho et al. 2014), Keras layout, both bias layouts.
+
+keras/src/layers/rnn/gru.py (GRUCell.call); tf_keras/src/layers/rnn/gru.py.
+reset_after=True (the default, cuDNN-compatible): the reset gate multiplies the recurrent projection
+*after* the matmul and there are two biases, bias[0] for the input and bias[1] for the recurrent side.
+reset_after=False: r multiplies h_tm1 *before* the matmul, one input bias.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .cell import Cell
+from .gates import gate_block, split_gates
+
+# Column blocks of kernel, recurrent_kernel and bias: update, reset, candidate.
+GRU_GATES = ("z", "r", "h")
+
+
+class GRUCell(Cell):
+    GATES = GRU_GATES
+    STATE_NAMES = ("h",)
+
+    def __init__(self, units, *, reset_after=True, **kwargs):
+        self.reset_after = bool(reset_after)
+        super().__init__(units, **kwargs)
+
+    def bias_shape(self):
+        # reset_after: row 0 is the input bias, row 1 the recurrent bias
+        n = len(self.GATES) * self.units
+        return (2, n) if self.reset_after else (n,)
+
+    def input_bias(self):
+        return self.bias[0] if self.reset_after else self.bias
+
+    def step(self, x_t, states):
+        (h_tm1,) = states
+        x = split_gates(x_t, GRU_GATES)
+        if self.reset_after:
+            inner = h_tm1 @ self.recurrent_kernel
+            if self.use_bias:
+                inner = inner + self.bias[1]
+            rec = split_gates(inner, GRU_GATES)
+            z = self.recurrent_activation(x["z"] + rec["z"])
+            r = self.recurrent_activation(x["r"] + rec["r"])
+            hh = self.activation(x["h"] + r * rec["h"])
+        else:
+            u_z = gate_block(self.recurrent_kernel, GRU_GATES, "z")
+            u_r = gate_block(self.recurrent_kernel, GRU_GATES, "r")
+            u_h = gate_block(self.recurrent_kernel, GRU_GATES, "h")
+            z = self.recurrent_activation(x["z"] + h_tm1 @ u_z)
+            r = self.recurrent_activation(x["r"] + h_tm1 @ u_r)
+            hh = self.activation(x["h"] + (r * h_tm1) @ u_h)
+        h = z * h_tm1 + (np.asarray(1, h_tm1.dtype) - z) * hh
+        return h, [h]

@@ -1,0 +1,27 @@
+"""LSTM cell (Hochreiter & Schmidhuber 1997, with forget gate), Keras layout.
+
+keras/src/layers/rnn/lstm.py (LSTMCell.call, `_compute_carry_and_output_fused`);
+tf_keras/src/layers/rnn/lstm.py. State order is [h, c] (Keras), unlike TF1's LSTMStateTuple(c, h).
+"""
+from __future__ import annotations
+
+from .cell import Cell
+from .gates import split_gates
+
+# Column blocks of kernel, recurrent_kernel and bias: input, forget, cell candidate, output.
+LSTM_GATES = ("i", "f", "c", "o")
+
+
+class LSTMCell(Cell):
+    GATES = LSTM_GATES
+    STATE_NAMES = ("h", "c")
+
+    def step(self, x_t, states):
+        h_tm1, c_tm1 = states
+        z = split_gates(x_t + h_tm1 @ self.recurrent_kernel, LSTM_GATES)
+        i = self.recurrent_activation(z["i"])
+        f = self.recurrent_activation(z["f"])
+        c = f * c_tm1 + i * self.activation(z["c"])
+        o = self.recurrent_activation(z["o"])
+        h = o * self.activation(c)
+        return h, [h, c]
