@@ -72,7 +72,8 @@ def from_spec(spec, dialect):
     backward = None
     if wrapper.get("backward_config") is not None:
         backward = _reference_layer(cls, wrapper["backward_config"], dialect)
-    return Bidirectional(layer, merge_mode=wrapper.get("merge_mode", "concat"), backward_layer=backward)
+    return Bidirectional(layer, merge_mode=wrapper.get("merge_mode", "concat"), backward_layer=backward,
+                         dtype=wrapper.get("dtype", "float32"))
 
 
 def _check_builtin(layer):
@@ -118,7 +119,8 @@ def from_keras(layer):
         base = type(forward).from_config(config)
         bw_config = {**backward.get_config()}
         bw = type(backward).from_config(bw_config)
-        ref = Bidirectional(base, merge_mode=layer.merge_mode, backward_layer=bw)
+        ref = Bidirectional(base, merge_mode=layer.merge_mode, backward_layer=bw,
+                            dtype=_compute_dtype(layer))
         ref.forward_layer.set_weights(forward.get_weights())
         ref.backward_layer.set_weights(backward.get_weights())
         ref.forward_layer.states, ref.backward_layer.states = forward.states, backward.states

@@ -1,7 +1,11 @@
 """Bidirectional wrapper, Keras semantics.
 
 keras/src/layers/rnn/bidirectional.py; tf_keras/src/layers/rnn/bidirectional.py.
-- the backward layer is a copy of the layer's config with go_backwards flipped (or `backward_layer`);
+- the backward layer is a copy of the layer's config with go_backwards flipped (Keras 2) or set to
+  True (Keras 3, which therefore rejects a wrapped layer that already has go_backwards=True), or
+  `backward_layer`;
+- the wrapper has its own dtype (float32 unless given): inputs are cast to it before the sub-layers
+  cast them to theirs (both Keras versions), and Keras 3 casts the two outputs to it before merging;
 - both sub-layers get zero_output_for_mask = return_sequences (both Keras versions force it);
 - with return_sequences the backward output is flipped back along time before merging, *always*,
   even when the wrapped layer itself had go_backwards=True;
@@ -30,7 +34,8 @@ def _merge(mode, y, y_rev):
 
 
 class Bidirectional:
-    def __init__(self, layer, merge_mode="concat", backward_layer=None, weights=None, **options):
+    def __init__(self, layer, merge_mode="concat", backward_layer=None, weights=None,
+                 dtype="float32", **options):
         if not isinstance(layer, RecurrentLayer):
             raise ValueError(f"Bidirectional: `layer` must be a rnnparity SimpleRNN, LSTM or GRU, "
                              f"got {type(layer).__name__}")
@@ -42,13 +47,17 @@ class Bidirectional:
             raise ValueError(f"Unrecognized keyword arguments passed to Bidirectional: {unknown}")
         self.dialect = layer.dialect
         self.merge_mode = merge_mode
+        self.dtype = np.dtype(dtype).name
+        if self.dtype not in ("float16", "float32", "float64"):
+            raise ValueError(f"Bidirectional: dtype={dtype!r} is not modelled")
         fw_config = layer.get_config()
         self.forward_layer = type(layer).from_config({**fw_config,
                                                        "zero_output_for_mask": layer.return_sequences})
         if backward_layer is None:
-            bw_config = {**fw_config, "go_backwards": not layer.go_backwards}
+            backwards = True if self.dialect == "keras3" else not layer.go_backwards
             self.backward_layer = type(layer).from_config(
-                {**bw_config, "zero_output_for_mask": layer.return_sequences})
+                {**fw_config, "go_backwards": backwards, "zero_output_for_mask": layer.return_sequences})
+            self._verify_backward(layer, self.backward_layer)
         else:
             if not isinstance(backward_layer, RecurrentLayer):
                 raise ValueError(f"Bidirectional: `backward_layer` must be a rnnparity SimpleRNN, "
@@ -113,6 +122,7 @@ class Bidirectional:
 
     def get_config(self):
         return {"layer": self.forward_layer.get_config(), "merge_mode": self.merge_mode,
+                "dtype": self.dtype,
                 "backward_layer": self.backward_layer.get_config()}
 
     # -- call ----------------------------------------------------------------------------------
@@ -127,9 +137,14 @@ class Bidirectional:
                 raise ValueError(f"Bidirectional: initial_state must hold {2 * per_layer} arrays "
                                  f"(forward states then backward states), got {len(initial_state)}")
             fw_state, bw_state = initial_state[:per_layer], initial_state[per_layer:]
+        x = np.asarray(x)
+        if np.issubdtype(x.dtype, np.floating):
+            x = x.astype(self.dtype)  # the wrapper's own autocast
         y, fw_states = self.forward_layer.run(x, mask=mask, initial_state=fw_state, training=training)
         y_rev, bw_states = self.backward_layer.run(x, mask=mask, initial_state=bw_state,
                                                    training=training)
+        if self.dialect == "keras3":
+            y, y_rev = y.astype(self.dtype), y_rev.astype(self.dtype)
         if self.return_sequences:
             y_rev = np.flip(y_rev, axis=0 if self.time_major else 1)
         seq = tuple if self.dialect == "keras3" else list

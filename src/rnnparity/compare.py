@@ -1,0 +1,119 @@
+"""Compare framework outputs with reference outputs: structure -> shape -> dtype -> values.
+
+A mismatch becomes a `Mismatch` that explains itself: which call, which output (by name), the worst
+element, the first diverging timestep and unit for sequence outputs, the case id and a repro command.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .tolerances import tolerance
+
+
+@dataclass
+class Mismatch:
+    kind: str  # "structure", "shape", "dtype", "values", "error"
+    message: str
+
+
+@dataclass
+class Stats:
+    """Max errors seen over every compared element (reported in the run summary)."""
+    max_abs: float = 0.0
+    max_rel: float = 0.0
+    elements: int = 0
+    details: dict = field(default_factory=dict)
+
+    def update(self, abs_err, rel_err, n):
+        self.max_abs = max(self.max_abs, abs_err)
+        self.max_rel = max(self.max_rel, rel_err)
+        self.elements += n
+
+
+def _kind(out):
+    if isinstance(out, tuple):
+        return "tuple"
+    if isinstance(out, list):
+        return "list"
+    return "array"
+
+
+def as_list(out):
+    return list(out) if isinstance(out, (list, tuple)) else [out]
+
+
+def compare_structure(expected, actual, names=None):
+    """Mismatch or None: how many outputs, in which container."""
+    ek, ak = _kind(expected), _kind(actual)
+    ne, na = len(as_list(expected)), len(as_list(actual))
+    if ek != ak or ne != na:
+        listing = ""
+        if names:
+            listing = "\n  the framework's outputs are: " + "; ".join(
+                f"[{i}] {n}" for i, n in enumerate(names))
+        return Mismatch("structure", f"structure: framework returned {_describe(ek, ne)}, reference "
+                                     f"returned {_describe(ak, na)}{listing}")
+    return None
+
+
+def _describe(kind, n):
+    return "a single array" if kind == "array" else f"a {kind} of {n} arrays"
+
+
+def compare_array(expected, actual, label, time_axis=None, stats=None):
+    """Mismatch or None for one output array."""
+    expected, actual = np.asarray(expected), np.asarray(actual)
+    if expected.shape != actual.shape:
+        return Mismatch("shape", f"{label}: shape differs: framework {expected.shape}, reference {actual.shape}")
+    if expected.dtype != actual.dtype:
+        return Mismatch("dtype", f"{label}: dtype differs: framework {expected.dtype}, reference {actual.dtype}")
+    if expected.size == 0:
+        return None
+    tol = tolerance(expected.dtype)
+    e64, a64 = expected.astype(np.float64), actual.astype(np.float64)
+    both_nan = np.isnan(e64) & np.isnan(a64)
+    same_inf = np.isinf(e64) & (e64 == a64)
+    err = np.where(both_nan | same_inf, 0.0, np.abs(a64 - e64))
+    err = np.where(np.isnan(err), np.inf, err)
+    bound = tol["atol"] + tol["rtol"] * np.abs(np.where(np.isfinite(e64), e64, 0.0))
+    bad = err > bound
+    rel = err / np.maximum(np.abs(e64), np.finfo(np.float64).tiny)
+    finite = np.isfinite(err)
+    if stats is not None and finite.any():
+        stats.update(float(err[finite].max()), float(np.where(finite, rel, 0).max()), expected.size)
+    if not bad.any():
+        return None
+    worst = np.unravel_index(np.argmax(np.where(bad, err, -1.0)), err.shape)
+    lines = [
+        f"{label}: {int(bad.sum())} of {bad.size} elements beyond tolerance "
+        f"(atol={tol['atol']:g}, rtol={tol['rtol']:g}, {expected.dtype})",
+        f"  max abs error {err[worst]:.3g} at index {tuple(int(i) for i in worst)}: "
+        f"framework {e64[worst]!r}, reference {a64[worst]!r}",
+        f"  max rel error {float(np.max(np.where(bad, rel, 0))):.3g}",
+    ]
+    if time_axis is not None and expected.ndim == 3:
+        bad_t = np.moveaxis(bad, time_axis, 0)
+        t = int(np.argmax(bad_t.reshape(bad_t.shape[0], -1).any(axis=1)))
+        where = np.argwhere(bad_t[t])[0]
+        lines.append(f"  first diverging timestep: t={t} (batch {int(where[0])}, unit {int(where[1])}); "
+                     f"steps before t={t} agree")
+    return Mismatch("values", "\n".join(lines))
+
+
+def compare_outputs(expected, actual, names=None, time_axis=1, stats=None, prefix=""):
+    """All mismatches between two output structures (empty list when they agree)."""
+    problem = compare_structure(expected, actual, names)
+    if problem:
+        problem.message = prefix + problem.message
+        return [problem]
+    problems = []
+    for i, (e, a) in enumerate(zip(as_list(expected), as_list(actual))):
+        name = names[i] if names and i < len(names) else f"output {i}"
+        label = f"{prefix}output [{i}] = {name}"
+        axis = time_axis if np.ndim(e) == 3 else None
+        p = compare_array(e, a, label, time_axis=axis, stats=stats)
+        if p:
+            problems.append(p)
+    return problems

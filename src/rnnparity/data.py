@@ -1,0 +1,102 @@
+"""Seeded inputs, masks, initial states and weights for a case, and the *plan*: the sequence of calls
+and resets that a case runs, identically, on the framework and on the reference.
+
+Everything derives from ``case.seed`` (a hash of the id without its target), so the same case has the
+same data on every target, every run and every xdist worker.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .cases import FEATURES, UNITS, Case
+
+WEIGHT_SCALE = 0.6  # uniform(-0.6, 0.6): every gate and unit different, activations unsaturated
+
+
+@dataclass
+class Call:
+    x: np.ndarray
+    mask: np.ndarray | None = None
+    initial_state: list | None = None
+    label: str = ""
+
+
+@dataclass
+class Reset:
+    label: str = "reset_states()"
+
+
+@dataclass
+class Plan:
+    steps: list = field(default_factory=list)
+    # indices (into the list of calls) whose outputs must equal each other:
+    # (chunked calls, whole call) for the stateful chunking check
+    chunk_check: tuple | None = None
+
+    @property
+    def calls(self):
+        return [s for s in self.steps if isinstance(s, Call)]
+
+
+def make_mask(pattern: str, batch: int, steps: int, rng) -> np.ndarray | None:
+    if pattern == "none":
+        return None
+    lengths = np.array([max(1, steps - (i + (batch == 1)) * max(1, steps // 3)) for i in range(batch)])
+    right = np.arange(steps)[None, :] < lengths[:, None]
+    if pattern == "right":
+        return right
+    if pattern == "left":
+        return right[:, ::-1].copy()
+    if pattern == "holes":
+        mask = rng.uniform(size=(batch, steps)) < 0.7
+        mask[np.arange(batch), rng.randint(0, steps, size=batch)] = True
+        return mask
+    if pattern == "full_row":
+        right[-1] = False
+        return right
+    raise ValueError(f"unknown mask pattern {pattern!r}")
+
+
+def seeded_weights(shapes, seed, dtype="float32"):
+    """Uniform(-0.6, 0.6) arrays for the given shapes: different for every gate and unit."""
+    rng = np.random.RandomState(seed ^ 0x5EED)
+    return [rng.uniform(-WEIGHT_SCALE, WEIGHT_SCALE, size=tuple(s)).astype(dtype) for s in shapes]
+
+
+def _batch(case: Case, rng):
+    b, t = case.n_batch, case.n_steps
+    x = rng.normal(size=(b, t, FEATURES)).astype(case.np_dtype)
+    mask = make_mask(case.mask, b, t, rng)
+    if case.time_major:
+        x = np.ascontiguousarray(np.swapaxes(x, 0, 1))
+        mask = None if mask is None else np.ascontiguousarray(mask.T)
+    return x, mask
+
+
+def make_plan(case: Case) -> Plan:
+    rng = np.random.RandomState(case.seed)
+    x, mask = _batch(case, rng)
+    init = None
+    if case.initial_state:
+        init = [rng.uniform(-0.5, 0.5, size=(case.n_batch, UNITS)).astype(case.np_dtype)
+                for _ in range(case.n_states)]
+    if not case.stateful:
+        return Plan([Call(x, mask, init, "call")])
+    x2, m2 = _batch(case, rng)
+    x3, m3 = _batch(case, rng)
+    plan = Plan([Call(x, mask, init, "batch 1"), Call(x2, m2, None, "batch 2 (state carried)"),
+                 Reset(), Call(x3, m3, None, "batch 3 (after reset)")])
+    steps = case.n_steps
+    if case.wrapper == "none" and not case.go_backwards and case.mask == "none" and steps >= 2:
+        # chunking: feeding a sequence in two chunks must equal feeding it whole
+        k = steps // 2 + 1 if steps > 2 else 1
+        xa, _ = _batch(case, rng)
+        axis = 0 if case.time_major else 1
+        first, second = np.split(xa, [k], axis=axis)
+        plan.steps += [Reset(), Call(first, None, None, f"chunk 1 (steps :{k})"),
+                       Call(second, None, None, f"chunk 2 (steps {k}:)"), Reset(),
+                       Call(xa, None, None, "whole sequence")]
+        plan.chunk_check = (3, 4, 5)
+    return plan

@@ -1,0 +1,197 @@
+"""Run a case: the same plan on the live framework and on the reference, then compare.
+
+`record(case)` runs the framework and returns a `Recording` (everything needed to replay with no
+framework: spec, plan, weights, outputs or the error). `verify(recording, reference_factory)` runs
+the reference through the same plan and returns the mismatches. `check_live(case)` does both, with
+the reference built by `from_keras` from the live layer.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import frameworks
+from .cases import Case
+from .compare import Mismatch, Stats, as_list, compare_array, compare_outputs
+from .convert import from_keras, from_spec
+from .data import Call, Plan, Reset, make_plan, seeded_weights
+from .explain import explain
+
+
+@dataclass
+class Outcome:
+    """What running a plan produced: one output structure per call, or an error at some step."""
+    outputs: list = field(default_factory=list)
+    error: tuple | None = None  # (step index, exception type name, message)
+
+
+@dataclass
+class Recording:
+    case_id: str
+    spec: dict
+    plan: Plan
+    weights: list | None
+    outcome: Outcome
+    dialect: str
+    time_axis: int = 1
+    layer: object = None  # the live layer (not serialised)
+
+
+def execute(call, reset, plan: Plan) -> Outcome:
+    """Run a plan through `call(Call) -> outputs` and `reset()`; stop at the first error."""
+    outcome = Outcome()
+    for i, step in enumerate(plan.steps):
+        try:
+            if isinstance(step, Reset):
+                reset()
+            else:
+                outcome.outputs.append(call(step))
+        except Exception as exc:  # noqa: BLE001 - the error *is* the observation
+            outcome.error = (i, type(exc).__name__, str(exc).strip().splitlines()[0][:300] if str(exc).strip() else "")
+            break
+    return outcome
+
+
+def expected_reference_error(framework_error_type: str) -> str:
+    """The exception type the reference must raise where the framework raised this one.
+
+    ValueError and TypeError must match exactly; framework-internal errors (e.g. TensorFlow's
+    InvalidArgumentError from a kernel) map to ValueError, raised before any computation.
+    """
+    return framework_error_type if framework_error_type in ("ValueError", "TypeError") else "ValueError"
+
+
+def record(case: Case, on_built=None) -> Recording:
+    """Run the framework through the case's plan. ``on_built(layer)`` runs once the live layer has its
+    weights and before its first call (that is where the reference is copied from it)."""
+    adapter = frameworks.get(case.target)
+    plan = make_plan(case)
+    spec = case.layer_spec()
+    rec = Recording(case.id, spec, plan, None, Outcome(), case.dialect, 0 if case.time_major else 1)
+    try:
+        layer = adapter.build(spec, case.input_shape)
+        shapes = [w.shape for w in adapter.get_weights(layer)]
+        rec.weights = seeded_weights(shapes, case.seed, case.np_dtype)
+        adapter.set_weights(layer, rec.weights)
+    except Exception as exc:  # noqa: BLE001 - a rejected configuration is a case too
+        rec.outcome.error = (-1, type(exc).__name__, str(exc).strip().splitlines()[0][:300])
+        return rec
+    rec.layer = layer
+    if on_built is not None:
+        on_built(layer)
+    rec.outcome = execute(lambda s: adapter.call(layer, s.x, s.mask, s.initial_state),
+                          lambda: adapter.reset(layer), plan)
+    return rec
+
+
+def output_names(rec: Recording, x_shape):
+    try:
+        return explain(rec.spec, x_shape, rec.dialect).names()
+    except Exception:  # noqa: BLE001 - names are a courtesy; a bad spec is reported elsewhere
+        return None
+
+
+def verify(rec: Recording, reference_factory, stats: Stats | None = None) -> list[Mismatch]:
+    """Run the reference through the recording's plan; return every mismatch."""
+    fw = rec.outcome
+    if fw.error is not None and fw.error[0] == -1:
+        want = expected_reference_error(fw.error[1])
+        try:
+            reference_factory()
+        except Exception as exc:  # noqa: BLE001
+            if type(exc).__name__ == want:
+                return []
+            return [Mismatch("error", f"the framework rejected this configuration with {fw.error[1]}: "
+                                      f"{fw.error[2]}\n  the reference raised {type(exc).__name__} "
+                                      f"(expected {want}): {exc}")]
+        return [Mismatch("error", f"the framework rejected this configuration with {fw.error[1]}: "
+                                  f"{fw.error[2]}\n  but the reference accepted it")]
+    try:
+        ref = reference_factory()
+    except Exception as exc:  # noqa: BLE001
+        return [Mismatch("error", f"the framework accepted this configuration but building the "
+                                  f"reference raised {type(exc).__name__}: {exc}")]
+    ours = execute(lambda s: ref(s.x, mask=s.mask, initial_state=s.initial_state),
+                   ref.reset_states if getattr(ref, "stateful", False) else _no_reset, rec.plan)
+    problems = []
+    calls = rec.plan.calls
+    for k, (e, a) in enumerate(zip(fw.outputs, ours.outputs)):
+        names = output_names(rec, calls[k].x.shape)
+        label = f"call {k + 1} of {len(calls)} ({calls[k].label}): " if len(calls) > 1 else ""
+        problems += compare_outputs(e, a, names, time_axis=rec.time_axis, stats=stats, prefix=label)
+    problems += _compare_errors(fw, ours, rec.plan)
+    if rec.plan.chunk_check and fw.error is None and ours.error is None:
+        problems += chunk_consistency(fw.outputs, rec.plan, rec.time_axis, "framework")
+        problems += chunk_consistency(ours.outputs, rec.plan, rec.time_axis, "reference")
+    return problems
+
+
+def _no_reset():
+    raise AttributeError("reset_states() on a non-stateful layer")
+
+
+def _compare_errors(fw: Outcome, ours: Outcome, plan: Plan):
+    def where(err):
+        step = plan.steps[err[0]]
+        return getattr(step, "label", "reset")
+    if fw.error is None and ours.error is None:
+        return []
+    if fw.error is not None and ours.error is not None:
+        want = expected_reference_error(fw.error[1])
+        if fw.error[0] == ours.error[0] and ours.error[1] == want:
+            return []
+        return [Mismatch("error", f"the framework raised {fw.error[1]} at step '{where(fw.error)}': "
+                                  f"{fw.error[2]}\n  the reference raised {ours.error[1]} at step "
+                                  f"'{where(ours.error)}': {ours.error[2]}")]
+    if fw.error is not None:
+        return [Mismatch("error", f"the framework raised {fw.error[1]} at step '{where(fw.error)}': "
+                                  f"{fw.error[2]}\n  but the reference ran through")]
+    return [Mismatch("error", f"the reference raised {ours.error[1]} at step '{where(ours.error)}': "
+                              f"{ours.error[2]}\n  but the framework ran through")]
+
+
+def chunk_consistency(outputs, plan: Plan, time_axis, who):
+    """Stateful: outputs of two chunks must equal the outputs of the whole sequence."""
+    c1, c2, whole = (as_list(outputs[i]) for i in plan.chunk_check)
+    problems = []
+    for i, (a, b, w) in enumerate(zip(c1, c2, whole)):
+        a, b, w = np.asarray(a), np.asarray(b), np.asarray(w)
+        got = np.concatenate([a, b], axis=time_axis) if w.ndim == 3 else b
+        p = compare_array(w, got, f"{who}: stateful chunking, output [{i}] (chunk 1 + chunk 2 vs whole)",
+                          time_axis=time_axis if w.ndim == 3 else None)
+        if p:
+            problems.append(p)
+    return problems
+
+
+def check_live(case: Case, stats: Stats | None = None):
+    """(recording, mismatches) for a live case; the reference is built from the live layer."""
+    copied = {}
+
+    def copy_reference(layer):
+        try:
+            copied["ref"] = from_keras(layer)
+        except Exception as exc:  # noqa: BLE001 - reported by verify, as for any reference error
+            copied["error"] = exc
+
+    def reference():
+        if "error" in copied:
+            raise copied["error"]
+        return copied["ref"]
+
+    rec = record(case, on_built=copy_reference)
+    if rec.layer is None:
+        return rec, verify(rec, lambda: from_spec(rec.spec, rec.dialect), stats)
+    return rec, verify(rec, reference, stats)
+
+
+def repro_command(case_id: str) -> str:
+    return f'rnnparity check --case {case_id}    (or: pytest --pyargs rnnparity -k "{case_id}")'
+
+
+def failure_report(case_id: str, problems) -> str:
+    head = f"[{case_id}] the reference and the framework disagree ({len(problems)} problem(s))"
+    body = "\n".join(p.message for p in problems[:6])
+    more = f"\n  ... and {len(problems) - 6} more" if len(problems) > 6 else ""
+    return f"{head}\n{body}{more}\nrepro: {repro_command(case_id)}"
