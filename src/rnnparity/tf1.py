@@ -42,8 +42,9 @@ def _activation_name(cls_name, value):
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, dict):  # serialised custom object / unknown function
-        raise ValueError(f"cell_from_tf: {cls_name} activation={value!r} is not a built-in Keras 2 "
-                         f"activation; only built-in names (tf.tanh, tf.nn.relu, 'tanh', ...) are modelled")
+        raise ValueError(f"cell_from_tf: {cls_name} activation is a custom callable (get_config() "
+                         f"serialises it as a {sorted(value)} dict); only built-in activations "
+                         f"(tf.tanh, tf.nn.relu, 'tanh', ...) are modelled")
     name = getattr(value, "__name__", None)
     module = getattr(value, "__module__", "") or ""
     if name and module.startswith(("tensorflow", "tf_keras", "keras")):

@@ -1,0 +1,175 @@
+"""Live conformance of rnnparity.tf1 against tf.compat.v1.nn with the legacy cells (the `tf1` target).
+
+Every expected value comes from running real TF (rnnparity.tf1_cases.run_live); the reference replays
+the recorded inputs and weights (run_reference). Select with -k, e.g.
+    pytest tests/test_tf1.py -k "dynamic_rnn and lstm_cell_peep and ragged"
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow", reason='tensorflow is not installed: pip install "rnnparity[tf]"')
+pytest.importorskip("tf_keras", reason='tf_keras (the legacy cells) is not installed: pip install "rnnparity[tf]"')
+
+from rnnparity import tf1  # noqa: E402
+from rnnparity.compare import compare_outputs  # noqa: E402
+from rnnparity.frameworks import get  # noqa: E402
+from rnnparity.tf1_cases import CELLS, Tf1Case, run_live, run_reference, tf1_cases  # noqa: E402
+
+pytestmark = [
+    pytest.mark.live,
+    pytest.mark.filterwarnings("ignore:`tf.nn.rnn_cell.*is deprecated:UserWarning"),
+    pytest.mark.filterwarnings("ignore:The object being serialized includes a `lambda`:UserWarning"),
+]
+
+# Known TF bugs affecting these cases: {case id: (reason, evidence)} -> strict xfail. None measured.
+KNOWN_FAILURES: dict[str, tuple[str, str]] = {}
+
+
+def _tier(config):
+    try:
+        return config.getoption("rnnparity_tier") or "default"
+    except ValueError:  # the option is registered by the plugin/conftest when present
+        return os.environ.get("RNNPARITY_TIER", "default")
+
+
+def pytest_generate_tests(metafunc):
+    if "tf1_case" in metafunc.fixturenames:
+        params = []
+        for case in tf1_cases(_tier(metafunc.config)):
+            marks = []
+            if case.id in KNOWN_FAILURES:
+                reason, evidence = KNOWN_FAILURES[case.id]
+                marks.append(pytest.mark.xfail(strict=True, reason=f"{reason} ({evidence})"))
+            params.append(pytest.param(case, id=case.id, marks=marks))
+        metafunc.parametrize("tf1_case", params)
+
+
+def test_tf1_case(tf1_case: Tf1Case):
+    __tracebackhide__ = True
+    record = run_live(tf1_case)
+    actual = run_reference(tf1_case, record)
+    problems = compare_outputs(record["outputs"], actual, names=record["output_names"],
+                               time_axis=0 if tf1_case.time_major else 1, prefix=f"{tf1_case.id}: ")
+    if problems:
+        repro = f'pytest tests/test_tf1.py -k "{tf1_case.id}"'
+        pytest.fail("\n".join(p.message for p in problems) + f"\n  repro: {repro}", pytrace=False)
+
+
+def test_record_is_plain_numpy():
+    """A recording is npz-serialisable: arrays and strings only, no pickled objects."""
+    import io
+
+    case = tf1_cases()[0]
+    record = run_live(case)
+    buf = io.BytesIO()
+    flat = {f"inputs/{k}": v for k, v in record["inputs"].items()}
+    flat.update({f"weights/{i}": w for i, w in enumerate(record["weights"])})
+    flat.update({f"outputs/{i}": o for i, o in enumerate(record["outputs"])})
+    flat["output_names"] = np.asarray(record["output_names"])
+    np.savez(buf, **flat)
+    buf.seek(0)
+    loaded = np.load(buf, allow_pickle=False)
+    assert [str(n) for n in loaded["output_names"]] == record["output_names"]
+
+
+def test_adapter_versions():
+    versions = get("tf1").versions()
+    assert versions["target"] == "tf1" and versions["tensorflow"] == tf.__version__
+
+
+# -- configurations TF rejects: the reference rejects them too -----------------------------------
+def _cells(cls="GRUCell", dtype="float32", input_depth=3):
+    adapter = get("tf1")
+    live = adapter.make_cell({"class": cls, "config": {"num_units": 4}}, dtype, input_depth)
+    return live, tf1.cell_from_tf(live)
+
+
+REJECTED = {
+    "no_dtype_no_initial_state": dict(x=np.zeros((2, 3, 3), "float32"), kwargs={}),
+    "input_dtype_differs_from_cell": dict(x=np.zeros((2, 3, 3), "float64"), kwargs={"dtype": "float64"}),
+    "wrong_feature_size": dict(x=np.zeros((2, 3, 5), "float32"), kwargs={"dtype": "float32"}),
+    "sequence_length_matrix": dict(x=np.zeros((2, 3, 3), "float32"),
+                                   kwargs={"dtype": "float32", "sequence_length": np.ones((2, 1), "int32")}),
+}
+
+
+@pytest.mark.parametrize("what", sorted(REJECTED))
+def test_rejected_like_tf(what):
+    live, ref = _cells()
+    x, kwargs = REJECTED[what]["x"], dict(REJECTED[what]["kwargs"])
+    tf_kwargs = {**kwargs, "dtype": getattr(tf, kwargs["dtype"]) if "dtype" in kwargs else None}
+    with pytest.raises((ValueError, TypeError, tf.errors.InvalidArgumentError)):
+        tf.compat.v1.nn.dynamic_rnn(live, tf.constant(x), **tf_kwargs)
+    with pytest.raises((ValueError, TypeError)):
+        tf1.dynamic_rnn(ref, x, **kwargs)
+
+
+# -- cell_from_tf -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("variant", sorted(CELLS))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_cell_from_tf_copies_config_and_weights(variant, dtype):
+    adapter = get("tf1")
+    cls, config = CELLS[variant]
+    live = adapter.make_cell({"class": cls, "config": config}, dtype, 3)
+    rng = np.random.default_rng(7)
+    adapter.set_weights(live, [rng.uniform(-0.8, 0.8, w.shape) for w in live.weights])
+    ref = tf1.cell_from_tf(live)
+    assert type(ref).__name__ == cls and ref.dtype == np.dtype(dtype)
+    for w_live, w_ref in zip(adapter.get_weights(live), ref.get_weights(), strict=True):
+        np.testing.assert_array_equal(w_ref, w_live, strict=True)
+    x = rng.normal(size=(2, 4, 3)).astype(dtype)
+    out, state = adapter.run("dynamic_rnn", live, x, dtype=dtype)
+    ref_out, ref_state = tf1.dynamic_rnn(ref, x, dtype=dtype)
+    problems = compare_outputs([out, *tf1_flat(state)], [ref_out, *tf1_flat(ref_state)],
+                               names=["outputs", "state..."], prefix=f"cell_from_tf {variant} {dtype}: ")
+    assert not problems, "\n".join(p.message for p in problems)
+
+
+def tf1_flat(state):
+    return list(state) if isinstance(state, tuple) else [state]
+
+
+def test_cell_from_tf_refuses_unbuilt_cell():
+    from tf_keras.src.layers.rnn import legacy_cells
+
+    with pytest.raises(ValueError, match="not built"):
+        tf1.cell_from_tf(legacy_cells.LSTMCell(3))
+
+
+def test_cell_from_tf_refuses_custom_activation():
+    adapter = get("tf1")
+    live = adapter.make_cell({"class": "BasicRNNCell", "config": {"num_units": 3,
+                                                                 "activation": lambda z: 2 * z}}, "float32", 2)
+    with pytest.raises(ValueError, match="activation is a custom callable"):
+        tf1.cell_from_tf(live)
+
+
+def test_cell_from_tf_refuses_unmodelled_builtin_activation():
+    adapter = get("tf1")
+    live = adapter.make_cell({"class": "GRUCell", "config": {"num_units": 3, "activation": tf.nn.relu6}},
+                             "float32", 2)
+    with pytest.raises(ValueError, match="activation='relu6'"):
+        tf1.cell_from_tf(live)
+
+
+def test_cell_from_tf_maps_tf_callables():
+    adapter = get("tf1")
+    live = adapter.make_cell({"class": "BasicRNNCell", "config": {"num_units": 3, "activation": tf.nn.relu}},
+                             "float32", 2)
+    assert tf1.cell_from_tf(live).activation_name == "relu"
+
+
+def test_cell_from_tf_refuses_wrappers_and_keras_cells():
+    import keras
+    from tf_keras.src.layers.rnn import legacy_cells
+
+    with pytest.raises(ValueError, match="MultiRNNCell is not a TF legacy cell"):
+        tf1.cell_from_tf(legacy_cells.MultiRNNCell([legacy_cells.GRUCell(3)]))
+    with pytest.raises(ValueError, match="not a TF legacy cell"):
+        tf1.cell_from_tf(keras.layers.LSTMCell(3))
