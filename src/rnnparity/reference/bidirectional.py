@@ -21,6 +21,11 @@ from .layer import RecurrentLayer
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
 
+def restore_time_order(y_rev, axis):
+    """The backward layer's sequence comes in processing order (last input step first): flip it."""
+    return np.flip(y_rev, axis=axis)
+
+
 def _merge(mode, y, y_rev):
     if mode == "concat":
         return np.concatenate([y, y_rev], axis=-1)
@@ -146,7 +151,7 @@ class Bidirectional:
         if self.dialect == "keras3":
             y, y_rev = y.astype(self.dtype), y_rev.astype(self.dtype)
         if self.return_sequences:
-            y_rev = np.flip(y_rev, axis=0 if self.time_major else 1)
+            y_rev = restore_time_order(y_rev, axis=0 if self.time_major else 1)
         seq = tuple if self.dialect == "keras3" else list
         output = [y, y_rev] if self.merge_mode is None else [_merge(self.merge_mode, y, y_rev)]
         if self.return_state:

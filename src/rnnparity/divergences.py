@@ -1,0 +1,134 @@
+"""Known framework bugs: each is a strict xfail with its reason, evidence and a minimal repro.
+
+Strict means the day the framework fixes the bug the case XPASSes and the suite fails, saying so;
+then the entry is removed. Behaviour that is surprising but deliberate (and that the reference
+therefore models) is listed in `SURPRISES` for the README, not here: those cases pass.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+
+@dataclass(frozen=True)
+class Divergence:
+    key: str
+    targets: tuple
+    reason: str
+    evidence: str
+    repro: str
+    applies: Callable  # Case -> bool
+
+    def matches(self, case) -> bool:
+        return case.target in self.targets and bool(self.applies(case))
+
+    def xfail_reason(self) -> str:
+        return f"known framework bug [{self.key}]: {self.reason} (evidence: {self.evidence})"
+
+
+REGISTRY = (
+    Divergence(
+        key="keras3-bidirectional-stateful-return-state",
+        targets=("keras3",),
+        reason=("Keras 3 Bidirectional(stateful=True, return_state=True) raises TypeError on call: "
+                "compute_mask builds `state_mask = (None for _ in self.states)` (a generator) and "
+                "multiplies it by 2"),
+        evidence="keras/src/layers/rnn/bidirectional.py, Bidirectional.compute_mask (seen on keras 3.15.1)",
+        repro=("import keras, numpy as np\n"
+               "b = keras.layers.Bidirectional(keras.layers.LSTM(2, stateful=True, return_state=True))\n"
+               "b(np.zeros((1, 3, 1), 'float32'))  # TypeError: unsupported operand type(s) for *: "
+               "'generator' and 'int'"),
+        # go_backwards and time_major configurations are rejected earlier, at construction
+        applies=lambda c: (c.wrapper != "none" and c.stateful and c.return_state
+                           and not c.go_backwards and not c.time_major),
+    ),
+    Divergence(
+        key="tf_keras-unroll-mask-go-backwards-zero-output",
+        targets=("tf_keras",),
+        reason=("Keras 2 rnn(unroll=True, go_backwards=True, zero_output_for_mask=True) zeroes the "
+                "outputs, which are in processing (reversed) order, with the un-reversed mask, so the "
+                "wrong steps are zeroed. Bidirectional(return_sequences=True) sets "
+                "zero_output_for_mask on both sub-layers and its backward layer goes backwards, so "
+                "every unrolled, masked Bidirectional sequence output is affected"),
+        evidence=("tf_keras/src/backend.py rnn(), unroll branch: `outputs = tf.where(_expand_mask(mask, "
+                  "outputs, fixed_dim=2), outputs, zeros_like(outputs))` after `mask_list.reverse()`; "
+                  "the while_loop branch and Keras 3 agree with the reference (seen on tf_keras 2.21.0)"),
+        repro=("import tf_keras, numpy as np\n"
+               "x = np.random.rand(1, 4, 2).astype('float32'); m = np.array([[1, 1, 1, 0]], bool)\n"
+               "for unroll in (False, True):\n"
+               "    b = tf_keras.layers.Bidirectional(tf_keras.layers.SimpleRNN(2, return_sequences=True,"
+               " unroll=unroll), merge_mode=None)\n"
+               "    b.build(x.shape); b.set_weights([np.full(w.shape, .5, 'float32') for w in b.get_weights()])\n"
+               "    print(unroll, b(x, mask=m)[1].numpy()[0, :, 0])  # unrolled: the wrong step is zero"),
+        applies=lambda c: (c.unroll and c.mask != "none" and c.wrapper != "none"
+                           and c.return_sequences),
+    ),
+)
+
+
+def divergence_for(case):
+    """The registered divergence that applies to a case, or None."""
+    for d in REGISTRY:
+        if d.matches(case):
+            return d
+    return None
+
+
+@dataclass(frozen=True)
+class Surprise:
+    title: str
+    targets: tuple
+    detail: str
+    repro: str
+
+
+# Deliberate framework behaviour that surprises people; the reference models each one.
+SURPRISES = (
+    Surprise(
+        "go_backwards does not re-reverse the output sequence",
+        ("keras3", "tf_keras"),
+        "With go_backwards=True and return_sequences=True the outputs come in processing order: "
+        "output[:, 0] belongs to the *last* input step. Only Bidirectional flips the backward "
+        "layer's sequence back.",
+        "LSTM(4, go_backwards=True, return_sequences=True)(x)[:, 0]  # h after reading x[:, -1]",
+    ),
+    Surprise(
+        "Keras 3 Bidirectional rejects a layer with go_backwards=True",
+        ("keras3",),
+        "Keras 3 builds the backward copy with go_backwards=True unconditionally (Keras 2 flips the "
+        "flag), so wrapping a go_backwards=True layer raises ValueError ('Forward layer and backward "
+        "layer should have different `go_backwards` value').",
+        "keras.layers.Bidirectional(keras.layers.GRU(4, go_backwards=True))  # ValueError",
+    ),
+    Surprise(
+        "hard_sigmoid means two different functions",
+        ("keras3", "tf_keras"),
+        "Keras 2: clip(0.2 x + 0.5, 0, 1). Keras 3: relu6(x + 3) / 6 = clip(x / 6 + 0.5, 0, 1). "
+        "A model using recurrent_activation='hard_sigmoid' changes its outputs when moved from "
+        "Keras 2 to Keras 3.",
+        "keras.activations.hard_sigmoid(1.0)  # 0.6667; tf_keras.activations.hard_sigmoid(1.0)  # 0.7",
+    ),
+    Surprise(
+        "Bidirectional runs float64 layers through float32",
+        ("keras3", "tf_keras"),
+        "The wrapper has its own dtype policy (float32 unless dtype= is passed to Bidirectional): "
+        "inputs are cast to float32 before the float64 sub-layers see them, and Keras 3 also casts "
+        "the merged output to float32 (the states stay float64).",
+        "keras.layers.Bidirectional(keras.layers.LSTM(4, dtype='float64'))(x64).dtype  # float32",
+    ),
+    Surprise(
+        "Masked steps carry the previous output, except under Bidirectional(return_sequences=True)",
+        ("keras3", "tf_keras"),
+        "At a masked step the state is carried and the output repeats the previous step's output "
+        "(zeros before the first unmasked step). Bidirectional forces zero_output_for_mask="
+        "return_sequences on both sub-layers, so there masked steps output zeros.",
+        "LSTM(4, return_sequences=True)(x, mask=m)  # masked rows repeat the last unmasked h",
+    ),
+    Surprise(
+        "Return containers differ",
+        ("keras3", "tf_keras"),
+        "With return_state=True (or Bidirectional merge_mode=None) Keras 3 returns a tuple and "
+        "Keras 2 a list.",
+        "type(keras.layers.GRU(2, return_state=True)(x))  # tuple; tf_keras: list",
+    ),
+)

@@ -1,0 +1,78 @@
+"""The rnnparity pytest plugin (entry point `pytest11`).
+
+Light on purpose: it is loaded in every pytest run where rnnparity is installed, so it imports no
+framework and nothing heavy at import time. It adds the options, the report header (targets,
+versions, backend, seeds) and the end-of-run summary (cases per target, max errors per dtype).
+"""
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+
+STATS_KEY = "rnnparity"
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("rnnparity")
+    group.addoption("--rnnparity-tier", default=os.environ.get("RNNPARITY_TIER", "default"),
+                    choices=("default", "full"), help="case tier: default (pairwise) or full product")
+    group.addoption("--rnnparity-targets", default=os.environ.get("RNNPARITY_TARGETS", "keras3,tf_keras,tf1"),
+                    help="comma-separated targets to run live: keras3, tf_keras, tf1")
+
+
+def pytest_configure(config):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    config._rnnparity_stats = {"dtype": defaultdict(lambda: [0.0, 0.0, 0]), "target": defaultdict(int)}
+
+
+def selected_targets(config):
+    return tuple(t.strip() for t in config.getoption("--rnnparity-targets").split(",") if t.strip())
+
+
+def _version(dist):
+    from importlib import metadata
+
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def pytest_report_header(config):
+    versions = ", ".join(f"{d} {_version(d)}" for d in ("tensorflow", "keras", "tf-keras", "numpy"))
+    return [
+        f"rnnparity: tier={config.getoption('--rnnparity-tier')} "
+        f"targets={','.join(selected_targets(config))} "
+        f"keras backend={os.environ.get('KERAS_BACKEND', 'tensorflow')}",
+        f"rnnparity: {versions}",
+        "rnnparity: data seeds = crc32(case id without target): fixed, identical on every worker",
+    ]
+
+
+def pytest_runtest_logreport(report):
+    if report.when != "call":
+        return
+    for name, value in getattr(report, "user_properties", ()):
+        if name == STATS_KEY and isinstance(value, dict):
+            _STATS_SINK.append(value)
+
+
+_STATS_SINK: list = []
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if not _STATS_SINK:
+        return
+    per_dtype = defaultdict(lambda: [0.0, 0.0, 0])
+    per_target = defaultdict(int)
+    for s in _STATS_SINK:
+        d = per_dtype[s["dtype"]]
+        d[0] = max(d[0], s["max_abs"])
+        d[1] = max(d[1], s["max_rel"])
+        d[2] += 1
+        per_target[s["target"]] += 1
+    tr = terminalreporter
+    tr.section("rnnparity")
+    tr.write_line("cases compared per target: " + ", ".join(f"{t} {n}" for t, n in sorted(per_target.items())))
+    for dtype, (mabs, mrel, n) in sorted(per_dtype.items()):
+        tr.write_line(f"{dtype}: max abs error {mabs:.3g}, max rel error {mrel:.3g} over {n} cases")

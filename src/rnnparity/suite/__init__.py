@@ -1,0 +1,1 @@
+"""The shipped conformance suite: `pytest --pyargs rnnparity` runs it in a user's environment."""

@@ -1,0 +1,36 @@
+"""Keras conformance: every case of the matrix, live framework vs the NumPy reference."""
+from __future__ import annotations
+
+import pytest
+
+from rnnparity import cases as case_matrix
+from rnnparity import frameworks, runner
+from rnnparity.compare import Stats
+from rnnparity.divergences import divergence_for
+from rnnparity.plugin import STATS_KEY, selected_targets
+
+
+def pytest_generate_tests(metafunc):
+    if "keras_case" not in metafunc.fixturenames:
+        return
+    config = metafunc.config
+    targets = [t for t in selected_targets(config) if t in case_matrix.TARGETS]
+    params = []
+    for case in case_matrix.cases(config.getoption("--rnnparity-tier"), targets):
+        known = divergence_for(case)
+        marks = [pytest.mark.xfail(strict=True, reason=known.xfail_reason())] if known else []
+        params.append(pytest.param(case, id=case.id, marks=marks))
+    metafunc.parametrize("keras_case", params)
+
+
+@pytest.mark.live
+def test_keras(keras_case, record_property):
+    available, reason = frameworks.availability(keras_case.target)
+    if not available:
+        pytest.skip(reason)
+    stats = Stats()
+    _, problems = runner.check_live(keras_case, stats)
+    record_property(STATS_KEY, {"target": keras_case.target, "dtype": keras_case.np_dtype.name,
+                                "max_abs": stats.max_abs, "max_rel": stats.max_rel})
+    if problems:
+        pytest.fail(runner.failure_report(keras_case.id, problems), pytrace=False)
