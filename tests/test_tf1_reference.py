@@ -208,6 +208,13 @@ def test_default_tier_is_pairwise():
             assert pair in seen, f"default tier misses {a}={pair[0]} with {b}={pair[1]}"
 
 
+def test_case_from_id_round_trips():
+    for case in tf1_cases("full"):
+        assert Tf1Case.from_id(case.id) == case
+    with pytest.raises(ValueError, match="not a tf1 case id"):
+        Tf1Case.from_id("lstm-bidi_concat-seq-state-bwd-stateful-mask_left-f32-keras3")
+
+
 def test_case_rejects_unknown_axes():
     with pytest.raises(ValueError, match="static_rnn has no time_major"):
         Tf1Case("static_rnn", "basic_rnn", time_major=True)

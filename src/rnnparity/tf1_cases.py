@@ -81,6 +81,22 @@ class Tf1Case:
                          "time_major" if self.time_major else "batch_major",
                          "init" if self.init else "zero_init", {"float32": "f32", "float64": "f64"}[self.dtype]])
 
+    @classmethod
+    def from_id(cls, case_id: str) -> "Tf1Case":
+        """The case an id names (for replaying recordings stored under their ids)."""
+        parts = case_id.split("-")
+        if len(parts) != 7 or parts[0] != "tf1" or not parts[3].startswith("seqlen_"):
+            raise ValueError(f"not a tf1 case id: {case_id!r} (expected tf1-<function>-<cell>-seqlen_<s>-"
+                             f"<time_major|batch_major>-<init|zero_init>-<f32|f64>)")
+        _, function, cell, seqlen, layout, init, dtype = parts
+        if layout not in ("time_major", "batch_major") or init not in ("init", "zero_init") \
+                or dtype not in ("f32", "f64"):
+            raise ValueError(f"not a tf1 case id: {case_id!r}")
+        case = cls(function, cell, seqlen[len("seqlen_"):], layout == "time_major", init == "init",
+                   {"f32": "float32", "f64": "float64"}[dtype])
+        assert case.id == case_id
+        return case
+
     @property
     def cell_spec(self) -> dict:
         cls, config = CELLS[self.cell]
