@@ -38,6 +38,16 @@ def _tier(config):
         return os.environ.get("RNNPARITY_TIER", "default")
 
 
+@pytest.fixture(autouse=True)
+def _tf1_target_selected(request):
+    try:
+        targets = request.config.getoption("rnnparity_targets")
+    except ValueError:  # plugin not loaded
+        return
+    if "tf1" not in [t.strip() for t in targets.split(",")]:
+        pytest.skip(f"target tf1 not selected (--rnnparity-targets={targets})")
+
+
 def pytest_generate_tests(metafunc):
     if "tf1_case" in metafunc.fixturenames:
         params = []
