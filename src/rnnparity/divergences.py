@@ -66,6 +66,28 @@ REGISTRY = (
 )
 
 
+# Bugs in a built-in activation, keyed by (target, activation name): they apply to the activation sweep.
+ACTIVATION_BUGS = {
+    ("keras3", "sparsemax"): Divergence(
+        key="keras3-sparsemax-threshold",
+        targets=("keras3",),
+        reason=("Keras 3 sparsemax computes tau = (sum of the cumulative sums over the support - 1) / k "
+                "instead of (cumulative sum at k - 1) / k (Martins & Astudillo 2016, eq. 2), so its "
+                "output does not sum to 1 whenever the support has 2 or more elements"),
+        evidence=("keras/src/backend/{tensorflow,jax,numpy}/nn.py sparsemax: `tau = (sum(where(support, "
+                  "logits_cumsum, 0)) - 1) / k` (seen on keras 3.15.1)"),
+        repro=("import keras, numpy as np\n"
+               "print(keras.ops.sum(keras.activations.sparsemax(np.array([[1.0, 0.9]]))))  "
+               "# 0.05, a simplex projection sums to 1 ([0.55, 0.45])"),
+        applies=lambda case: True,
+    ),
+}
+
+
+def activation_divergence(target, name):
+    return ACTIVATION_BUGS.get((target, name))
+
+
 def divergence_for(case):
     """The registered divergence that applies to a case, or None."""
     for d in REGISTRY:
@@ -123,6 +145,15 @@ SURPRISES = (
         "(zeros before the first unmasked step). Bidirectional forces zero_output_for_mask="
         "return_sequences on both sub-layers, so there masked steps output zeros.",
         "LSTM(4, return_sequences=True)(x, mask=m)  # masked rows repeat the last unmasked h",
+    ),
+    Surprise(
+        "float64 gelu and leaky_relu use float32 constants",
+        ("keras3", "tf_keras"),
+        "tf.nn.gelu computes 0.5 x erfc(-x c) with c = tf.cast(0.7071067811865476, dtype), and the "
+        "Python float becomes a float32 tensor before the cast, so c = float32(1/sqrt 2) even in "
+        "float64 (a 4e-9 difference from the exact GELU); leaky_relu's alpha is a float32 attribute "
+        "(0.2 -> 0.20000000298).",
+        "tf.nn.gelu(tf.constant([-1.0], tf.float64)) - (-0.5 * math.erfc(1 / math.sqrt(2)))  # 4e-9",
     ),
     Surprise(
         "Return containers differ",

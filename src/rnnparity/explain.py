@@ -112,3 +112,24 @@ def explain(layer_or_config, input_shape, dialect="keras3") -> Explanation:
     title += f" on input {tuple(input_shape)}"
     return Explanation(title, container, tuple(OutputSpec(i, n, tuple(s), dtype)
                                                for i, (n, s) in enumerate(outputs)))
+
+
+def return_table_markdown(input_shape=(2, 5, 3), units=4) -> str:
+    """The README table: what each layer returns for every return_sequences x return_state."""
+    rows = ["| layer | return_sequences | return_state | returns, in order (input (2, 5, 3), units=4) |",
+            "|---|---|---|---|"]
+    plain = "no wrapper"
+    layers = [("LSTM", plain), ("GRU", plain), ("SimpleRNN", plain), ("LSTM", "concat"), ("LSTM", None),
+              ("GRU", "sum")]
+    for cls, merge in layers:
+        for rs in (False, True):
+            for rst in (False, True):
+                spec = {"class": cls, "config": {"units": units, "return_sequences": rs, "return_state": rst}}
+                name = cls
+                if merge != plain:
+                    spec["wrapper"] = {"merge_mode": merge}
+                    name = f"Bidirectional({cls}, merge_mode={merge!r})"
+                e = explain(spec, input_shape)
+                cells = "<br>".join(f"[{o.index}] `{o.shape}` {o.name}" for o in e.outputs)
+                rows.append(f"| {name} | {rs} | {rst} | {cells} |")
+    return "\n".join(rows)

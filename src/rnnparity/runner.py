@@ -65,14 +65,19 @@ def expected_reference_error(framework_error_type: str) -> str:
 def record(case: Case, on_built=None) -> Recording:
     """Run the framework through the case's plan. ``on_built(layer)`` runs once the live layer has its
     weights and before its first call (that is where the reference is copied from it)."""
-    adapter = frameworks.get(case.target)
-    plan = make_plan(case)
-    spec = case.layer_spec()
-    rec = Recording(case.id, spec, plan, None, Outcome(), case.dialect, 0 if case.time_major else 1)
+    return record_spec(case.target, case.layer_spec(), make_plan(case), case.seed, case.id,
+                       case.input_shape, time_axis=0 if case.time_major else 1, on_built=on_built)
+
+
+def record_spec(target, spec, plan, seed, case_id, input_shape, time_axis=1, on_built=None) -> Recording:
+    """`record` for any layer spec (used by the case matrix and by sweeps outside it)."""
+    adapter = frameworks.get(target)
+    rec = Recording(case_id, spec, plan, None, Outcome(), adapter.dialect, time_axis)
     try:
-        layer = adapter.build(spec, case.input_shape)
+        layer = adapter.build(spec, input_shape)
         shapes = [w.shape for w in adapter.get_weights(layer)]
-        rec.weights = seeded_weights(shapes, case.seed, case.np_dtype)
+        dtype = spec["config"].get("dtype", "float32")
+        rec.weights = seeded_weights(shapes, seed, dtype)
         adapter.set_weights(layer, rec.weights)
     except Exception as exc:  # noqa: BLE001 - a rejected configuration is a case too
         rec.outcome.error = (-1, type(exc).__name__, str(exc).strip().splitlines()[0][:300])
@@ -169,6 +174,16 @@ def chunk_consistency(outputs, plan: Plan, time_axis, who):
 
 def check_live(case: Case, stats: Stats | None = None):
     """(recording, mismatches) for a live case; the reference is built from the live layer."""
+    return _check(lambda on_built: record(case, on_built), stats)
+
+
+def check_spec_live(target, spec, plan, seed, case_id, input_shape, stats: Stats | None = None):
+    """`check_live` for any layer spec."""
+    return _check(lambda on_built: record_spec(target, spec, plan, seed, case_id, input_shape,
+                                               on_built=on_built), stats)
+
+
+def _check(run, stats):
     copied = {}
 
     def copy_reference(layer):
@@ -182,7 +197,7 @@ def check_live(case: Case, stats: Stats | None = None):
             raise copied["error"]
         return copied["ref"]
 
-    rec = record(case, on_built=copy_reference)
+    rec = run(copy_reference)
     if rec.layer is None:
         return rec, verify(rec, lambda: from_spec(rec.spec, rec.dialect), stats)
     return rec, verify(rec, reference, stats)

@@ -15,7 +15,13 @@ import numpy as np
 
 DIALECTS = ("keras3", "keras2")
 
-_erf = np.frompyfunc(math.erf, 1, 1)
+_erfc = np.frompyfunc(math.erfc, 1, 1)
+
+# TensorFlow rounds these Python constants to float32 before casting them to the input dtype
+# (`tf.cast(0.7071067811865476, dtype)` makes a float32 weak tensor first; leaky_relu's alpha is a
+# float32 attribute), so float64 layers use the float32-rounded values.
+_INV_SQRT2 = float(np.float32(0.7071067811865476))
+_LEAKY_SLOPE = float(np.float32(0.2))
 
 
 def _c(x, value):
@@ -104,9 +110,11 @@ def mish(x):
 
 
 def gelu(x):
-    # approximate=False is the default for the string "gelu" in both dialects
-    cdf = _erf(x.astype(np.float64) / math.sqrt(2.0)).astype(np.float64)
-    return (0.5 * x.astype(np.float64) * (1.0 + cdf)).astype(x.dtype)
+    # approximate=False, the default for the string "gelu" in both dialects; tf.nn.gelu computes
+    # 0.5 * x * erfc(-x / sqrt(2))
+    x64 = x.astype(np.float64)
+    tail = _erfc(-x64 * _INV_SQRT2).astype(np.float64)
+    return (0.5 * x64 * tail).astype(x.dtype)
 
 
 def softmax(x):
@@ -121,7 +129,7 @@ def log_softmax(x):
 
 def leaky_relu(x):
     # keras3 activations.leaky_relu(x, negative_slope=0.2)
-    return np.where(x >= 0, x, _c(x, 0.2) * x)
+    return np.where(x >= 0, x, _c(x, _LEAKY_SLOPE) * x)
 
 
 def log_sigmoid(x):
@@ -185,15 +193,22 @@ _TABLES = {
     },
 }
 
-# Built-in names that exist in a dialect but cannot be an RNN activation: the framework fails when the
-# layer runs. The reference refuses them when the layer is built, naming why.
+# Built-in names that exist in a dialect but cannot be an RNN activation. Like the framework, the
+# layer builds and the error comes when it runs: (exception type, why).
 UNUSABLE = {
     "keras3": {
-        "glu": "glu halves the last axis, so the recurrent state would change shape",
-        "threshold": "threshold needs `threshold` and `default_value` arguments a string cannot give",
+        "glu": (ValueError, "glu halves the last axis, so the recurrent state would change shape"),
+        "threshold": (TypeError, "threshold() needs `threshold` and `default_value` arguments a "
+                                 "string cannot give"),
     },
     "keras2": {},
 }
+
+
+def _refuse_when_called(option, name, error, why):
+    def activation(x):
+        raise error(f"{option}={name!r} cannot run in a recurrent layer: {why}")
+    return activation
 
 
 def names(dialect: str) -> tuple[str, ...]:
@@ -222,7 +237,7 @@ def get(name, dialect: str, option: str = "activation"):
     if not isinstance(name, str):
         raise TypeError(f"{option} must be a string naming a built-in activation, got {type(name).__name__}")
     if name in UNUSABLE[dialect]:
-        raise ValueError(f"{option}={name!r} cannot be used in a recurrent layer: {UNUSABLE[dialect][name]}")
+        return _refuse_when_called(option, name, *UNUSABLE[dialect][name])
     if name not in table:
         raise ValueError(
             f"{option}={name!r} is not a built-in {dialect} activation modelled by the reference; "

@@ -1,0 +1,69 @@
+"""Every built-in activation name of each framework, as `activation` (SimpleRNN) and as
+`recurrent_activation` (LSTM, GRU): the reference computes the same, or rejects it the same way.
+
+The names come from the live framework's `activations` module, so a name added in a new Keras
+release shows up here as a new case, and fails until the reference models it.
+
+The sweep runs in float64: several names are unbounded or non-contractive as gates (exponential,
+linear, selu, tanh as a GRU gate) and amplify float32 rounding step after step; agreement at 1e-12
+in float64 proves the maths are identical. float32 is covered by the case matrix's activations."""
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import pytest
+
+from rnnparity import frameworks, runner
+from rnnparity.data import Call, Plan
+from rnnparity.divergences import activation_divergence
+
+NOT_ACTIVATIONS = {"get", "serialize", "deserialize", "activations"}
+# Names each Keras version exposes (read from the installed framework when it is there).
+_LAYERS = (("SimpleRNN", "activation"), ("LSTM", "recurrent_activation"), ("GRU", "recurrent_activation"))
+
+
+def _names(target):
+    ok, _ = frameworks.availability(target)
+    if not ok:
+        return []
+    module = frameworks.get(target).K.activations
+    return sorted(n for n in dir(module) if not n.startswith("_") and n not in NOT_ACTIVATIONS
+                  and callable(getattr(module, n)))
+
+
+def pytest_generate_tests(metafunc):
+    if "activation_case" not in metafunc.fixturenames:
+        return
+    from rnnparity.plugin import selected_targets
+
+    params = []
+    for target in (t for t in selected_targets(metafunc.config) if t in ("keras3", "tf_keras")):
+        names = _names(target)
+        if not names:
+            params.append(pytest.param((target, None, None, None), id=f"activations-{target}-unavailable"))
+        for name in names:
+            known = activation_divergence(target, name)
+            marks = [pytest.mark.xfail(strict=True, reason=known.xfail_reason())] if known else []
+            for cls, option in _LAYERS:
+                params.append(pytest.param((target, cls, option, name), marks=marks,
+                                           id=f"{cls.lower()}-{option}_{name}-{target}"))
+    metafunc.parametrize("activation_case", params)
+
+
+@pytest.mark.live
+def test_builtin_activation(activation_case):
+    target, cls, option, name = activation_case
+    ok, reason = frameworks.availability(target)
+    if not ok:
+        pytest.skip(reason)
+    case_id = f"{cls.lower()}-{option}_{name}-{target}"
+    seed = zlib.crc32(f"{cls}-{option}-{name}".encode())
+    rng = np.random.RandomState(seed)
+    x = rng.normal(size=(3, 5, 4)).astype("float64")
+    spec = {"class": cls, "config": {"units": 5, option: name, "return_sequences": True,
+                                     "return_state": True, "dtype": "float64"}, "wrapper": None}
+    _, problems = runner.check_spec_live(target, spec, Plan([Call(x, None, None, "call")]), seed,
+                                         case_id, x.shape)
+    if problems:
+        pytest.fail(runner.failure_report(case_id, problems), pytrace=False)
