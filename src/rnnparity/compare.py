@@ -96,7 +96,7 @@ def _compare_values(expected, actual, label, time_axis, stats, steps):
         f"(atol={tol['atol']:g}, rtol={tol['rtol']:g}, {expected.dtype}"
         f"{', long-sequence row' if steps and tol is not tolerance(expected.dtype) else ''})",
         f"  max abs error {err[worst]:.3g} at index {tuple(int(i) for i in worst)}: "
-        f"framework {e64[worst]!r}, reference {a64[worst]!r}",
+        f"framework {e64[worst]:.9g}, reference {a64[worst]:.9g}",
         f"  max rel error {float(np.max(np.where(bad, rel, 0))):.3g}",
     ]
     if time_axis is not None and expected.ndim == 3:
