@@ -18,6 +18,9 @@ def pytest_addoption(parser):
                     choices=("default", "full"), help="case tier: default (pairwise) or full product")
     group.addoption("--rnnparity-targets", default=os.environ.get("RNNPARITY_TARGETS", "keras3,tf_keras,tf1"),
                     help="comma-separated targets to run live: keras3, tf_keras, tf1")
+    group.addoption("--rnnparity-fixtures", default=os.environ.get("RNNPARITY_FIXTURES"),
+                    help="recordings to replay (a recording dir, or a dir of them); default: the "
+                         "repository's fixtures/ if present")
 
 
 def pytest_configure(config):
@@ -27,6 +30,19 @@ def pytest_configure(config):
 
 def selected_targets(config):
     return tuple(t.strip() for t in config.getoption("--rnnparity-targets").split(",") if t.strip())
+
+
+def fixtures_root(config):
+    """The --rnnparity-fixtures dir, else `fixtures/` under the rootdir or the source checkout."""
+    from pathlib import Path
+
+    option = config.getoption("--rnnparity-fixtures")
+    if option:
+        return Path(option)
+    for candidate in (Path(str(config.rootpath)) / "fixtures", Path(__file__).resolve().parents[2] / "fixtures"):
+        if candidate.is_dir():
+            return candidate
+    return None
 
 
 def _version(dist):
@@ -46,6 +62,7 @@ def pytest_report_header(config):
         f"keras backend={os.environ.get('KERAS_BACKEND', 'tensorflow')}",
         f"rnnparity: {versions}",
         "rnnparity: data seeds = crc32(case id without target): fixed, identical on every worker",
+        f"rnnparity: replaying fixtures from {fixtures_root(config) or 'nowhere (no fixtures/ found)'}",
     ]
 
 

@@ -1,0 +1,257 @@
+"""The `rnnparity` command: check | record | compare | explain | list.
+
+    rnnparity check [-n 4] [--tier default] [--target keras3,tf_keras] [--junit-xml F] [--json F]
+    rnnparity check --case lstm-bidi_concat-seq-state-bwd-f32-keras3      # one case, full report
+    rnnparity record --target keras3 [--out DIR] [--force] [--subset flags]
+    rnnparity compare fixtures/tf_keras-2.21.0 fixtures/keras3-3.15.1 [--format markdown|json] [--out F]
+    rnnparity explain LSTM --units 4 --return-sequences --return-state --input-shape 2,5,3
+    rnnparity list [--tier full] [--target tf_keras] [WORD ...]
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import os
+import platform
+import signal
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+KERAS_TARGETS = ("keras3", "tf_keras")
+ALL_TARGETS = ("keras3", "tf_keras", "tf1")
+
+
+def progress(i, total, label="", stream=sys.stderr, width=30):
+    """One-line progress bar (redrawn in place on a terminal, every 10% otherwise)."""
+    if total <= 0:
+        return
+    if not stream.isatty() and i != total and i % max(1, total // 10):
+        return
+    fill = width * i // total
+    line = f"[{'#' * fill}{'.' * (width - fill)}] {i}/{total} {label[:60]}"
+    stream.write(("\r" + line.ljust(width + 75)) if stream.isatty() else line + "\n")
+    if stream.isatty() and i == total:
+        stream.write("\n")
+    stream.flush()
+
+
+def _case_list(tier, targets, words=()):
+    from .cases import cases
+
+    out = [c.id for c in cases(tier, tuple(t for t in targets if t in KERAS_TARGETS))]
+    if "tf1" in targets:
+        from .tf1_cases import tf1_cases
+
+        out += [c.id for c in tf1_cases(tier)]
+    return [i for i in out if all(w in i.split("-") or w in i for w in words)]
+
+
+# -- record --------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def builtin_tf_keras():
+    """TF <= 2.15 ships Keras 2 as `tf.keras` (no `tf_keras` package): record it as the tf_keras
+    target. (Hook until runner.record accepts an adapter.)"""
+    from . import frameworks
+
+    if frameworks.availability("tf_keras")[0]:
+        yield None
+        return
+    import tensorflow as tf
+
+    from .frameworks.keras_adapter import KerasAdapter
+
+    adapter = KerasAdapter("tf_keras", "tensorflow.keras", "keras2")
+    adapter.__dict__["K"] = tf.keras  # cached_property slot
+    original = frameworks.get
+    frameworks.get = lambda target: adapter if target == "tf_keras" else original(target)
+    try:
+        yield adapter
+    finally:
+        frameworks.get = original
+
+
+def _record_one(case_id):
+    from . import golden
+
+    if case_id.startswith("tf1-"):
+        from .tf1_cases import Tf1Case, run_live
+
+        try:
+            return golden.Tf1Recording(case_id, run_live(Tf1Case.from_id(case_id)))
+        except Exception as exc:  # noqa: BLE001 - a rejected configuration is a case too
+            return golden.Tf1Recording(case_id, None, (-1, type(exc).__name__, str(exc)[:300]))
+    from .cases import case_from_id
+    from .runner import record
+
+    rec = record(case_from_id(case_id))
+    rec.layer = None
+    return rec
+
+
+def _terminate(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")  # unwinds through golden.Writer: no half recording
+
+
+def cmd_record(args):
+    from . import frameworks, golden
+
+    signal.signal(signal.SIGTERM, _terminate)
+
+    with builtin_tf_keras() if args.target == "tf_keras" else contextlib.nullcontext():
+        adapter = frameworks.get(args.target)
+        versions = adapter.versions() if hasattr(adapter, "versions") else {}
+        if args.target == "tf1":
+            import tensorflow as tf
+            versions.setdefault("tensorflow", tf.__version__)
+        if not versions.get("keras") or versions.get("keras") == "?":
+            versions["keras"] = "tf" + versions.get("tensorflow", "?")
+        ids = _case_list(args.tier, (args.target,), args.word)
+        if args.subset == "flags":
+            from .cases import FIELD_NAMES, Case, case_from_id
+            plain = {f: getattr(Case(), f) for f in FIELD_NAMES if f not in
+                     ("layer", "wrapper", "return_sequences", "return_state", "go_backwards", "stateful",
+                      "target")}
+            ids = [i for i in ids if i.startswith("tf1-") or
+                   all(getattr(case_from_id(i), f) == v for f, v in plain.items())]
+        name, version = args.target, versions.get("keras", "unknown")
+        if args.target == "tf_keras" and versions.get("tensorflow", "").startswith(("2.13", "2.14", "2.15")):
+            name, version = "tf.keras", versions["tensorflow"]  # TF's own built-in Keras 2
+        out = args.out or os.path.join("fixtures", f"{name}-{version}")
+        meta = {"target": args.target, "versions": versions, "backend": versions.get("backend", "tensorflow"),
+                "platform": platform.platform(), "python": platform.python_version(),
+                "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                "tier": args.tier, "subset": args.subset, "filter": list(args.word)}
+        try:
+            with golden.Writer(out, meta, force=args.force) as writer:
+                for i, case_id in enumerate(ids, 1):
+                    writer.add(_record_one(case_id))
+                    progress(i, len(ids), case_id)
+        except FileExistsError as exc:
+            print(f"rnnparity record: {exc}", file=sys.stderr)
+            return 2
+    size = sum(os.path.getsize(os.path.join(out, f)) for f in os.listdir(out))
+    print(f"recorded {len(ids)} cases ({args.target}: {versions}) into {out} ({size / 1e6:.1f} MB)")
+    return 0
+
+
+# -- compare, explain, list ----------------------------------------------------------------------
+def cmd_compare(args):
+    from . import upgrade
+
+    result = upgrade.compare(args.a, args.b)
+    text = upgrade.to_json(result) if args.format == "json" else upgrade.to_markdown(result)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text)
+        print(upgrade.one_line(result))
+    else:
+        print(text)
+    return 1 if result.any_difference else 0
+
+
+def _shape(text):
+    try:
+        shape = tuple(int(s) for s in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected batch,time,features (e.g. 2,5,3), got {text!r}") from None
+    if len(shape) != 3:
+        raise argparse.ArgumentTypeError(f"expected 3 numbers batch,time,features, got {text!r}")
+    return shape
+
+
+def cmd_explain(args):
+    from .explain import explain
+
+    config = {"units": args.units, "dtype": args.dtype}
+    for flag in ("return_sequences", "return_state", "go_backwards", "stateful", "time_major"):
+        if getattr(args, flag):
+            config[flag] = True
+    wrapper = None
+    if args.bidirectional is not None:
+        wrapper = {"merge_mode": None if args.bidirectional == "none" else args.bidirectional}
+    spec = {"class": args.layer, "config": config, "wrapper": wrapper}
+    print(explain(spec, args.input_shape, "keras3" if args.target == "keras3" else "keras2"))
+    return 0
+
+
+def cmd_list(args):
+    ids = _case_list(args.tier, args.target.split(","), args.word)
+    print("\n".join(ids) if not args.count else len(ids))
+    return 0 if ids else 1
+
+
+def cmd_check(args):
+    from . import report
+
+    if args.case:
+        return report.check_one(args.case)
+    return report.check_suite(args)
+
+
+# -- argparse ------------------------------------------------------------------------------------
+def parser():
+    p = argparse.ArgumentParser(prog="rnnparity", description="Conformance of recurrent layers: "
+                                "a NumPy reference checked against live Keras / TF.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("check", help="run the conformance matrix against the installed frameworks")
+    c.add_argument("--case", help="run one case id and print its full report")
+    c.add_argument("--tier", default="default", choices=("default", "full"))
+    c.add_argument("--target", default="keras3,tf_keras", help="comma-separated: keras3,tf_keras,tf1")
+    c.add_argument("-n", "--numprocesses", default=None, help="processes (pytest-xdist), e.g. 4 or auto")
+    c.add_argument("-k", dest="keyword", help="pytest -k expression to select cases")
+    c.add_argument("--replay", action="store_true", help="also replay the recorded fixtures")
+    c.add_argument("--junit-xml", help="write JUnit XML here")
+    c.add_argument("--json", help="write a JSON summary here")
+    c.set_defaults(func=cmd_check)
+
+    r = sub.add_parser("record", help="record golden outputs from the installed framework")
+    r.add_argument("--target", default="keras3", choices=ALL_TARGETS)
+    r.add_argument("--out", help="output dir (default fixtures/<target>-<keras version>)")
+    r.add_argument("--force", action="store_true", help="replace an existing recording")
+    r.add_argument("--tier", default="default", choices=("default", "full"))
+    r.add_argument("--subset", choices=("flags",), help="flags: only the 16-flag product x layer x "
+                   "wrapper (every other axis at its default)")
+    r.add_argument("word", nargs="*", help="only case ids containing every WORD")
+    r.set_defaults(func=cmd_record)
+
+    m = sub.add_parser("compare", help="compare two recordings (framework-upgrade report)")
+    m.add_argument("a")
+    m.add_argument("b")
+    m.add_argument("--format", default="markdown", choices=("markdown", "json"))
+    m.add_argument("--out", help="write the report here")
+    m.set_defaults(func=cmd_compare)
+
+    e = sub.add_parser("explain", help="what a layer returns: outputs in order, names, shapes, dtypes")
+    e.add_argument("layer", choices=("SimpleRNN", "LSTM", "GRU"))
+    e.add_argument("--units", type=int, required=True)
+    e.add_argument("--input-shape", type=_shape, required=True, help="batch,time,features")
+    for flag in ("return-sequences", "return-state", "go-backwards", "stateful", "time-major"):
+        e.add_argument(f"--{flag}", action="store_true")
+    e.add_argument("--bidirectional", choices=("concat", "sum", "mul", "ave", "none"))
+    e.add_argument("--dtype", default="float32", choices=("float32", "float64", "float16"))
+    e.add_argument("--target", default="keras3", choices=KERAS_TARGETS)
+    e.set_defaults(func=cmd_explain)
+
+    li = sub.add_parser("list", help="list case ids")
+    li.add_argument("--tier", default="default", choices=("default", "full"))
+    li.add_argument("--target", default="keras3,tf_keras,tf1")
+    li.add_argument("--count", action="store_true", help="print only how many")
+    li.add_argument("word", nargs="*", help="only ids containing every WORD")
+    li.set_defaults(func=cmd_list)
+    return p
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, KeyError, ImportError) as exc:
+        print(f"rnnparity {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

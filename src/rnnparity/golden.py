@@ -1,0 +1,279 @@
+"""Golden fixtures: Recording <-> one `.npz` per case id, plus a `manifest.json` per recording dir.
+
+    with golden.Writer("fixtures/keras3-3.15.1", meta, force=False) as w:   # <out>.partial-<pid>
+        for case in cases: w.add(runner.record(case))                      # atomic per file
+    # leaving the block renames the finished dir into place; an error or Ctrl-C removes it
+    rec = golden.RecordingDir("fixtures/keras3-3.15.1").load(case_id)      # validated, no framework
+
+A case file holds plain numbers only (never pickled objects; loaded with allow_pickle=False): one
+flat array per dtype (`data_float32`, `data_bool`...) and `meta`, JSON text with the case id, layer spec,
+dialect, plan steps, output containers, error, and where each named array lies in its blob: `x<k>`,
+`mask<k>`, `init<k>_<j>` per call k, `w<i>` per weight, `out<k>_<j>` per call and output (tf1 records:
+`in.<name>`, `w<i>`, `out<j>`, output names in `meta`). `golden.read_case` unpacks them.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .data import Call, Plan, Reset
+from .runner import Outcome, Recording
+
+FORMAT = "rnnparity-golden/1"
+MANIFEST = "manifest.json"
+
+
+@dataclass
+class Tf1Recording:
+    """A recorded tf1 case: `record` is what `tf1_cases.run_live` returned, or None if TF raised."""
+    case_id: str
+    record: dict | None
+    error: tuple | None = None
+
+
+# -- Recording <-> arrays ------------------------------------------------------------------------
+def _container(out):
+    if isinstance(out, (list, tuple)):
+        if any(isinstance(o, (list, tuple)) for o in out):
+            raise ValueError("golden: nested output structures are not supported")
+        return {"container": type(out).__name__, "n": len(out)}
+    return {"container": "array", "n": 1}
+
+
+def to_arrays(rec) -> dict:
+    """The npz payload (name -> array) of a Recording or Tf1Recording."""
+    if isinstance(rec, Tf1Recording):
+        r = rec.record or {"inputs": {}, "weights": [], "outputs": [], "output_names": []}
+        arrays = {f"in.{k}": np.asarray(v) for k, v in r["inputs"].items()}
+        arrays.update({f"w{i}": np.asarray(w) for i, w in enumerate(r["weights"])})
+        arrays.update({f"out{j}": np.asarray(o) for j, o in enumerate(r["outputs"])})
+        meta = {"format": FORMAT, "kind": "tf1", "case_id": rec.case_id,
+                "output_names": list(r["output_names"]), "n_weights": len(r["weights"]),
+                "error": list(rec.error) if rec.error else None}
+    else:
+        arrays, steps = {}, []
+        for k, call in enumerate(rec.plan.calls):
+            arrays[f"x{k}"] = np.asarray(call.x)
+            if call.mask is not None:
+                arrays[f"mask{k}"] = np.asarray(call.mask)
+            for j, s in enumerate(call.initial_state or ()):
+                arrays[f"init{k}_{j}"] = np.asarray(s)
+        for step in rec.plan.steps:
+            if isinstance(step, Reset):
+                steps.append({"reset": step.label})
+            else:
+                steps.append({"call": step.label, "mask": step.mask is not None,
+                              "init": None if step.initial_state is None else len(step.initial_state)})
+        for i, w in enumerate(rec.weights or ()):
+            arrays[f"w{i}"] = np.asarray(w)
+        for k, out in enumerate(rec.outcome.outputs):
+            for j, o in enumerate(out if isinstance(out, (list, tuple)) else [out]):
+                arrays[f"out{k}_{j}"] = np.asarray(o)
+        meta = {"format": FORMAT, "kind": "keras", "case_id": rec.case_id, "spec": rec.spec,
+                "dialect": rec.dialect, "time_axis": rec.time_axis, "steps": steps,
+                "chunk_check": list(rec.plan.chunk_check) if rec.plan.chunk_check else None,
+                "outputs": [_container(o) for o in rec.outcome.outputs],
+                "n_weights": None if rec.weights is None else len(rec.weights),
+                "error": list(rec.outcome.error) if rec.outcome.error else None}
+    return pack(arrays, meta, rec.case_id)
+
+
+def pack(arrays: dict, meta: dict, case_id: str) -> dict:
+    """One flat array per dtype (`data_float32`...) plus `meta` (JSON text) naming each array's
+    dtype, offset and shape: a case loads with one zip read and a few npy headers."""
+    blobs, index = {}, {}
+    for name, a in arrays.items():
+        if a.dtype.hasobject or a.dtype.kind not in "biuf":
+            raise ValueError(f"golden: {case_id}: array {name!r} has dtype {a.dtype}; only plain numbers "
+                             f"are stored (never pickled objects)")
+        parts = blobs.setdefault(a.dtype.name, [])
+        index[name] = [a.dtype.name, sum(p.size for p in parts), list(a.shape)]
+        parts.append(a.ravel())
+    out = {f"data_{dt}": np.concatenate(parts) for dt, parts in blobs.items()}
+    out["meta"] = np.array(json.dumps({**meta, "arrays": index}, sort_keys=True))
+    return out
+
+
+def unpack(npz: dict) -> tuple:
+    """(arrays by name, meta) from a packed payload; arrays are read-only views."""
+    meta = json.loads(str(npz["meta"][()]))
+    arrays = {}
+    for name, (dt, offset, shape) in meta["arrays"].items():
+        blob = npz[f"data_{dt}"]
+        size = int(np.prod(shape, dtype=np.int64))
+        if blob.dtype.name != dt or offset + size > blob.size:
+            raise ValueError(f"array {name!r} ({dt}, offset {offset}, shape {shape}) is outside data_{dt}")
+        arrays[name] = blob[offset:offset + size].reshape(shape)
+    return arrays, meta
+
+
+def from_arrays(npz, where="<arrays>"):
+    """A Recording or Tf1Recording from an npz payload; ValueError naming `where` if malformed."""
+    try:
+        arrays, meta = unpack(npz)
+        if meta.get("format") != FORMAT:
+            raise ValueError(f"format {meta.get('format')!r}, expected {FORMAT!r}")
+        error = tuple(meta["error"]) if meta["error"] else None
+        if meta["kind"] == "tf1":
+            n = len(meta["output_names"])
+            record = {"inputs": {k[3:]: arrays[k] for k in arrays if k.startswith("in.")},
+                      "weights": [arrays[f"w{i}"] for i in range(meta["n_weights"])],
+                      "outputs": [arrays[f"out{j}"] for j in range(n)],
+                      "output_names": meta["output_names"]}
+            return Tf1Recording(meta["case_id"], None if error and not n else record, error)
+        steps, k = [], 0
+        for s in meta["steps"]:
+            if "reset" in s:
+                steps.append(Reset(s["reset"]))
+                continue
+            init = None if s["init"] is None else [arrays[f"init{k}_{j}"] for j in range(s["init"])]
+            steps.append(Call(arrays[f"x{k}"], arrays[f"mask{k}"] if s["mask"] else None, init, s["call"]))
+            k += 1
+        outputs = []
+        for k, c in enumerate(meta["outputs"]):
+            items = [arrays[f"out{k}_{j}"] for j in range(c["n"])]
+            outputs.append(items[0] if c["container"] == "array" else
+                           (tuple(items) if c["container"] == "tuple" else list(items)))
+        chunk = tuple(meta["chunk_check"]) if meta["chunk_check"] else None
+        weights = None if meta["n_weights"] is None else [arrays[f"w{i}"] for i in range(meta["n_weights"])]
+        return Recording(meta["case_id"], meta["spec"], Plan(steps, chunk), weights,
+                         Outcome(outputs, error), meta["dialect"], meta["time_axis"])
+    except (KeyError, TypeError, AttributeError, json.JSONDecodeError, ValueError) as exc:
+        raise ValueError(f"{where}: not an rnnparity fixture ({type(exc).__name__}: {exc})") from None
+
+
+# -- files ---------------------------------------------------------------------------------------
+def _atomic_write(path: Path, data: bytes):
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def case_bytes(rec) -> bytes:
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **to_arrays(rec))
+    return buf.getvalue()
+
+
+def read_case(data: bytes, where: str):
+    """Parse npz bytes (never unpickling); ValueError naming `where` for anything malformed."""
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+        for a in arrays.values():
+            a.setflags(write=False)
+    except (zipfile.BadZipFile, EOFError, OSError, KeyError, ValueError) as exc:
+        why = "it holds pickled objects" if "allow_pickle" in str(exc) else f"{type(exc).__name__}: {exc}"
+        raise ValueError(f"{where}: corrupt or truncated fixture ({why})") from None
+    return from_arrays(arrays, where)
+
+
+class Writer:
+    """Builds a recording in `<out>.partial-<pid>` and renames it into place on success."""
+
+    def __init__(self, out, meta: dict, force: bool = False):
+        self.out = Path(out)
+        if self.out.exists() and not force:
+            raise FileExistsError(f"{self.out} already exists; pass --force (force=True) to replace it")
+        self.meta = dict(meta)
+        self.tmp = self.out.with_name(f"{self.out.name}.partial-{os.getpid()}")
+        self.files: dict = {}
+
+    def __enter__(self):
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.tmp.mkdir()
+        return self
+
+    def add(self, rec):
+        if rec.case_id in self.files:
+            raise ValueError(f"golden: case {rec.case_id} recorded twice")
+        data = case_bytes(rec)
+        name = f"{rec.case_id}.npz"
+        _atomic_write(self.tmp / name, data)
+        self.files[rec.case_id] = {"file": name, "sha256": hashlib.sha256(data).hexdigest()}
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:  # error or Ctrl-C: no half recording; an older one is untouched
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            return False
+        manifest = {**self.meta, "format": FORMAT, "cases": self.files}
+        _atomic_write(self.tmp / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode())
+        old = self.out.with_name(f"{self.out.name}.old-{os.getpid()}")
+        if self.out.exists():
+            os.replace(self.out, old)
+        os.replace(self.tmp, self.out)
+        shutil.rmtree(old, ignore_errors=True)
+        return False
+
+
+class RecordingDir:
+    """A recording on disk: the manifest is parsed and checked once; cases load lazily."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        mpath = self.path / MANIFEST
+        try:
+            self.manifest = json.loads(mpath.read_text())
+        except FileNotFoundError:
+            raise ValueError(f"{mpath}: missing; {self.path} is not a recording") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{mpath}: corrupt manifest ({exc})") from None
+        if not isinstance(self.manifest, dict) or self.manifest.get("format") != FORMAT:
+            raise ValueError(f"{mpath}: not an rnnparity manifest (format "
+                             f"{self.manifest.get('format') if isinstance(self.manifest, dict) else '?'!r},"
+                             f" expected {FORMAT!r})")
+        self.cases = self.manifest.get("cases") or {}
+        listed = {entry["file"] for entry in self.cases.values()}
+        present = {p for p in os.listdir(self.path) if p.endswith(".npz")}
+        for name in sorted(listed - present):
+            raise ValueError(f"{self.path / name}: listed in {MANIFEST} but missing")
+        for name in sorted(present - listed):
+            raise ValueError(f"{self.path / name}: present but not listed in {MANIFEST}")
+
+    @property
+    def name(self):
+        return self.path.name
+
+    @property
+    def case_ids(self):
+        return list(self.cases)
+
+    def load(self, case_id):
+        if case_id not in self.cases:
+            raise KeyError(f"{case_id} is not in the recording {self.path}")
+        entry = self.cases[case_id]
+        path = self.path / entry["file"]
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+            raise ValueError(f"{path}: sha256 differs from {MANIFEST}: the file was changed or damaged")
+        rec = read_case(data, str(path))
+        if rec.case_id != case_id:
+            raise ValueError(f"{path}: holds case {rec.case_id!r}, but {MANIFEST} lists it as {case_id!r}")
+        return rec
+
+
+def recording_dirs(root):
+    """Every recording directory (holding a manifest) at or directly under `root`, sorted."""
+    root = Path(root)
+    if (root / MANIFEST).is_file():
+        return [root]
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if (p / MANIFEST).is_file() and ".partial-" not in p.name)

@@ -1,0 +1,229 @@
+"""`rnnparity compare A B`: the framework-upgrade report between two recordings.
+
+Cases are matched by their id without the target (the same stem means the same inputs and weights on
+every target). Each case is `same`, `differs` (structure, shape, dtype or values beyond tolerance:
+max abs/rel error, first diverging output and timestep), `rejected in A|B` (one framework raised),
+or `only in A|B`. No framework is imported.
+"""
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from . import golden
+from .compare import as_list
+from .explain import explain
+from .tolerances import tolerance
+
+PRIORITY = ("rejection", "shape", "values", "dtype", "structure")  # what a case is grouped under
+STATUSES = ("same", "differs", "rejected in A", "rejected in B", "only in A", "only in B")
+
+
+@dataclass
+class CaseDiff:
+    key: str
+    status: str
+    findings: list = field(default_factory=list)  # (kind, text) pairs, first is the headline
+    max_abs: float | None = None
+    max_rel: float | None = None
+    output: str | None = None
+    timestep: int | None = None
+
+
+@dataclass
+class Comparison:
+    a: str
+    b: str
+    manifest_a: dict
+    manifest_b: dict
+    cases: list
+
+    @property
+    def counts(self):
+        return Counter(c.status for c in self.cases)
+
+    @property
+    def any_difference(self):
+        return any(c.status != "same" for c in self.cases)
+
+
+def _key(case_id: str) -> str:
+    return case_id if case_id.startswith("tf1-") else case_id.rsplit("-", 1)[0]
+
+
+def _container(out):
+    return "array" if not isinstance(out, (list, tuple)) else f"{type(out).__name__} of {len(out)}"
+
+
+def _error_text(rec):
+    err = rec.error if isinstance(rec, golden.Tf1Recording) else rec.outcome.error
+    if err is None:
+        return None
+    where = "at construction/build" if err[0] == -1 else f"at plan step {err[0]}"
+    return f"{err[1]} {where}: {err[2]}"
+
+
+def _values(d: CaseDiff, label, e, a, time_axis, steps):
+    e, a = np.asarray(e), np.asarray(a)
+    if e.shape != a.shape:
+        d.findings.append(("shape", f"{label}: shape A {e.shape}, B {a.shape}"))
+        return
+    if e.dtype != a.dtype:
+        d.findings.append(("dtype", f"{label}: dtype A {e.dtype}, B {a.dtype}"))
+    if e.dtype.kind != "f" or a.dtype.kind != "f" or e.size == 0:
+        if not np.array_equal(e, a):
+            d.findings.append(("values", f"{label}: values differ"))
+        return
+    tol = max((tolerance(e.dtype, steps), tolerance(a.dtype, steps)), key=lambda t: t["atol"])
+    e64, a64 = e.astype(np.float64), a.astype(np.float64)
+    err = np.where(np.isnan(e64) & np.isnan(a64), 0.0, np.abs(e64 - a64))
+    err = np.where(np.isnan(err), np.inf, err)
+    rel = err / np.maximum(np.abs(e64), np.finfo(np.float64).tiny)
+    bad = err > tol["atol"] + tol["rtol"] * np.abs(np.nan_to_num(e64))
+    d.max_abs = max(d.max_abs or 0.0, float(err.max()))
+    d.max_rel = max(d.max_rel or 0.0, float(rel.max()))
+    if not bad.any():
+        return
+    t = None
+    if e.ndim == 3:
+        bad_t = np.moveaxis(bad, time_axis, 0).reshape(e.shape[time_axis], -1).any(axis=1)
+        t = int(np.argmax(bad_t))
+    if d.output is None:
+        d.output, d.timestep = label, t
+    d.findings.append(("values", f"{label}: {int(bad.sum())}/{bad.size} values beyond tolerance, max abs "
+                                 f"{float(err.max()):.3g}" + (f", first at t={t}" if t is not None else "")))
+
+
+def compare_case(key, ra, rb) -> CaseDiff:
+    d = CaseDiff(key, "same")
+    ea, eb = _error_text(ra), _error_text(rb)
+    if ea or eb:
+        if ea and eb:
+            if ea.split(":")[0] != eb.split(":")[0]:
+                d.status = "differs"
+                d.findings.append(("rejection", f"both rejected, differently: A {ea}; B {eb}"))
+            return d
+        d.status = "rejected in A" if ea else "rejected in B"
+        d.findings.append(("rejection", f"{d.status}: {ea or eb}"))
+        return d
+    if isinstance(ra, golden.Tf1Recording):
+        pairs = [(0, n, e, a, None) for n, e, a in zip(ra.record["output_names"], ra.record["outputs"],
+                                                       rb.record["outputs"])]
+        if ra.record["output_names"] != rb.record["output_names"]:
+            d.findings.append(("structure", f"outputs A {ra.record['output_names']}, B {rb.record['output_names']}"))
+    else:
+        pairs = []
+        calls = ra.plan.calls
+        for k, (oa, ob) in enumerate(zip(ra.outcome.outputs, rb.outcome.outputs)):
+            call = f"call {k + 1} ({calls[k].label}) " if len(calls) > 1 else ""
+            if _container(oa) != _container(ob):
+                d.findings.append(("structure", f"{call}returns A: {_container(oa)}, B: {_container(ob)}"))
+                if len(as_list(oa)) != len(as_list(ob)):
+                    continue
+            try:
+                names = explain(ra.spec, calls[k].x.shape, ra.dialect).names()
+            except Exception:  # noqa: BLE001 - names are a courtesy
+                names = [f"output {i}" for i in range(len(as_list(oa)))]
+            for i, (e, a) in enumerate(zip(as_list(oa), as_list(ob))):
+                pairs.append((k, f"{call}output [{i}] = {names[i] if i < len(names) else '?'}", e, a,
+                              calls[k].x.shape[ra.time_axis]))
+    for _, label, e, a, steps in pairs:
+        _values(d, label, e, a, time_axis=getattr(ra, "time_axis", 1), steps=steps)
+    if d.findings:
+        d.status = "differs"
+    return d
+
+
+def compare(a, b) -> Comparison:
+    da, db = golden.RecordingDir(a), golden.RecordingDir(b)
+    ka = {_key(c): c for c in da.case_ids}
+    kb = {_key(c): c for c in db.case_ids}
+    out = []
+    for key in sorted(set(ka) | set(kb)):
+        if key not in kb:
+            out.append(CaseDiff(key, "only in A"))
+        elif key not in ka:
+            out.append(CaseDiff(key, "only in B"))
+        else:
+            out.append(compare_case(key, da.load(ka[key]), db.load(kb[key])))
+    return Comparison(str(a), str(b), da.manifest, db.manifest, out)
+
+
+# -- reports -------------------------------------------------------------------------------------
+def _table(rows: dict, first: str):
+    head = f"| {first} | " + " | ".join(STATUSES) + " | total |"
+    lines = [head, "|" + "---|" * (len(STATUSES) + 2)]
+    for name, counts in rows.items():
+        cells = [str(counts.get(s, 0)) if counts.get(s, 0) else "." for s in STATUSES]
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {sum(counts.values())} |")
+    return lines
+
+
+def summaries(result: Comparison):
+    by_layer, by_flag = defaultdict(Counter), defaultdict(Counter)
+    for c in result.cases:
+        parts = c.key.split("-")
+        by_layer[parts[0] if parts[0] != "tf1" else "tf1-" + parts[1]][c.status] += 1
+        for p in parts[1:]:
+            by_flag[p][c.status] += 1
+    return dict(sorted(by_layer.items())), dict(sorted(by_flag.items()))
+
+
+def _groups(result: Comparison):
+    groups = defaultdict(list)
+    for c in result.cases:
+        if c.status in ("differs", "rejected in A", "rejected in B"):
+            kind, text = min(c.findings, key=lambda f: PRIORITY.index(f[0]))
+            sig = text.split(": ", 1)[-1] if kind in ("structure", "rejection", "dtype") else \
+                "values beyond tolerance"
+            groups[(c.status, kind, re.sub(r" at plan step \d+", "", sig)[:160])].append(c)
+    return sorted(groups.items(), key=lambda kv: -len(kv[1]))
+
+
+def _version_line(m):
+    v = m.get("versions", {})
+    return (f"target {m.get('target')}, TensorFlow {v.get('tensorflow', '?')}, Keras {v.get('keras', '?')}, "
+            f"backend {m.get('backend', '?')}, NumPy {v.get('numpy', '?')}, recorded {m.get('date', '?')}")
+
+
+def one_line(result: Comparison):
+    counts = ", ".join(f"{s} {result.counts.get(s, 0)}" for s in STATUSES)
+    verdict = "DIFFERENT (exit 1)" if result.any_difference else "identical within tolerance (exit 0)"
+    return f"{len(result.cases)} cases: {counts} -> {verdict}"
+
+
+def to_markdown(result: Comparison, examples: int = 8) -> str:
+    lines = [f"# rnnparity compare", "", f"- A: `{result.a}`: {_version_line(result.manifest_a)}",
+             f"- B: `{result.b}`: {_version_line(result.manifest_b)}", "", f"**{one_line(result)}**", "",
+             "## By layer", ""]
+    by_layer, by_flag = summaries(result)
+    lines += _table(by_layer, "layer") + ["", "## By flag / axis value (cases whose id has that word)", ""]
+    lines += _table(by_flag, "word") + ["", "## Differences, grouped", ""]
+    for (status, kind, sig), members in _groups(result):
+        lines.append(f"### {status} [{kind}]: {sig} ({len(members)} cases)")
+        lines.append("")
+        members = sorted(members, key=lambda c: -(c.max_abs or 0))
+        for c in members[:examples]:
+            nums = (f" max abs {c.max_abs:.3g}, max rel {c.max_rel:.3g};" if c.max_abs is not None
+                    and kind == "values" else "")
+            where = f" first diverging: {c.output}" + (f" at t={c.timestep}" if c.timestep is not None else "") \
+                if c.output else ""
+            lines.append(f"- `{c.key}`:{nums}{where} -- " + "; ".join(t for _, t in c.findings[:3]))
+        if len(members) > examples:
+            lines.append(f"- ... and {len(members) - examples} more (see `--format json`)")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def to_json(result: Comparison) -> str:
+    by_layer, by_flag = summaries(result)
+    return json.dumps({"a": result.a, "b": result.b, "manifest_a": {k: v for k, v in result.manifest_a.items()
+                                                                     if k != "cases"},
+                       "manifest_b": {k: v for k, v in result.manifest_b.items() if k != "cases"},
+                       "counts": dict(result.counts), "any_difference": result.any_difference,
+                       "by_layer": by_layer, "by_flag": by_flag,
+                       "cases": [asdict(c) for c in result.cases]}, indent=1)
