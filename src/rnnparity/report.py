@@ -1,0 +1,160 @@
+"""`rnnparity check`: run the shipped suite through pytest (optionally over pytest-xdist) with a
+progress bar, then print a summary table (layer x flags: pass/fail/xfail), write JUnit XML / JSON.
+`rnnparity check --case ID` runs one case directly and prints its full report."""
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections import Counter, defaultdict
+
+import pytest
+
+from .cli import progress
+
+COLUMNS = ("all", "seq", "state", "bwd", "stateful", "bidi", "mask", "init", "f64", "f16")
+OUTCOMES = ("passed", "failed", "xfailed", "skipped")
+
+
+class Collector:
+    """A pytest plugin object: progress bar on stderr, outcome per test id."""
+
+    def __init__(self, stream=sys.stderr):
+        self.stream, self.total, self.done = stream, 0, 0
+        self.results: dict = {}  # nodeid -> (outcome, message)
+
+    def pytest_collection_finish(self, session):
+        self.total = len(session.items)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node, ids):
+        self.total = max(self.total, len(ids))
+
+    def pytest_runtest_logreport(self, report):
+        outcome = None
+        if report.when == "call" or (report.when == "setup" and not report.passed):
+            if hasattr(report, "wasxfail"):
+                outcome = "xfailed" if report.skipped else "failed"  # strict XPASS fails
+            else:
+                outcome = report.outcome
+        elif report.failed:  # teardown error
+            outcome = "failed"
+        if outcome is None:
+            return
+        first = report.nodeid not in self.results
+        if first or outcome == "failed":
+            self.results[report.nodeid] = (outcome, report.longreprtext if outcome in ("failed", "skipped") else "")
+        if first:
+            self.done += 1
+            progress(self.done, max(self.total, self.done), report.nodeid.rsplit("[", 1)[-1].rstrip("]"),
+                     self.stream)
+
+
+def case_of(nodeid):
+    m = re.search(r"\[(.*)\]$", nodeid)
+    return m.group(1).rsplit("/", 1)[-1] if m else nodeid
+
+
+def summary_table(results: dict) -> str:
+    """Rows: layer; columns: cases whose id has the word (`all`: every case); cells pass/fail/xfail."""
+    table = defaultdict(lambda: defaultdict(Counter))
+    for nodeid, (outcome, _) in results.items():
+        case = case_of(nodeid)
+        parts = case.split("-")
+        layer = "-".join(parts[:2]) if parts[0] == "tf1" else parts[0]
+        if "test_replay" in nodeid:
+            layer = "replay " + layer
+        for col in COLUMNS:
+            if col == "all" or any(p == col or p.startswith(col + "_") for p in parts):
+                table[layer][col][outcome] += 1
+    cols = [c for c in COLUMNS if any(table[r][c] for r in table)]
+    head = f"{'layer':<28}" + "".join(f"{c:>14}" for c in cols)
+    lines = ["pass/fail/xfail per layer and flag (cases whose id contains the flag)", head, "-" * len(head)]
+    for row in sorted(table):
+        cells = [f"{t['passed']}/{t['failed']}/{t['xfailed']}" for t in (table[row][c] for c in cols)]
+        lines.append(f"{row:<28}" + "".join(f"{c:>14}" for c in cells))
+    return "\n".join(lines)
+
+
+def check_suite(args) -> int:
+    targets = ",".join(t.strip() for t in args.target.split(",") if t.strip())
+    argv = ["--pyargs", "rnnparity.suite", "-p", "no:cacheprovider", "-p", "no:terminal",
+            "--rnnparity-tier", args.tier, "--rnnparity-targets", targets,
+            "-m", "live or replay" if args.replay else "live"]
+    if args.numprocesses:
+        argv += ["-n", str(args.numprocesses)]
+    if args.keyword:
+        argv += ["-k", args.keyword]
+    if args.junit_xml:
+        argv += ["--junit-xml", args.junit_xml]
+    collector = Collector()
+    code = pytest.main(argv, plugins=[collector])
+    results = collector.results
+    counts = Counter(o for o, _ in results.values())
+    failed = [n for n, (o, _) in results.items() if o == "failed"]
+    skipped = Counter(msg.strip().splitlines()[-1] if msg.strip() else "?" for o, msg in results.values()
+                      if o == "skipped")
+    if results:
+        print(summary_table(results))
+    print(f"\n{len(results)} cases: " + ", ".join(f"{counts.get(o, 0)} {o}" for o in OUTCOMES))
+    for reason, n in skipped.most_common(5):
+        print(f"  skipped {n}: {reason}")
+    for nodeid in failed[:5]:
+        print("\n" + results[nodeid][1].strip())
+    if failed:
+        print(f"\nFAILED ({len(failed)}):" + "".join(f"\n  rnnparity check --case {case_of(n)}" for n in failed[:50]))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"counts": dict(counts), "exit_code": int(code),
+                       "cases": [{"nodeid": n, "case": case_of(n), "outcome": o, "message": m}
+                                 for n, (o, m) in sorted(results.items())]}, f, indent=1)
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED or not results:
+        print("rnnparity check: no cases ran (is a framework installed? see the skip reasons)")
+        return 2 if code else 0
+    return int(code) if code else (1 if failed else 0)
+
+
+def check_one(case_id: str) -> int:
+    """Run one case live, print its explanation and full report; 0 pass/known bug, 1 failure."""
+    from . import frameworks, runner
+    from .compare import Stats, compare_array
+
+    if case_id.startswith("tf1-"):
+        from .tf1_cases import Tf1Case, run_live, run_reference
+
+        case = Tf1Case.from_id(case_id)
+        record = run_live(case)
+        problems = [p for n, e, a in zip(record["output_names"], record["outputs"], run_reference(case, record))
+                    if (p := compare_array(e, a, n))]
+        print(f"{case_id}: {len(record['outputs'])} outputs: {', '.join(record['output_names'])}")
+        print(runner.failure_report(case_id, problems) if problems else f"{case_id}: PASS")
+        return 1 if problems else 0
+    from .cases import case_from_id
+    from .divergences import divergence_for
+    from .explain import explain
+
+    case = case_from_id(case_id)
+    ok, why = frameworks.availability(case.target)
+    if not ok:
+        print(f"rnnparity check: {why}", file=sys.stderr)
+        return 2
+    print(f"case {case_id}\nlayer spec: {json.dumps(case.layer_spec())}")
+    print(explain(case.layer_spec(), case.input_shape, case.dialect))
+    stats = Stats()
+    rec, problems = runner.check_live(case, stats)
+    if rec.outcome.error:
+        print(f"the framework raised {rec.outcome.error[1]} at step {rec.outcome.error[0]}: {rec.outcome.error[2]}")
+    known = divergence_for(case)
+    if problems:
+        print(runner.failure_report(case_id, problems))
+        if known:
+            print(f"\nXFAIL: {known.xfail_reason()}\nrepro:\n{known.repro}")
+            return 0
+        return 1
+    print(f"PASS: max abs error {stats.max_abs:.3g}, max rel error {stats.max_rel:.3g} "
+          f"over {stats.elements} elements")
+    if known:
+        print(f"XPASS: expected the known bug [{known.key}], but the framework now agrees: remove it "
+              f"from rnnparity.divergences")
+        return 1
+    return 0
