@@ -55,3 +55,11 @@ def test_stats_track_max_errors():
 def test_long_sequences_use_the_long_row():
     assert tolerance("float32", steps=100)["atol"] > tolerance("float32")["atol"]
     assert tolerance("float32", steps=50) == tolerance("float32")
+
+
+def test_tolerance_follows_the_coarsest_precision_of_the_computation():
+    a = np.zeros(3, np.float32)
+    b = a + np.float32(1e-4)
+    assert compare_array(a, b, "o") is not None
+    assert compare_array(a, b, "o", precision="float16") is None  # computed in float16, cast up
+    assert compare_array(a, b, "o", precision="float64") is not None

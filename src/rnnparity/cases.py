@@ -38,7 +38,7 @@ ACTIVATIONS = {
     "act_hard_sigmoid": {"activation": "hard_sigmoid"},
     "ract_hard_sigmoid": {"recurrent_activation": "hard_sigmoid"},
 }
-DTYPES = {"f32": "float32", "f64": "float64"}
+DTYPES = {"f32": "float32", "f64": "float64", "f16": "float16"}
 STEPS = {"t7": 7, "t1": 1, "t100": 100}
 BATCHES = {"b3": 3, "b1": 1}
 UNITS, FEATURES = 5, 3
@@ -169,7 +169,7 @@ def _extra_axes():
         "use_bias": [{"use_bias": False}],
         "unroll": [{"unroll": True}],
         "dropout": [{"dropout": True}],
-        "dtype": [{"dtype": "f64"}],
+        "dtype": [{"dtype": "f64"}, {"dtype": "f16"}],
         "steps": [{"steps": s} for s in list(STEPS)[1:]],
         "batch": [{"batch": "b1"}],
         "time_major": [{"time_major": True}],

@@ -62,7 +62,15 @@ def _describe(kind, n):
     return "a single array" if kind == "array" else f"a {kind} of {n} arrays"
 
 
-def compare_array(expected, actual, label, time_axis=None, stats=None, steps=None):
+def coarsest(dtype, precision):
+    """The less precise of an output dtype and the dtype the layer computed in (an output cast up,
+    e.g. float16 sub-layers under a float32 Bidirectional, keeps the rounding of its computation)."""
+    if precision is None:
+        return np.dtype(dtype)
+    return max(np.dtype(dtype), np.dtype(precision), key=lambda d: np.finfo(d).eps)
+
+
+def compare_array(expected, actual, label, time_axis=None, stats=None, steps=None, precision=None):
     """Mismatch or None for one output array."""
     expected, actual = np.asarray(expected), np.asarray(actual)
     if expected.shape != actual.shape:
@@ -72,11 +80,12 @@ def compare_array(expected, actual, label, time_axis=None, stats=None, steps=Non
     if expected.size == 0:
         return None
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        return _compare_values(expected, actual, label, time_axis, stats, steps)
+        return _compare_values(expected, actual, label, time_axis, stats, steps,
+                               coarsest(expected.dtype, precision))
 
 
-def _compare_values(expected, actual, label, time_axis, stats, steps):
-    tol = tolerance(expected.dtype, steps)
+def _compare_values(expected, actual, label, time_axis, stats, steps, precision):
+    tol = tolerance(precision, steps)
     e64, a64 = expected.astype(np.float64), actual.astype(np.float64)
     both_nan = np.isnan(e64) & np.isnan(a64)
     same_inf = np.isinf(e64) & (e64 == a64)
@@ -93,8 +102,8 @@ def _compare_values(expected, actual, label, time_axis, stats, steps):
     worst = np.unravel_index(np.argmax(np.where(bad, err, -1.0)), err.shape)
     lines = [
         f"{label}: {int(bad.sum())} of {bad.size} elements beyond tolerance "
-        f"(atol={tol['atol']:g}, rtol={tol['rtol']:g}, {expected.dtype}"
-        f"{', long-sequence row' if steps and tol is not tolerance(expected.dtype) else ''})",
+        f"(atol={tol['atol']:g}, rtol={tol['rtol']:g}, {precision.name}"
+        f"{', long-sequence row' if steps and tol is not tolerance(precision) else ''})",
         f"  max abs error {err[worst]:.3g} at index {tuple(int(i) for i in worst)}: "
         f"framework {e64[worst]:.9g}, reference {a64[worst]:.9g}",
         f"  max rel error {float(np.max(np.where(bad, rel, 0))):.3g}",
@@ -108,7 +117,8 @@ def _compare_values(expected, actual, label, time_axis, stats, steps):
     return Mismatch("values", "\n".join(lines))
 
 
-def compare_outputs(expected, actual, names=None, time_axis=1, stats=None, prefix="", steps=None):
+def compare_outputs(expected, actual, names=None, time_axis=1, stats=None, prefix="", steps=None,
+                    precision=None):
     """All mismatches between two output structures (empty list when they agree)."""
     problem = compare_structure(expected, actual, names)
     if problem:
@@ -119,7 +129,7 @@ def compare_outputs(expected, actual, names=None, time_axis=1, stats=None, prefi
         name = names[i] if names and i < len(names) else f"output {i}"
         label = f"{prefix}output [{i}] = {name}"
         axis = time_axis if np.ndim(e) == 3 else None
-        p = compare_array(e, a, label, time_axis=axis, stats=stats, steps=steps)
+        p = compare_array(e, a, label, time_axis=axis, stats=stats, steps=steps, precision=precision)
         if p:
             problems.append(p)
     return problems

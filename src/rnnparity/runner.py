@@ -126,7 +126,7 @@ def verify(rec: Recording, reference_factory, stats: Stats | None = None) -> lis
         label = f"call {k + 1} of {len(calls)} ({calls[k].label}): " if len(calls) > 1 else ""
         steps = calls[k].x.shape[rec.time_axis]
         problems += compare_outputs(e, a, names, time_axis=rec.time_axis, stats=stats, prefix=label,
-                                    steps=steps)
+                                    steps=steps, precision=rec.spec["config"].get("dtype"))
     problems += _compare_errors(fw, ours, rec.plan)
     if rec.plan.chunk_check and fw.error is None and ours.error is None:
         problems += chunk_consistency(fw.outputs, rec.plan, rec.time_axis, "framework")

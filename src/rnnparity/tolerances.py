@@ -3,7 +3,7 @@
 float32: the reference computes in float32 like the framework; only summation order differs (NumPy vs
 oneDNN matmuls, input projection hoisted out of the loop), a few ULPs per step.
 float64: the same maths in double precision; agreement near 1e-12 proves the semantics are identical.
-float16: rounding of every op is visible; float16 is compared for structure and coarse values only.
+float16: rounding of every op is visible (measured max abs error 1e-3 at T <= 7, 7e-4 at T = 100).
 """
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ import numpy as np
 LONG_SEQUENCE = 50
 
 LONG_TOLERANCES = {
-    "float16": {"atol": 5e-2, "rtol": 5e-2},
+    "float16": {"atol": 2e-2, "rtol": 2e-2},
     "float32": {"atol": 1e-5, "rtol": 1e-5},
     "float64": {"atol": 1e-11, "rtol": 1e-11},
 }
 
 TOLERANCES = {
-    "float16": {"atol": 2e-2, "rtol": 2e-2},
+    "float16": {"atol": 5e-3, "rtol": 5e-3},
     "float32": {"atol": 1e-6, "rtol": 1e-6},
     "float64": {"atol": 1e-12, "rtol": 1e-12},
 }
