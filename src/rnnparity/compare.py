@@ -93,7 +93,8 @@ def _compare_values(expected, actual, label, time_axis, stats, steps, precision)
     err = np.where(np.isnan(err), np.inf, err)
     bound = tol["atol"] + tol["rtol"] * np.abs(np.where(np.isfinite(e64), e64, 0.0))
     bad = err > bound
-    rel = err / np.maximum(np.abs(e64), np.finfo(np.float64).tiny)
+    # relative error against max(|framework|, atol): meaningful where the framework value is ~0
+    rel = err / np.maximum(np.abs(e64), tol["atol"])
     finite = np.isfinite(err)
     if stats is not None and finite.any():
         stats.update(float(err[finite].max()), float(np.where(finite, rel, 0).max()), expected.size)
