@@ -98,6 +98,9 @@ def cmd_record(args):
     from . import frameworks, golden
 
     signal.signal(signal.SIGTERM, _terminate)
+    if args.out and os.path.exists(args.out) and not args.force:  # before importing any framework
+        print(f"rnnparity record: {args.out} already exists; pass --force to replace it", file=sys.stderr)
+        return 2
 
     with builtin_tf_keras() if args.target == "tf_keras" else contextlib.nullcontext():
         adapter = frameworks.get(args.target)
@@ -105,8 +108,12 @@ def cmd_record(args):
         if args.target == "tf1":
             import tensorflow as tf
             versions.setdefault("tensorflow", tf.__version__)
-        if not versions.get("keras") or versions.get("keras") == "?":
-            versions["keras"] = "tf" + versions.get("tensorflow", "?")
+        if versions.get("keras", "?") == "?":  # TF <= 2.15's tf.keras has no __version__
+            from importlib import metadata
+            try:
+                versions["keras"] = metadata.version("keras")
+            except metadata.PackageNotFoundError:
+                versions["keras"] = "?"
         ids = _case_list(args.tier, (args.target,), args.word)
         if args.subset == "flags":
             from .cases import FIELD_NAMES, Case, case_from_id

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -106,13 +107,16 @@ def pack(arrays: dict, meta: dict, case_id: str) -> dict:
 def unpack(npz: dict) -> tuple:
     """(arrays by name, meta) from a packed payload; arrays are read-only views."""
     meta = json.loads(str(npz["meta"][()]))
-    arrays = {}
+    arrays, blobs = {}, {}
     for name, (dt, offset, shape) in meta["arrays"].items():
-        blob = npz[f"data_{dt}"]
-        size = int(np.prod(shape, dtype=np.int64))
-        if blob.dtype.name != dt or offset + size > blob.size:
+        if dt not in blobs:
+            blobs[dt] = npz[f"data_{dt}"]
+            if blobs[dt].dtype.name != dt or blobs[dt].ndim != 1:
+                raise ValueError(f"data_{dt} holds {blobs[dt].dtype} with shape {blobs[dt].shape}")
+        size = math.prod(shape)
+        if offset + size > blobs[dt].size:
             raise ValueError(f"array {name!r} ({dt}, offset {offset}, shape {shape}) is outside data_{dt}")
-        arrays[name] = blob[offset:offset + size].reshape(shape)
+        arrays[name] = blobs[dt][offset:offset + size].reshape(shape)
     return arrays, meta
 
 

@@ -78,7 +78,8 @@ def summary_table(results: dict) -> str:
 
 def check_suite(args) -> int:
     targets = ",".join(t.strip() for t in args.target.split(",") if t.strip())
-    argv = ["--pyargs", "rnnparity.suite", "-p", "no:cacheprovider", "-p", "no:terminal",
+    # -o addopts=: the caller's project options (e.g. -ra, which needs the terminal) do not apply
+    argv = ["--pyargs", "rnnparity.suite", "-p", "no:cacheprovider", "-p", "no:terminal", "-o", "addopts=",
             "--rnnparity-tier", args.tier, "--rnnparity-targets", targets,
             "-m", "live or replay" if args.replay else "live"]
     if args.numprocesses:
