@@ -178,8 +178,8 @@ def _groups(result: Comparison):
     for c in result.cases:
         if c.status in ("differs", "rejected in A", "rejected in B"):
             kind, text = min(c.findings, key=lambda f: PRIORITY.index(f[0]))
-            sig = text.split(": ", 1)[-1] if kind in ("structure", "rejection", "dtype") else \
-                "values beyond tolerance"
+            sig = {"structure": re.sub(r"^call \d+ \(.*?\) ", "", text), "values": "values beyond tolerance",
+                   "shape": "shapes differ"}.get(kind, text.split(": ", 1)[-1])
             groups[(c.status, kind, re.sub(r" at plan step \d+", "", sig)[:160])].append(c)
     return sorted(groups.items(), key=lambda kv: -len(kv[1]))
 
@@ -196,9 +196,19 @@ def one_line(result: Comparison):
     return f"{len(result.cases)} cases: {counts} -> {verdict}"
 
 
+def _largest(result: Comparison):
+    same = [c for c in result.cases if c.status == "same" and c.max_abs is not None]
+    if not same:
+        return "No case compared values within tolerance."
+    worst = max(same, key=lambda c: c.max_abs)
+    return (f"Largest difference among the {len(same)} `same` cases with outputs: max abs {worst.max_abs:.3g}, "
+            f"max rel {max(c.max_rel for c in same):.3g} (`{worst.key}`).")
+
+
 def to_markdown(result: Comparison, examples: int = 8) -> str:
     lines = [f"# rnnparity compare", "", f"- A: `{result.a}`: {_version_line(result.manifest_a)}",
              f"- B: `{result.b}`: {_version_line(result.manifest_b)}", "", f"**{one_line(result)}**", "",
+             _largest(result), "",
              "## By layer", ""]
     by_layer, by_flag = summaries(result)
     lines += _table(by_layer, "layer") + ["", "## By flag / axis value (cases whose id has that word)", ""]
