@@ -24,18 +24,9 @@ def _params():
                    return_state=True, dtype="f64")
 
 
-# A gap in rnnparity.explain found by this test (not a framework bug): Keras 3 casts the merged /
-# per-direction sequence outputs of a float64 Bidirectional to the wrapper's float32, explain says
-# float64. Strict: the day explain models it, these XPASS and this entry goes.
-EXPLAIN_GAP = ("rnnparity.explain does not model Keras 3 Bidirectional casting float64 sequence outputs "
-               "to float32 (the wrapper's dtype policy)")
-
-
 def _param(case):
     known = divergence_for(case)
     marks = [pytest.mark.xfail(strict=True, reason=known.xfail_reason())] if known else []
-    if case.target == "keras3" and case.wrapper != "none" and case.dtype == "f64":
-        marks = [pytest.mark.xfail(strict=True, reason=EXPLAIN_GAP)]
     return pytest.param(case, id=case.id, marks=[pytest.mark.live, *marks])
 
 
@@ -55,7 +46,9 @@ def _check_order(case, expl, outputs):
         h_index = names.index(f"{prefix}final h" + (" (memory state)" if case.layer == "lstm" else ""))
         # backward sequence outputs are flipped back to input order, so its last step is t=0
         last = 0 if prefix == "backward " else -1
-        np.testing.assert_array_equal(outputs[seq_index][:, last], outputs[h_index],
+        # Keras 3 casts Bidirectional outputs (not states) to the wrapper's dtype: compare in that dtype
+        np.testing.assert_array_equal(outputs[seq_index][:, last],
+                                      outputs[h_index].astype(outputs[seq_index].dtype),
                                       err_msg=f"{names[h_index]} is not output [{h_index}]")
 
 

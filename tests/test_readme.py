@@ -1,7 +1,7 @@
 """README facts that come from code must match the code."""
 from pathlib import Path
 
-from rnnparity.divergences import ACTIVATION_BUGS, REGISTRY
+from rnnparity.divergences import ACTIVATION_BUGS, REGISTRY, markdown
 from rnnparity.explain import return_table_markdown
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
@@ -11,7 +11,8 @@ def test_return_table_is_current():
     assert return_table_markdown() in README
 
 
-def test_every_registered_bug_is_documented():
+def test_every_registered_bug_and_surprise_is_documented():
+    assert markdown() in README
     for d in list(REGISTRY) + list(ACTIVATION_BUGS.values()):
         assert f"`{d.key}`" in README, d.key
 

@@ -44,16 +44,17 @@ REGISTRY = (
                            and not c.go_backwards and not c.time_major),
     ),
     Divergence(
-        key="tf_keras-unroll-mask-go-backwards-zero-output",
-        targets=("tf_keras",),
-        reason=("Keras 2 rnn(unroll=True, go_backwards=True, zero_output_for_mask=True) zeroes the "
+        key="unroll-mask-go-backwards-zero-output",
+        targets=("tf_keras", "keras3"),
+        reason=("rnn(unroll=True, go_backwards=True, zero_output_for_mask=True) zeroes the "
                 "outputs, which are in processing (reversed) order, with the un-reversed mask, so the "
                 "wrong steps are zeroed. Bidirectional(return_sequences=True) sets "
                 "zero_output_for_mask on both sub-layers and its backward layer goes backwards, so "
                 "every unrolled, masked Bidirectional sequence output is affected"),
-        evidence=("tf_keras/src/backend.py rnn(), unroll branch: `outputs = tf.where(_expand_mask(mask, "
-                  "outputs, fixed_dim=2), outputs, zeros_like(outputs))` after `mask_list.reverse()`; "
-                  "the while_loop branch and Keras 3 agree with the reference (seen on tf_keras 2.21.0)"),
+        evidence=("tf_keras/src/backend.py rnn() and keras/src/backend/tensorflow/rnn.py rnn(), unroll "
+                  "branch: `outputs = tf.where(_expand_mask(mask, outputs, fixed_dim=2), outputs, "
+                  "zeros_like(outputs))` after `mask_list.reverse()`; the while_loop branch agrees with "
+                  "the reference (seen on tf_keras 2.21.0 and keras 3.15.1)"),
         repro=("import tf_keras, numpy as np\n"
                "x = np.random.rand(1, 4, 2).astype('float32'); m = np.array([[1, 1, 1, 0]], bool)\n"
                "for unroll in (False, True):\n"
@@ -61,8 +62,9 @@ REGISTRY = (
                " unroll=unroll), merge_mode=None)\n"
                "    b.build(x.shape); b.set_weights([np.full(w.shape, .5, 'float32') for w in b.get_weights()])\n"
                "    print(unroll, b(x, mask=m)[1].numpy()[0, :, 0])  # unrolled: the wrong step is zero"),
-        applies=lambda c: (c.unroll and c.mask != "none" and c.wrapper != "none"
-                           and c.return_sequences),
+        # Keras 3 rejects go_backwards and time_major Bidirectional configurations at construction
+        applies=lambda c: (c.unroll and c.mask != "none" and c.wrapper != "none" and c.return_sequences
+                           and not (c.target == "keras3" and (c.go_backwards or c.time_major))),
     ),
 )
 
@@ -164,3 +166,18 @@ SURPRISES = (
         "type(keras.layers.GRU(2, return_state=True)(x))  # tuple; tf_keras: list",
     ),
 )
+
+
+def markdown() -> str:
+    """The README sections on known bugs and surprises, generated from the registries."""
+    parts = ["## Known framework bugs (strict xfails)", "",
+             "Each is registered in `src/rnnparity/divergences.py` and applied as a strict xfail: the day "
+             "the framework fixes it the case XPASSes, the suite fails and says so, and the entry is "
+             "removed. Nothing else is skipped or xfailed.", ""]
+    for d in list(REGISTRY) + list(ACTIVATION_BUGS.values()):
+        parts += [f"### `{d.key}` ({', '.join(d.targets)})", "", f"{d.reason}.", "",
+                  f"Evidence: {d.evidence}.", "", "```python", d.repro, "```", ""]
+    parts += ["## Surprising but deliberate framework behaviour (modelled by the reference)", ""]
+    for s in SURPRISES:
+        parts.append(f"- **{s.title}** ({', '.join(s.targets)}). {s.detail}\n  `{s.repro}`")
+    return "\n".join(parts) + "\n"

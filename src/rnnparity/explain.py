@@ -103,6 +103,9 @@ def explain(layer_or_config, input_shape, dialect="keras3") -> Explanation:
         outputs = outputs[:2] if (wrapper is not None and wrapper.get("merge_mode", "concat") is None) else outputs[:1]
     seq = "tuple" if dialect == "keras3" else "list"
     container = seq if len(outputs) > 1 else "array"
+    n_out = 0 if wrapper is None else (2 if wrapper.get("merge_mode", "concat") is None else 1)
+    # Keras 3 casts Bidirectional's outputs (not its states) to the wrapper's own dtype
+    out_dtype = wrapper.get("dtype", "float32") if (wrapper is not None and dialect == "keras3") else dtype
     flags = ", ".join([f"units={units}"] + [f"{k}=True" for k in
                                              ("return_sequences", "return_state", "go_backwards", "stateful", "time_major")
                                              if config.get(k)])
@@ -110,7 +113,7 @@ def explain(layer_or_config, input_shape, dialect="keras3") -> Explanation:
     if wrapper is not None:
         title = f"Bidirectional({title}, merge_mode={wrapper.get('merge_mode', 'concat')!r})"
     title += f" on input {tuple(input_shape)}"
-    return Explanation(title, container, tuple(OutputSpec(i, n, tuple(s), dtype)
+    return Explanation(title, container, tuple(OutputSpec(i, n, tuple(s), out_dtype if i < n_out else dtype)
                                                for i, (n, s) in enumerate(outputs)))
 
 
