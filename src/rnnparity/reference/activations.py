@@ -33,17 +33,18 @@ def linear(x):
     return x
 
 
-def tanh(x):
-    return np.tanh(x)
+def tanh(x, out=None):
+    return np.tanh(x, out=out)
 
 
-def sigmoid(x):
-    # 1 / (1 + exp(-x)) overflows harmlessly to 0 for very negative x; split to stay warning-free.
-    out = np.empty_like(x)
-    pos = x >= 0
-    out[pos] = 1 / (1 + np.exp(-x[pos]))
-    ex = np.exp(x[~pos])
-    out[~pos] = ex / (1 + ex)
+def sigmoid(x, out=None):
+    # 1 / (1 + exp(-x)) computed as 0.5 * tanh(0.5 x) + 0.5: the same function, which cannot overflow
+    # (no warnings for very negative x) and runs as four in-place passes. ``out=x`` overwrites x (the
+    # cells pass scratch gate blocks). float32: within 1.2e-7 of tf.nn.sigmoid (tests/test_bench_smoke.py).
+    out = np.multiply(x, 0.5, out=out)
+    np.tanh(out, out=out)
+    out *= 0.5
+    out += 0.5
     return out
 
 

@@ -2,9 +2,25 @@
 and the input projection done once for all timesteps before the time loop."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from . import activations
+from .scan import blas_threads_for
+
+
+def overwriting(fn):
+    """``fn`` for an argument the step owns and no longer needs (a scratch gate block): sigmoid and
+    tanh write their result over it instead of allocating; any other activation returns a new array.
+    Either way, use the return value."""
+    if fn is activations.sigmoid or fn is activations.tanh:
+        return functools.partial(_apply_in_place, fn)
+    return fn
+
+
+def _apply_in_place(fn, x):
+    return fn(x, out=x)
 
 
 class Cell:
@@ -21,6 +37,10 @@ class Cell:
         self.recurrent_activation = (
             activations.get(recurrent_activation, dialect, "recurrent_activation")
             if self.DEFAULT_RECURRENT_ACTIVATION is not None else None)
+        # the same functions, for scratch arrays the step owns (see `overwriting`)
+        self.activation_ = overwriting(self.activation)
+        self.recurrent_activation_ = (overwriting(self.recurrent_activation)
+                                      if self.recurrent_activation is not None else None)
         self.kernel = self.recurrent_kernel = self.bias = None
 
     # -- weights -------------------------------------------------------------------------------
@@ -87,7 +107,9 @@ class Cell:
 
     def project_inputs(self, x):
         """x W + b for every timestep at once: (batch, time, features) -> (batch, time, gates*units)."""
-        z = x @ self.kernel
+        batch, steps, features = x.shape
+        with blas_threads_for(batch * steps * self.kernel.size):
+            z = (x.reshape(batch * steps, features) @ self.kernel).reshape(batch, steps, -1)  # one GEMM
         if self.use_bias:
             z += self.input_bias()
         return z

@@ -38,17 +38,17 @@ class GRUCell(Cell):
         if self.reset_after:
             inner = h_tm1 @ self.recurrent_kernel
             if self.use_bias:
-                inner = inner + self.bias[1]
+                inner += self.bias[1]
             rec = split_gates(inner, GRU_GATES)
-            z = self.recurrent_activation(x["z"] + rec["z"])
-            r = self.recurrent_activation(x["r"] + rec["r"])
-            hh = self.activation(x["h"] + r * rec["h"])
+            z = self.recurrent_activation_(x["z"] + rec["z"])
+            r = self.recurrent_activation_(x["r"] + rec["r"])
+            hh = self.activation_(x["h"] + r * rec["h"])
         else:
             u_z = gate_block(self.recurrent_kernel, GRU_GATES, "z")
             u_r = gate_block(self.recurrent_kernel, GRU_GATES, "r")
             u_h = gate_block(self.recurrent_kernel, GRU_GATES, "h")
-            z = self.recurrent_activation(x["z"] + h_tm1 @ u_z)
-            r = self.recurrent_activation(x["r"] + h_tm1 @ u_r)
-            hh = self.activation(x["h"] + (r * h_tm1) @ u_h)
-        h = z * h_tm1 + (np.asarray(1, h_tm1.dtype) - z) * hh
+            z = self.recurrent_activation_(x["z"] + h_tm1 @ u_z)
+            r = self.recurrent_activation_(x["r"] + h_tm1 @ u_r)
+            hh = self.activation_(x["h"] + (r * h_tm1) @ u_h)
+        h = z * h_tm1 + (1 - z) * hh
         return h, [h]

@@ -18,10 +18,12 @@ class LSTMCell(Cell):
 
     def step(self, x_t, states):
         h_tm1, c_tm1 = states
-        z = split_gates(x_t + h_tm1 @ self.recurrent_kernel, LSTM_GATES)
-        i = self.recurrent_activation(z["i"])
-        f = self.recurrent_activation(z["f"])
-        c = f * c_tm1 + i * self.activation(z["c"])
-        o = self.recurrent_activation(z["o"])
+        z = h_tm1 @ self.recurrent_kernel
+        z += x_t
+        z = split_gates(z, LSTM_GATES)  # z is this step's scratch: each gate overwrites its block
+        i = self.recurrent_activation_(z["i"])
+        f = self.recurrent_activation_(z["f"])
+        c = f * c_tm1 + i * self.activation_(z["c"])
+        o = self.recurrent_activation_(z["o"])
         h = o * self.activation(c)
         return h, [h, c]
