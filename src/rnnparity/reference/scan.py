@@ -13,8 +13,9 @@ Speed (benchmarks/bench.py): the input projection for all timesteps is one matri
 cell before the loop; the loop writes each output straight into the preallocated (batch, time, units)
 array, and touches the mask only when there is one. The per-step products (batch, units) x (units,
 gates*units) are small, and a second BLAS thread costs more in synchronisation than it gains on them
-(measured 3x to 100x slower on the shared 2-core benchmark machine, where the second thread is often
-descheduled), so products below about a millisecond run BLAS single-threaded (`blas_threads_for`).
+(on the 2-core benchmark machine a (32, 64) x (64, 256) step product took 13 us on one thread and
+37 us, or 10 ms when the second core was busy, on two), so small products run BLAS single-threaded
+(`blas_threads_for`); large ones (the (64, 256) x (256, 1024) step) gain from both cores.
 """
 from __future__ import annotations
 
@@ -26,9 +27,9 @@ import os
 
 import numpy as np
 
-# Multiply-adds in one matrix product above which BLAS keeps its own thread count (about 20 ms of
-# single-threaded work); below, one thread.
-MULTITHREAD_WORK = 1 << 31
+# Multiply-adds in one matrix product above which BLAS keeps its own thread count (about 40 us of
+# single-threaded work); below, one thread. Measured on the 2-core machine (benchmarks/README.md).
+MULTITHREAD_WORK = 1 << 22
 
 
 def scan(step, projected, initial_states, mask=None, go_backwards=False, zero_output_for_mask=False):
