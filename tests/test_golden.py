@@ -198,3 +198,20 @@ def test_committed_fixtures_are_valid_and_small():
         m = rd.manifest
         assert {"target", "versions", "backend", "platform", "date", "tier"} <= set(m)
         assert {"tensorflow", "keras", "numpy"} <= set(m["versions"])
+
+
+def test_tf1_recordings_round_trip_and_replay_detects_tampering():
+    from rnnparity.suite.test_replay import replay_tf1
+
+    rd = _dir("tf1")
+    rec = rd.load(next(c for c in rd.case_ids if "seqlen_ragged" in c and "lstm" in c))
+    back = golden.read_case(golden.case_bytes(rec), "mem")
+    assert back.record["output_names"] == rec.record["output_names"]
+    _same(back.record["outputs"], rec.record["outputs"])
+    _same(back.record["weights"], rec.record["weights"])
+    assert sorted(back.record["inputs"]) == sorted(rec.record["inputs"]) and "sequence_length" in back.record["inputs"]
+    assert replay_tf1(back) == []
+    outputs = [np.array(o) for o in back.record["outputs"]]
+    outputs[-1].flat[0] += 1e-3
+    problems = replay_tf1(golden.Tf1Recording(back.case_id, {**back.record, "outputs": outputs}))
+    assert len(problems) == 1 and back.record["output_names"][-1] in problems[0]

@@ -123,6 +123,8 @@ def cmd_record(args):
             ids = [i for i in ids if i.startswith("tf1-") or
                    all(getattr(case_from_id(i), f) == v for f, v in plain.items())]
         name, version = args.target, versions.get("keras", "unknown")
+        if args.target == "tf1":
+            version = versions.get("tensorflow", "unknown")
         if args.target == "tf_keras" and versions.get("tensorflow", "").startswith(("2.13", "2.14", "2.15")):
             name, version = "tf.keras", versions["tensorflow"]  # TF's own built-in Keras 2
         out = args.out or os.path.join("fixtures", f"{name}-{version}")
