@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .tolerances import tolerance
+from .tolerances import LONG_SEQUENCE, tolerance
 
 
 @dataclass
@@ -20,16 +20,23 @@ class Mismatch:
 
 @dataclass
 class Stats:
-    """Max errors seen over every compared element (reported in the run summary)."""
+    """Max errors seen over every compared element (reported in the run summary), overall and per
+    precision compared (a float64 layer whose output Keras casts to float32 counts as float32)."""
     max_abs: float = 0.0
     max_rel: float = 0.0
     elements: int = 0
-    details: dict = field(default_factory=dict)
+    by_precision: dict = field(default_factory=dict)
 
-    def update(self, abs_err, rel_err, n):
+    def update(self, abs_err, rel_err, n, precision="float32"):
         self.max_abs = max(self.max_abs, abs_err)
         self.max_rel = max(self.max_rel, rel_err)
         self.elements += n
+        seen = self.by_precision.setdefault(precision, [0.0, 0.0])
+        seen[0], seen[1] = max(seen[0], abs_err), max(seen[1], rel_err)
+
+    def as_property(self, target):
+        """The record_property payload the plugin's summary aggregates."""
+        return {"target": target, "precisions": {k: list(v) for k, v in self.by_precision.items()}}
 
 
 def _kind(out):
@@ -97,7 +104,9 @@ def _compare_values(expected, actual, label, time_axis, stats, steps, precision)
     rel = err / np.maximum(np.abs(e64), tol["atol"])
     finite = np.isfinite(err)
     if stats is not None and finite.any():
-        stats.update(float(err[finite].max()), float(np.where(finite, rel, 0).max()), expected.size)
+        long = steps is not None and steps > LONG_SEQUENCE
+        stats.update(float(err[finite].max()), float(np.where(finite, rel, 0).max()), expected.size,
+                     precision.name + (f", T > {LONG_SEQUENCE}" if long else ""))
     if not bad.any():
         return None
     worst = np.unravel_index(np.argmax(np.where(bad, err, -1.0)), err.shape)

@@ -25,7 +25,6 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    config._rnnparity_stats = {"dtype": defaultdict(lambda: [0.0, 0.0, 0]), "target": defaultdict(int)}
 
 
 def selected_targets(config):
@@ -80,16 +79,16 @@ _STATS_SINK: list = []
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if not _STATS_SINK:
         return
-    per_dtype = defaultdict(lambda: [0.0, 0.0, 0])
+    per_precision = defaultdict(lambda: [0.0, 0.0, 0])
     per_target = defaultdict(int)
     for s in _STATS_SINK:
-        d = per_dtype[s["dtype"]]
-        d[0] = max(d[0], s["max_abs"])
-        d[1] = max(d[1], s["max_rel"])
-        d[2] += 1
         per_target[s["target"]] += 1
+        for precision, (mabs, mrel) in s.get("precisions", {}).items():
+            d = per_precision[precision]
+            d[0], d[1], d[2] = max(d[0], mabs), max(d[1], mrel), d[2] + 1
     tr = terminalreporter
     tr.section("rnnparity")
-    tr.write_line("cases compared per target: " + ", ".join(f"{t} {n}" for t, n in sorted(per_target.items())))
-    for dtype, (mabs, mrel, n) in sorted(per_dtype.items()):
-        tr.write_line(f"{dtype}: max abs error {mabs:.3g}, max rel error {mrel:.3g} over {n} cases")
+    tr.write_line("agreeing cases per target: " + ", ".join(f"{t} {n}" for t, n in sorted(per_target.items())))
+    for precision, (mabs, mrel, n) in sorted(per_precision.items()):
+        tr.write_line(f"{precision} outputs: max abs error {mabs:.3g}, max rel error {mrel:.3g} over {n} cases "
+                      f"(rel = |err| / max(|framework|, atol))")

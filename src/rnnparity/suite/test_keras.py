@@ -33,5 +33,4 @@ def test_keras(keras_case, record_property):
     if problems:
         pytest.fail(runner.failure_report(keras_case.id, problems), pytrace=False)
     # only agreeing cases feed the summary of errors (a known-bug xfail would swamp it)
-    record_property(STATS_KEY, {"target": keras_case.target, "dtype": keras_case.np_dtype.name,
-                                "max_abs": stats.max_abs, "max_rel": stats.max_rel})
+    record_property(STATS_KEY, stats.as_property(keras_case.target))

@@ -85,9 +85,9 @@ def test_replay(replay_case, record_property):
     stats = Stats()
     problems = runner.verify(rec, reference_factory(rec), stats)
     case = case_from_id(case_id)
-    record_property(STATS_KEY, {"target": f"replay {case.target}", "dtype": case.np_dtype.name,
-                                "max_abs": stats.max_abs, "max_rel": stats.max_rel})
     if problems:
         report = runner.failure_report(case_id, problems)
         pytest.fail(f"replay of {path}/{case_id}.npz (recorded outputs are the oracle)\n{report}",
                     pytrace=False)
+    # only agreeing cases feed the summary of errors (a known-bug xfail would swamp it)
+    record_property(STATS_KEY, stats.as_property(f"replay {case.target}"))
