@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime
 import os
 import platform
@@ -49,29 +48,6 @@ def _case_list(tier, targets, words=()):
 
 
 # -- record --------------------------------------------------------------------------------------
-@contextlib.contextmanager
-def builtin_tf_keras():
-    """TF <= 2.15 ships Keras 2 as `tf.keras` (no `tf_keras` package): record it as the tf_keras
-    target. (Hook until runner.record accepts an adapter.)"""
-    from . import frameworks
-
-    if frameworks.availability("tf_keras")[0]:
-        yield None
-        return
-    import tensorflow as tf
-
-    from .frameworks.keras_adapter import KerasAdapter
-
-    adapter = KerasAdapter("tf_keras", "tensorflow.keras", "keras2")
-    adapter.__dict__["K"] = tf.keras  # cached_property slot
-    original = frameworks.get
-    frameworks.get = lambda target: adapter if target == "tf_keras" else original(target)
-    try:
-        yield adapter
-    finally:
-        frameworks.get = original
-
-
 def _record_one(case_id):
     from . import golden
 
@@ -102,44 +78,43 @@ def cmd_record(args):
         print(f"rnnparity record: {args.out} already exists; pass --force to replace it", file=sys.stderr)
         return 2
 
-    with builtin_tf_keras() if args.target == "tf_keras" else contextlib.nullcontext():
-        adapter = frameworks.get(args.target)
-        versions = adapter.versions() if hasattr(adapter, "versions") else {}
-        if args.target == "tf1":
-            import tensorflow as tf
-            versions.setdefault("tensorflow", tf.__version__)
-        if versions.get("keras", "?") == "?":  # TF <= 2.15's tf.keras has no __version__
-            from importlib import metadata
-            try:
-                versions["keras"] = metadata.version("keras")
-            except metadata.PackageNotFoundError:
-                versions["keras"] = "?"
-        ids = _case_list(args.tier, (args.target,), args.word)
-        if args.subset == "flags":
-            from .cases import FIELD_NAMES, Case, case_from_id
-            plain = {f: getattr(Case(), f) for f in FIELD_NAMES if f not in
-                     ("layer", "wrapper", "return_sequences", "return_state", "go_backwards", "stateful",
-                      "target")}
-            ids = [i for i in ids if i.startswith("tf1-") or
-                   all(getattr(case_from_id(i), f) == v for f, v in plain.items())]
-        name, version = args.target, versions.get("keras", "unknown")
-        if args.target == "tf1":
-            version = versions.get("tensorflow", "unknown")
-        if args.target == "tf_keras" and versions.get("tensorflow", "").startswith(("2.13", "2.14", "2.15")):
-            name, version = "tf.keras", versions["tensorflow"]  # TF's own built-in Keras 2
-        out = args.out or os.path.join("fixtures", f"{name}-{version}")
-        meta = {"target": args.target, "versions": versions, "backend": versions.get("backend", "tensorflow"),
-                "platform": platform.platform(), "python": platform.python_version(),
-                "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                "tier": args.tier, "subset": args.subset, "filter": list(args.word)}
+    adapter = frameworks.get(args.target)
+    versions = adapter.versions() if hasattr(adapter, "versions") else {}
+    if args.target == "tf1":
+        import tensorflow as tf
+        versions.setdefault("tensorflow", tf.__version__)
+    if versions.get("keras", "?") == "?":  # TF <= 2.15's tf.keras has no __version__
+        from importlib import metadata
         try:
-            with golden.Writer(out, meta, force=args.force) as writer:
-                for i, case_id in enumerate(ids, 1):
-                    writer.add(_record_one(case_id))
-                    progress(i, len(ids), case_id)
-        except FileExistsError as exc:
-            print(f"rnnparity record: {exc}", file=sys.stderr)
-            return 2
+            versions["keras"] = metadata.version("keras")
+        except metadata.PackageNotFoundError:
+            versions["keras"] = "?"
+    ids = _case_list(args.tier, (args.target,), args.word)
+    if args.subset == "flags":
+        from .cases import FIELD_NAMES, Case, case_from_id
+        plain = {f: getattr(Case(), f) for f in FIELD_NAMES if f not in
+                 ("layer", "wrapper", "return_sequences", "return_state", "go_backwards", "stateful",
+                  "target")}
+        ids = [i for i in ids if i.startswith("tf1-") or
+               all(getattr(case_from_id(i), f) == v for f, v in plain.items())]
+    name, version = args.target, versions.get("keras", "unknown")
+    if args.target == "tf1":
+        version = versions.get("tensorflow", "unknown")
+    if args.target == "tf_keras" and versions.get("tensorflow", "").startswith(("2.13", "2.14", "2.15")):
+        name, version = "tf.keras", versions["tensorflow"]  # TF's own built-in Keras 2
+    out = args.out or os.path.join("fixtures", f"{name}-{version}")
+    meta = {"target": args.target, "versions": versions, "backend": versions.get("backend", "tensorflow"),
+            "platform": platform.platform(), "python": platform.python_version(),
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "tier": args.tier, "subset": args.subset, "filter": list(args.word)}
+    try:
+        with golden.Writer(out, meta, force=args.force) as writer:
+            for i, case_id in enumerate(ids, 1):
+                writer.add(_record_one(case_id))
+                progress(i, len(ids), case_id)
+    except FileExistsError as exc:
+        print(f"rnnparity record: {exc}", file=sys.stderr)
+        return 2
     size = sum(os.path.getsize(os.path.join(out, f)) for f in os.listdir(out))
     print(f"recorded {len(ids)} cases ({args.target}: {versions}) into {out} ({size / 1e6:.1f} MB)")
     return 0
