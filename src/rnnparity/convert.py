@@ -15,15 +15,26 @@ from .reference import LAYER_CLASSES, Bidirectional, NO_EFFECT_OPTIONS
 _CONFIG_ONLY = {"dtype"}
 
 
-def dialect_of(layer) -> str:
-    """'keras3' for Keras 3 layers, 'keras2' for tf_keras (and TF <= 2.15's tf.keras) layers."""
-    module = type(layer).__module__
+def _framework_dialect(cls):
+    module = cls.__module__
     if module.startswith("tf_keras") or module.startswith("tensorflow.python.keras"):
         return "keras2"
-    if module.startswith("keras"):
+    if module == "keras" or module.startswith("keras."):
         version = getattr(sys.modules.get("keras"), "__version__", "3")
         return "keras2" if version.startswith("2.") else "keras3"
-    raise ValueError(f"from_keras: {type(layer).__module__}.{type(layer).__name__} is not a Keras layer")
+    return None
+
+
+def dialect_of(layer) -> str:
+    """'keras3' for Keras 3 layers, 'keras2' for tf_keras (and TF <= 2.15's tf.keras) layers.
+
+    A user subclass of a Keras layer has the dialect of its nearest Keras base class."""
+    for cls in type(layer).__mro__:
+        dialect = _framework_dialect(cls)
+        if dialect is not None:
+            return dialect
+    raise TypeError(f"from_keras expects a Keras 3 or tf_keras layer, got "
+                    f"{type(layer).__module__}.{type(layer).__qualname__}")
 
 
 def _compute_dtype(layer):
@@ -45,8 +56,8 @@ def reference_kwargs(class_name, config, dialect, dtype=None):
         if key in NO_EFFECT_OPTIONS or key in _CONFIG_ONLY:
             continue
         if key in ("activation", "recurrent_activation") and not (value is None or isinstance(value, str)):
-            raise ValueError(f"{class_name}: {key}={value!r} is a custom activation; the reference "
-                             f"models built-in activation names only")
+            raise ValueError(f"{class_name}: {key} is a custom activation ({_describe_custom(value)}); "
+                             f"the reference models built-in activation names only")
         if key == "cell":
             raise ValueError(f"{class_name}: a custom `cell` is not modelled by the reference")
         kwargs[key] = value
@@ -56,6 +67,18 @@ def reference_kwargs(class_name, config, dialect, dtype=None):
     elif isinstance(config.get("dtype"), str):
         kwargs["dtype"] = config["dtype"]
     return kwargs
+
+
+def _describe_custom(value):
+    """A short description of a serialised custom activation (never its whole serialised bytecode)."""
+    if callable(value):
+        return f"the callable {getattr(value, '__qualname__', type(value).__name__)}"
+    if isinstance(value, dict):
+        if "value" in value and not isinstance(value.get("value"), str):
+            return "a serialised lambda or function"
+        name = value.get("config") if isinstance(value.get("config"), str) else value.get("class_name")
+        return f"serialised object {name!r}" if name else f"a serialised {type(value).__name__}"
+    return f"a {type(value).__name__}"
 
 
 def _reference_layer(class_name, config, dialect, dtype=None):
@@ -76,18 +99,32 @@ def from_spec(spec, dialect):
                          dtype=wrapper.get("dtype", "float32"))
 
 
+def _builtin_base(layer):
+    """The nearest built-in Keras recurrent class in the layer's MRO, or None."""
+    for cls in type(layer).__mro__:
+        if _framework_dialect(cls) is not None and cls.__name__ in (*LAYER_CLASSES, "Bidirectional"):
+            root = sys.modules.get(cls.__module__.split(".")[0])
+            if getattr(getattr(root, "layers", None), cls.__name__, None) is cls:
+                return cls
+    return None
+
+
 def _check_builtin(layer):
     cls = type(layer).__name__
+    base = _builtin_base(layer)
+    if base is not None and base is not type(layer):
+        raise ValueError(f"from_keras: {type(layer).__module__}.{type(layer).__qualname__} is a "
+                         f"subclass of the built-in {base.__name__}; its call may differ, so it is "
+                         f"not modelled (copy its config and weights into a plain {base.__name__})")
     if cls not in LAYER_CLASSES:
         if hasattr(layer, "cell"):
             raise ValueError(f"from_keras: {cls} (a generic RNN around {type(layer.cell).__name__}) is "
                              f"not modelled; only the built-in SimpleRNN, LSTM and GRU layers are")
         raise ValueError(f"from_keras: {cls} is not a recurrent layer the reference models "
                          f"({sorted(LAYER_CLASSES)} or Bidirectional)")
-    root = sys.modules.get(type(layer).__module__.split(".")[0])
-    if getattr(getattr(root, "layers", None), cls, None) is not type(layer):
-        raise ValueError(f"from_keras: {type(layer).__module__}.{cls} is a subclass of a built-in "
-                         f"layer; its call may differ, so it is not modelled")
+    if base is None:
+        raise ValueError(f"from_keras: {type(layer).__module__}.{cls} is not the built-in Keras "
+                         f"{cls}, so it is not modelled")
 
 
 def _copy_states(ref_layer, live_layer):
@@ -110,7 +147,12 @@ def _from_single(layer, dialect):
 def from_keras(layer):
     """A reference layer with the live Keras layer's config, weights and (stateful) states."""
     dialect = dialect_of(layer)
-    if type(layer).__name__ == "Bidirectional":
+    base = _builtin_base(layer)
+    if base is not None and base.__name__ == "Bidirectional":
+        if base is not type(layer):
+            raise ValueError(f"from_keras: {type(layer).__module__}.{type(layer).__qualname__} is a "
+                             f"subclass of the built-in Bidirectional; its call may differ, so it is "
+                             f"not modelled")
         forward = _from_single(layer.forward_layer, dialect)
         backward = _from_single(layer.backward_layer, dialect)
         # forward_layer/backward_layer already carry the wrapper's changes (flipped go_backwards,

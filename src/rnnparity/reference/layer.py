@@ -32,6 +32,14 @@ def _unknown_option_error(cls_name, dialect, unknown):
     return TypeError(f"Keyword argument not understood by {cls_name} (keras2 dialect): {sorted(unknown)}")
 
 
+def _broadcasts(shape, target):
+    try:
+        np.broadcast_shapes(shape, target)
+    except ValueError:
+        return False
+    return np.broadcast_shapes(shape, target) == tuple(target)
+
+
 class RecurrentLayer:
     """Base of SimpleRNN, LSTM and GRU. Subclasses name their cell and their extra options."""
 
@@ -49,12 +57,24 @@ class RecurrentLayer:
         unknown = {k: v for k, v in options.items() if k not in NO_EFFECT_OPTIONS}
         if unknown:
             raise _unknown_option_error(cls_name, dialect, unknown)
-        if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
+        if isinstance(units, bool) or not isinstance(units, (int, np.integer)):
+            raise TypeError(f"{cls_name}: units must be a positive integer, got {units!r} "
+                            f"({type(units).__name__})")
+        if units <= 0:
             raise ValueError(f"{cls_name}: units must be a positive integer, got {units!r}")
+        rates = {}
         for name, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
-            if not 0.0 <= float(rate) <= 1.0:
-                raise ValueError(f"{cls_name}: {name} must be in [0, 1], got {rate!r}")
-        dtype = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+            if isinstance(rate, bool) or not isinstance(rate, (int, float, np.integer, np.floating)):
+                raise TypeError(f"{cls_name}: {name} must be a number in [0, 1], got {rate!r}")
+            # Both Keras versions clip the rate to [0, 1] (min(1.0, max(0.0, rate))) and report the
+            # clipped value in get_config(); at inference the rate has no effect either way.
+            rates[name] = min(1.0, max(0.0, float(rate)))
+        dropout, recurrent_dropout = rates["dropout"], rates["recurrent_dropout"]
+        if not isinstance(dtype, str):
+            try:
+                dtype = np.dtype(dtype).name
+            except TypeError:
+                raise TypeError(f"{cls_name}: dtype must be a dtype name, got {dtype!r}") from None
         if dtype not in _DTYPES:
             raise ValueError(f"{cls_name}: dtype={dtype!r} is not modelled; use one of {_DTYPES}")
         self.units = int(units)
@@ -114,9 +134,13 @@ class RecurrentLayer:
 
     def _check_states(self, states, batch, what):
         name = type(self).__name__
-        if isinstance(states, np.ndarray) or np.isscalar(states):
+        if isinstance(states, np.ndarray) or np.isscalar(states) or hasattr(states, "__array__"):
             states = [states]
-        states = list(states)
+        try:
+            states = list(states)
+        except TypeError:
+            raise TypeError(f"{name}: {what} must be a list of arrays ({', '.join(self.state_names)}), "
+                            f"got {type(states).__name__}") from None
         n = len(self.state_names)
         if len(states) != n:
             raise ValueError(f"{name}: {what} expects {n} state array(s) "
@@ -124,11 +148,19 @@ class RecurrentLayer:
         out = []
         for sname, s in zip(self.state_names, states):
             s = np.asarray(s)
-            expected = (batch if batch is not None else (s.shape[0] if s.ndim else None), self.units)
-            if s.ndim != 2 or s.shape != expected:
-                raise ValueError(f"{name}: {what} state {sname!r} must have shape "
-                                 f"(batch={expected[0]}, units={self.units}), got {s.shape}")
-            out.append(s.astype(self.dtype))
+            if not (np.issubdtype(s.dtype, np.floating) or np.issubdtype(s.dtype, np.integer)):
+                raise TypeError(f"{name}: {what} state {sname!r} must be numeric, got dtype {s.dtype}")
+            rows = batch if batch is not None else (s.shape[0] if s.ndim == 2 else None)
+            if s.shape != (rows, self.units):
+                # Keras 3 adds the initial state into the step's arithmetic as is, so any shape that
+                # broadcasts to (batch, units) works there (e.g. (units,) or (1, units)); Keras 2
+                # checks the shape against (batch, units).
+                if not (self.dialect == "keras3" and batch is not None and what == "initial_state"
+                        and s.ndim <= 2 and _broadcasts(s.shape, (batch, self.units))):
+                    raise ValueError(f"{name}: {what} state {sname!r} must have shape "
+                                     f"(batch={rows}, units={self.units}), got {s.shape}")
+                s = np.broadcast_to(s, (batch, self.units))
+            out.append(np.array(s, dtype=self.dtype))
         return out
 
     # -- call ----------------------------------------------------------------------------------
@@ -136,32 +168,49 @@ class RecurrentLayer:
         name = type(self).__name__
         if not self.cell.built:
             raise ValueError(f"{name}: weights are not set; call set_weights(...) or build the "
-                             f"reference with rnnparity.from_keras(layer)")
+                             f"reference with rnnparity.from_keras(layer) from a built layer")
         x = np.asarray(x)
         if x.ndim != 3:
             layout = "(time, batch, features)" if self.time_major else "(batch, time, features)"
             raise ValueError(f"{name}: expected input of rank 3 {layout}, got shape {x.shape}")
-        if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
-            raise TypeError(f"{name}: input must be numeric, got dtype {x.dtype}")
+        if not np.issubdtype(x.dtype, np.floating):
+            # Keras 3 casts integer and boolean inputs to the layer dtype; Keras 2 does not (TF
+            # refuses the matmul of an integer input with a float kernel).
+            castable = np.issubdtype(x.dtype, np.integer) or x.dtype == bool
+            if not castable or self.dialect != "keras3":
+                allowed = "floating point" if self.dialect != "keras3" else "numeric or boolean"
+                raise TypeError(f"{name}: input must be {allowed} ({self.dialect} dialect), got "
+                                f"dtype {x.dtype}")
         if self.time_major:
             x = np.swapaxes(x, 0, 1)
         if x.shape[2] != self.cell.input_dim:
             raise ValueError(f"{name}: input has {x.shape[2]} features but the kernel expects "
                              f"{self.cell.input_dim} (kernel shape {self.cell.kernel.shape})")
+        if x.shape[1] == 0:
+            raise ValueError(f"{name}: input has 0 timesteps (shape {x.shape}); neither Keras "
+                             f"version runs a recurrent layer over an empty sequence")
         x = x.astype(self.dtype, copy=False)
         if mask is not None:
-            mask = np.asarray(mask)
-            if mask.dtype != bool:
-                if not np.issubdtype(mask.dtype, np.integer):
-                    raise TypeError(f"{name}: mask must be boolean (or 0/1 integers), got dtype {mask.dtype}")
-                mask = mask.astype(bool)
-            if self.time_major:
-                mask = np.swapaxes(mask, 0, 1) if mask.ndim == 2 else mask
-            if mask.shape != x.shape[:2]:
-                want = "(time, batch)" if self.time_major else "(batch, time)"
-                raise ValueError(f"{name}: mask must have shape {want} = "
-                                 f"{x.shape[1::-1] if self.time_major else x.shape[:2]}, got {np.shape(mask)}")
+            mask = self._check_mask(mask, x.shape[:2])
         return x, mask
+
+    def _check_mask(self, mask, batch_time):
+        """A (batch, time) boolean mask (after the time_major swap), as the frameworks read it."""
+        name = type(self).__name__
+        mask = np.asarray(mask)
+        if mask.dtype != bool:
+            if not (np.issubdtype(mask.dtype, np.integer) or np.issubdtype(mask.dtype, np.floating)):
+                raise TypeError(f"{name}: mask must be boolean (or numbers, nonzero meaning "
+                                f"'keep'), got dtype {mask.dtype}")
+            mask = mask != 0  # what tf.cast(mask, bool) does (NaN counts as nonzero)
+        want = "(time, batch)" if self.time_major else "(batch, time)"
+        expected = batch_time[::-1] if self.time_major else batch_time
+        if mask.ndim == 3 and mask.shape[2] == 1:
+            mask = mask[:, :, 0]  # both frameworks accept a trailing axis of 1
+        if mask.shape != tuple(expected):
+            raise ValueError(f"{name}: mask must have shape {want} = {tuple(expected)} (or with a "
+                             f"trailing axis of 1), got {np.shape(mask)}")
+        return np.swapaxes(mask, 0, 1) if self.time_major else mask
 
     def _initial_states(self, batch, initial_state):
         if initial_state is not None:
@@ -183,9 +232,14 @@ class RecurrentLayer:
                              f"models inference only")
         x, mask = self._prepare_inputs(x, mask)
         states = self._initial_states(x.shape[0], initial_state)
-        last, outputs, final = scan(self.cell.step, self.cell.project_inputs(x), states, mask=mask,
-                                    go_backwards=self.go_backwards,
-                                    zero_output_for_mask=self.zero_output_for_mask)
+        if x.shape[0] == 0:
+            # an empty batch has empty outputs of the usual shapes (tf_keras; Keras 3 SimpleRNN/GRU)
+            outputs = np.zeros((0, x.shape[1], self.units), self.dtype)
+            last, final = outputs[:, -1], [s.copy() for s in states]
+        else:
+            last, outputs, final = scan(self.cell.step, self.cell.project_inputs(x), states,
+                                        mask=mask, go_backwards=self.go_backwards,
+                                        zero_output_for_mask=self.zero_output_for_mask)
         if self.stateful:
             self.states = [s.copy() for s in final]
         if self.return_sequences:
