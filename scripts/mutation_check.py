@@ -68,9 +68,8 @@ MUTANTS = (
            "gru and bwd and not bidi and keras3 and not t100"),
     Mutant("gru_reset_after_bias_rows_swapped", "GRU reset_after: input and recurrent bias rows swapped",
            "reference/gru.py",
-           (_e("return self.bias[0] if self.reset_after else self.bias",
-               "return self.bias[1] if self.reset_after else self.bias"),
-            _e("inner = inner + self.bias[1]", "inner = inner + self.bias[0]")),
+           (_e("self.bias[1]", "self.bias[0]"),  # recurrent row first, then the input row
+            _e("return self.bias[0] if self.reset_after", "return self.bias[1] if self.reset_after")),
            "gru and not gru_reset_before and not bidi and f64 and keras3"),
     Mutant("hard_sigmoid_dialect_swapped", "Keras 2 hard_sigmoid computed with the Keras 3 formula",
            "reference/activations.py",
@@ -182,6 +181,9 @@ def check(mutants, workers=2, control=True, timeout=1800.0, out=print):
     rows = []
     with tempfile.TemporaryDirectory(prefix="rnnparity-mutants-") as tmp:
         tmp = Path(tmp)
+        for m in mutants:  # every plant first: a stale substitution fails before any long run
+            make_copy(tmp / m.name)
+            plant(tmp / m.name, m)
         if control:
             base = tmp / "control"
             make_copy(base)
@@ -193,8 +195,6 @@ def check(mutants, workers=2, control=True, timeout=1800.0, out=print):
                 out(f"control ok   {m.name:<36} {seconds:6.1f}s  {summary}")
         for m in mutants:
             dest = tmp / m.name
-            make_copy(dest)
-            plant(dest, m)
             passed, seconds, summary = run_slice(dest, m, workers, timeout)
             rows.append((m, not passed, seconds, summary))
             out(f"{'CAUGHT' if not passed else 'MISSED':<12} {m.name:<36} {seconds:6.1f}s  {summary}")
