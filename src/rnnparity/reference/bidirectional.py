@@ -10,7 +10,8 @@ keras/src/layers/rnn/bidirectional.py; tf_keras/src/layers/rnn/bidirectional.py.
 - with return_sequences the backward output is flipped back along time before merging, *always*,
   even when the wrapped layer itself had go_backwards=True;
 - weights are forward weights then backward weights; states are forward states then backward states;
-- initial_state is split in half: the first half for the forward layer.
+- initial_state is split in half: the first half for the forward layer; Keras 3 casts the initial
+  states to the wrapper's dtype too (so float64 sub-layers start from float32-rounded states).
 """
 from __future__ import annotations
 
@@ -36,6 +37,11 @@ def _merge(mode, y, y_rev):
     if mode == "ave":
         return (y + y_rev) / np.asarray(2, y.dtype)
     raise AssertionError(mode)
+
+
+def _autocast(a, dtype):
+    a = np.asarray(a)
+    return a.astype(dtype) if np.issubdtype(a.dtype, np.floating) else a
 
 
 class Bidirectional:
@@ -141,6 +147,10 @@ class Bidirectional:
             if len(initial_state) != 2 * per_layer:
                 raise ValueError(f"Bidirectional: initial_state must hold {2 * per_layer} arrays "
                                  f"(forward states then backward states), got {len(initial_state)}")
+            if self.dialect == "keras3":
+                # Keras 3 autocasts every floating tensor argument of the call to the wrapper's dtype,
+                # initial states included: float64 sub-layers start from float32-rounded states.
+                initial_state = [_autocast(s, self.dtype) for s in initial_state]
             fw_state, bw_state = initial_state[:per_layer], initial_state[per_layer:]
         x = np.asarray(x)
         if np.issubdtype(x.dtype, np.floating):
