@@ -25,6 +25,7 @@ from rnnparity import frameworks
 from rnnparity.compare import compare_outputs
 from rnnparity.convert import from_spec
 from rnnparity.data import Call, Plan, Reset, seeded_weights
+from rnnparity.divergences import INPUT_BUGS, input_divergence
 from rnnparity.frameworks.keras_adapter import to_numpy
 from rnnparity.runner import execute, expected_reference_error
 
@@ -32,15 +33,6 @@ TARGETS = ("keras3", "tf_keras")
 UNITS, FEATURES = 2, 3
 RAW_NUMPY = re.compile(r"operands could not be broadcast|cannot reshape|index \d+ is out of bounds|"
                        r"matmul: Input operand")
-KERAS3_EMPTY_LSTM = ("Keras 3 (TensorFlow backend) LSTM fails on an empty batch with "
-                     "InvalidArgumentError 'Biases must be 1D: [0,8]' (SimpleRNN, GRU and tf_keras "
-                     "return empty outputs); reported for divergences.py")
-
-KERAS3_GRU_EXTRA_STATES = ("Keras 3 GRU silently ignores initial states beyond the first (2 given, 1 "
-                           "expected: the output equals passing the first alone; SimpleRNN and LSTM "
-                           "raise, tf_keras raises); reported for divergences.py")
-
-
 @dataclass
 class TCall(Call):
     training: bool = False
@@ -58,7 +50,6 @@ class Row:
     bad_weights: Callable | None = None  # good weights -> bad weights   (kind "set_weights")
     match: str = ""  # the reference's message must match this when it raises
     ref_error: type | None = None  # overrides the type mapped from the framework's error
-    xfail: dict = field(default_factory=dict)  # target -> reason (unregistered framework bugs)
 
     def spec(self):
         config = {"units": UNITS, **self.config}
@@ -88,7 +79,7 @@ CALL_ROWS = [
     Row("zero_timesteps_bidi", "call", layer="GRU", wrapper="sum", config={"return_sequences": True},
         steps=lambda r: [TCall(_x(r, t=0))], match="0 timesteps"),
     Row("empty_batch_lstm", "call", config={"return_sequences": True, "return_state": True},
-        steps=lambda r: [TCall(_x(r, b=0))], xfail={"keras3": KERAS3_EMPTY_LSTM}),
+        steps=lambda r: [TCall(_x(r, b=0))]),
     Row("empty_batch_gru", "call", layer="GRU", config={"return_state": True},
         steps=lambda r: [TCall(_x(r, b=0))]),
     Row("empty_batch_simple_rnn_bidi", "call", layer="SimpleRNN", wrapper="concat",
@@ -118,7 +109,7 @@ CALL_ROWS = [
         steps=lambda r: [TCall(_x(r), None, [np.zeros((2, UNITS), "float32")] * 2)], match="expects 1 state"),
     Row("initial_state_too_many_gru", "call", layer="GRU", config={"return_state": True},
         steps=lambda r: [TCall(_x(r), None, [r.uniform(size=(2, UNITS)).astype("float32") for _ in "ab"])],
-        match="expects 1 state", xfail={"keras3": KERAS3_GRU_EXTRA_STATES}),
+        match="expects 1 state"),
     Row("initial_state_wrong_units", "call",
         steps=lambda r: [TCall(_x(r), None, [np.zeros((2, UNITS + 1), "float32")] * 2)], match="must have shape"),
     Row("initial_state_wrong_batch", "call",
@@ -315,14 +306,39 @@ def _params():
     for row in LIVE_ROWS:
         for target in TARGETS:
             marks = [pytest.mark.live]
-            if target in row.xfail:
-                marks.append(pytest.mark.xfail(strict=True, reason=row.xfail[target]))
+            bug = input_divergence(target, row.id)  # registered framework bugs: strict xfails
+            if bug is not None:
+                marks.append(pytest.mark.xfail(strict=True, reason=bug.xfail_reason()))
             yield pytest.param(row, target, id=f"{row.id}-{target}", marks=marks)
 
 
 @pytest.mark.parametrize("row,target", list(_params()))
 def test_bad_input_matches_framework(row, target):
     RUNNERS[row.kind](row, target)
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("kind", ["int64", "bool"])
+@pytest.mark.parametrize("layer_name", ["GRU", "LSTM"])
+def test_integer_and_bool_weights_are_cast_like_the_framework(layer_name, kind, target):
+    adapter = _adapter(target)
+    row = Row(f"cast_{layer_name}_{kind}", "call", layer=layer_name, config={"return_sequences": True})
+    layer = adapter.build(row.spec(), row.build)
+    rng = np.random.default_rng(_seed(row))
+    weights = [rng.integers(-1, 2, size=np.shape(w)).astype(kind) for w in layer.get_weights()]
+    layer.set_weights(weights)
+    ref = from_spec(row.spec(), adapter.dialect)
+    ref.set_weights(weights)
+    x = _x(rng)
+    problems = compare_outputs(_fw_call(adapter, layer)(TCall(x)), ref(x))  # framework = expected
+    assert not problems, "\n".join(p.message for p in problems)
+
+
+def test_registered_input_bugs_name_live_rows():
+    # a renamed row would silently drop its strict xfail and leave a stale registry entry
+    live = {(target, row.id) for row in LIVE_ROWS for target in TARGETS}
+    assert set(INPUT_BUGS) <= live, sorted(set(INPUT_BUGS) - live)
 
 
 # -- rows with no framework counterpart: the reference's own error ------------------------------
@@ -340,8 +356,11 @@ REFERENCE_ROWS = [
     ("call_before_weights_set", lambda: _lstm()(X), ValueError, "weights are not set"),
     ("bidi_call_before_weights_set", lambda: rp.Bidirectional(rp.GRU(2))(X), ValueError, "weights are not set"),
     ("set_weights_empty", lambda: _lstm().set_weights([]), ValueError, "empty list"),
-    ("set_weights_integer_arrays", lambda: rp.SimpleRNN(2).set_weights(
-        [np.ones((3, 2), int), np.ones((2, 2), int), np.ones(2, int)]), TypeError, "floating point"),
+    ("set_weights_complex_arrays", lambda: rp.SimpleRNN(2).set_weights(
+        [np.ones((3, 2), complex), np.ones((2, 2)), np.ones(2)]), TypeError, "'kernel' must hold real numbers"),
+    ("set_weights_string_arrays", lambda: rp.GRU(2).set_weights(
+        [np.ones((3, 6)), np.full((2, 6), "1"), np.ones((2, 6))]), TypeError,
+     "'recurrent_kernel' must hold real numbers"),
     ("units_float", lambda: rp.GRU(2.5), TypeError, "units must be a positive integer"),
     ("units_bool", lambda: rp.SimpleRNN(True), TypeError, "units must be a positive integer"),
     ("dropout_string", lambda: _lstm(dropout="0.2"), TypeError, "dropout must be a number"),

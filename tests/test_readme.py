@@ -1,7 +1,7 @@
 """README facts that come from code must match the code."""
 from pathlib import Path
 
-from rnnparity.divergences import ACTIVATION_BUGS, REGISTRY, markdown
+from rnnparity.divergences import ACTIVATION_BUGS, INPUT_BUGS, REGISTRY, markdown
 from rnnparity.explain import return_table_markdown
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
@@ -13,7 +13,7 @@ def test_return_table_is_current():
 
 def test_every_registered_bug_and_surprise_is_documented():
     assert markdown() in README
-    for d in list(REGISTRY) + list(ACTIVATION_BUGS.values()):
+    for d in list(REGISTRY) + list(ACTIVATION_BUGS.values()) + list(INPUT_BUGS.values()):
         assert f"`{d.key}`" in README, d.key
 
 

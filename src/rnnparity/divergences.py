@@ -87,6 +87,46 @@ ACTIVATION_BUGS = {
 }
 
 
+# Bugs met on bad or edge-case input, keyed by (target, row id of tests/test_bad_input.py).
+INPUT_BUGS = {
+    ("keras3", "empty_batch_lstm"): Divergence(
+        key="keras3-lstm-empty-batch",
+        targets=("keras3",),
+        reason=("Keras 3 (TensorFlow backend) LSTM fails on an empty batch with InvalidArgumentError "
+                "'Biases must be 1D: [0,8]', even with use_bias=False: LSTMCell adds h @ "
+                "recurrent_kernel with ops.add, whose bias_add shortcut ignores size-0 and size-1 axes "
+                "when deciding that the (0, 4 units) second operand 'looks like a bias'. SimpleRNN, GRU "
+                "and tf_keras return empty outputs"),
+        evidence=("keras/src/backend/tensorflow/numpy.py add(): `x2_squeeze_shape = [d for d in "
+                  "x2.shape.as_list() if d is None or d > 1]`; keras/src/layers/rnn/lstm.py LSTMCell.call "
+                  "`z = ops.add(z, ops.matmul(h_tm1, self.recurrent_kernel))` (seen on keras 3.15.1)"),
+        repro=("import keras, numpy as np\n"
+               "l = keras.layers.LSTM(2); l.build((None, None, 3))\n"
+               "l(np.zeros((0, 4, 3), 'float32'))  # InvalidArgumentError: Biases must be 1D: [0,8]"),
+        applies=lambda row: True,
+    ),
+    ("keras3", "initial_state_too_many_gru"): Divergence(
+        key="keras3-gru-extra-initial-states",
+        targets=("keras3",),
+        reason=("Keras 3 GRU silently drops initial states beyond the first: given 2 where it expects 1, "
+                "its output equals passing the first alone (also under Bidirectional(GRU) with 3 "
+                "states). Keras 3 SimpleRNN and LSTM, and every tf_keras layer, raise on a wrong count"),
+        evidence=("keras/src/layers/rnn/gru.py GRU.inner_loop: `if tree.is_nested(initial_state): "
+                  "initial_state = initial_state[0]`, with no count check in RNN.call (seen on "
+                  "keras 3.15.1)"),
+        repro=("import keras, numpy as np\n"
+               "g = keras.layers.GRU(2); x = np.random.rand(2, 4, 3).astype('float32')\n"
+               "h1, h2 = np.random.rand(2, 2, 2).astype('float32')\n"
+               "print(np.array_equal(g(x, initial_state=[h1, h2]), g(x, initial_state=[h1])))  # True"),
+        applies=lambda row: True,
+    ),
+}
+
+
+def input_divergence(target, row_id):
+    return INPUT_BUGS.get((target, row_id))
+
+
 def activation_divergence(target, name):
     return ACTIVATION_BUGS.get((target, name))
 
@@ -174,7 +214,7 @@ def markdown() -> str:
              "Each is registered in `src/rnnparity/divergences.py` and applied as a strict xfail: the day "
              "the framework fixes it the case XPASSes, the suite fails and says so, and the entry is "
              "removed. Nothing else is skipped or xfailed.", ""]
-    for d in list(REGISTRY) + list(ACTIVATION_BUGS.values()):
+    for d in list(REGISTRY) + list(ACTIVATION_BUGS.values()) + list(INPUT_BUGS.values()):
         parts += [f"### `{d.key}` ({', '.join(d.targets)})", "", f"{d.reason}.", "",
                   f"Evidence: {d.evidence}.", "", "```python", d.repro, "```", ""]
     parts += ["## Surprising but deliberate framework behaviour (modelled by the reference)", ""]

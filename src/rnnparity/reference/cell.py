@@ -56,34 +56,19 @@ class Cell:
         return specs
 
     def set_weights(self, weights, owner="layer"):
-        weights = list(weights)
-        if not weights:
-            raise ValueError(f"{owner}: set_weights got an empty list")
-        kernel = np.asarray(weights[0])
+        weights, kernel = leading_kernel(weights, owner)
         if kernel.ndim != 2:
             raise ValueError(f"{owner}: kernel must be 2-D (input_dim, {len(self.GATES)}*units), "
                              f"got shape {kernel.shape}")
-        specs = self.weight_specs(kernel.shape[0])
-        if len(weights) != len(specs):
-            raise ValueError(
-                f"{owner}: expected {len(specs)} weight arrays "
-                f"({', '.join(f'{n}{s}' for n, s in specs)}), got {len(weights)} "
-                f"with shapes {[np.shape(w) for w in weights]}")
-        arrays = {}
-        for (name, shape), w in zip(specs, weights):
-            w = np.asarray(w)
-            if w.shape != shape:
-                hint = ""
-                if name == "bias" and hasattr(self, "reset_after"):
-                    hint = (f" (GRU reset_after={self.reset_after} expects bias {shape}; "
-                            f"the other layout is {(3 * self.units,) if self.reset_after else (2, 3 * self.units)})")
-                raise ValueError(f"{owner}: weight {name!r} must have shape {shape}, got {w.shape}{hint}")
-            if not np.issubdtype(w.dtype, np.floating):
-                raise TypeError(f"{owner}: weight {name!r} must be floating point, got {w.dtype}")
-            arrays[name] = w.astype(self.dtype)
+        arrays = checked_weights(weights, self.weight_specs(kernel.shape[0]), owner, self.dtype,
+                                 self._shape_hint)
         self.kernel = arrays["kernel"]
         self.recurrent_kernel = arrays["recurrent_kernel"]
         self.bias = arrays.get("bias")
+
+    def _shape_hint(self, name, shape):
+        """Extra words for a weight of the wrong shape (GRU names its other bias layout)."""
+        return ""
 
     def get_weights(self):
         if self.kernel is None:
@@ -119,3 +104,33 @@ class Cell:
 
     def step(self, x_t, states):  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+def leading_kernel(weights, owner):
+    """The weight list and its first array (the kernel, whose shape sizes the others)."""
+    weights = list(weights)
+    if not weights:
+        raise ValueError(f"{owner}: set_weights got an empty list")
+    return weights, np.asarray(weights[0])
+
+
+def checked_weights(weights, specs, owner, dtype, shape_hint=None):
+    """{name: array cast to dtype} for a weight list that must match [(name, shape)] exactly.
+
+    Integer and boolean arrays are cast, as Keras' set_weights casts them. Complex, string and
+    object arrays are refused, naming the weight: Keras would silently drop the imaginary part or
+    parse the strings."""
+    if len(weights) != len(specs):
+        raise ValueError(f"{owner}: expected {len(specs)} weight arrays "
+                         f"({', '.join(f'{n}{s}' for n, s in specs)}), got {len(weights)} "
+                         f"with shapes {[np.shape(w) for w in weights]}")
+    arrays = {}
+    for (name, shape), w in zip(specs, weights):
+        w = np.asarray(w)
+        if w.shape != shape:
+            hint = shape_hint(name, shape) if shape_hint else ""
+            raise ValueError(f"{owner}: weight {name!r} must have shape {shape}, got {w.shape}{hint}")
+        if w.dtype.kind not in "biuf":
+            raise TypeError(f"{owner}: weight {name!r} must hold real numbers, got dtype {w.dtype}")
+        arrays[name] = w.astype(dtype)
+    return arrays

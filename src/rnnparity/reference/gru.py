@@ -29,6 +29,13 @@ class GRUCell(Cell):
         n = len(self.GATES) * self.units
         return (2, n) if self.reset_after else (n,)
 
+    def _shape_hint(self, name, shape):
+        if name != "bias":
+            return ""
+        other = (3 * self.units,) if self.reset_after else (2, 3 * self.units)
+        return (f" (GRU reset_after={self.reset_after} expects bias {shape}; "
+                f"the other layout is {other})")
+
     def input_bias(self):
         return self.bias[0] if self.reset_after else self.bias
 

@@ -20,6 +20,7 @@ import collections
 import numpy as np
 
 from . import activations
+from .cell import checked_weights, leading_kernel
 from .gates import split_gates
 from .scan import scan
 
@@ -99,28 +100,13 @@ class LegacyCell:
         return [("kernel", (input_depth + self.h_depth, n)), ("bias", (n,))]
 
     def set_weights(self, weights):
-        weights = list(weights)
         owner = type(self).__name__
-        if not weights:
-            raise ValueError(f"{owner}: set_weights got an empty list")
-        kernel = np.asarray(weights[0])
+        weights, kernel = leading_kernel(weights, owner)
         if kernel.ndim != 2 or kernel.shape[0] <= self.h_depth:
             raise ValueError(f"{owner}: the first weight (kernel) must be 2-D with input_depth + "
                              f"{self.h_depth} rows (the [x, h] concatenation), got shape {kernel.shape}")
-        specs = self.weight_specs(kernel.shape[0] - self.h_depth)
-        if len(weights) != len(specs):
-            raise ValueError(f"{owner}: expected {len(specs)} weight arrays "
-                             f"({', '.join(f'{n}{s}' for n, s in specs)}), got {len(weights)} "
-                             f"with shapes {[np.shape(w) for w in weights]}")
-        arrays = {}
-        for (name, shape), w in zip(specs, weights):
-            w = np.asarray(w)
-            if w.shape != shape:
-                raise ValueError(f"{owner}: weight {name!r} must have shape {shape}, got {w.shape}")
-            if not np.issubdtype(w.dtype, np.floating):
-                raise TypeError(f"{owner}: weight {name!r} must be floating point, got {w.dtype}")
-            arrays[name] = w.astype(self.dtype)
-        self._weights = arrays
+        self._weights = checked_weights(weights, self.weight_specs(kernel.shape[0] - self.h_depth),
+                                        owner, self.dtype)
 
     def get_weights(self):
         return [] if self._weights is None else [w.copy() for w in self._weights.values()]
