@@ -244,3 +244,12 @@ def get(name, dialect: str, option: str = "activation"):
             f"{option}={name!r} is not a built-in {dialect} activation modelled by the reference; "
             f"known: {', '.join(sorted(table))}")
     return table[name]
+
+
+# Activations that normalise over the last axis: applied to a gate block they must see that block
+# alone. Every other built-in is elementwise (cells may apply those to several gate blocks at once).
+_ROW_WISE = (softmax, log_softmax, sparsemax)
+
+
+def is_elementwise(fn) -> bool:
+    return fn is not None and not any(fn is f for f in _ROW_WISE)

@@ -42,6 +42,7 @@ class Cell:
         self.recurrent_activation_ = (overwriting(self.recurrent_activation)
                                       if self.recurrent_activation is not None else None)
         self.kernel = self.recurrent_kernel = self.bias = None
+        self._gates_elementwise = activations.is_elementwise(self.recurrent_activation)
 
     # -- weights -------------------------------------------------------------------------------
     def bias_shape(self):
@@ -98,6 +99,15 @@ class Cell:
         if self.use_bias:
             z += self.input_bias()
         return z
+
+    def gate_activation_(self, z):
+        """recurrent_activation of every units-wide gate block of ``z``, this step's scratch (overwritten
+        when the activation can). An elementwise activation runs once over all the blocks: one pass
+        over a contiguous array instead of one per gate (the per-call cost dominates small steps)."""
+        if self._gates_elementwise:
+            return self.recurrent_activation_(z)
+        blocks = np.split(z, z.shape[-1] // self.units, axis=-1)  # softmax & co. act per gate
+        return np.concatenate([self.recurrent_activation(b) for b in blocks], axis=-1)
 
     def zero_states(self, batch):
         return [np.zeros((batch, self.units), self.dtype) for _ in self.STATE_NAMES]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .cell import Cell
-from .gates import gate_block, split_gates
+from .gates import split_gates
 
 # Column blocks of kernel, recurrent_kernel and bias: update, reset, candidate.
 GRU_GATES = ("z", "r", "h")
@@ -42,20 +42,19 @@ class GRUCell(Cell):
     def step(self, x_t, states):
         (h_tm1,) = states
         x = split_gates(x_t, GRU_GATES)
+        u = split_gates(self.recurrent_kernel, GRU_GATES)
+        width = 2 * self.units  # z and r lead, side by side: one product and one activation pass
         if self.reset_after:
             inner = h_tm1 @ self.recurrent_kernel
             if self.use_bias:
                 inner += self.bias[1]
             rec = split_gates(inner, GRU_GATES)
-            z = self.recurrent_activation_(x["z"] + rec["z"])
-            r = self.recurrent_activation_(x["r"] + rec["r"])
-            hh = self.activation_(x["h"] + r * rec["h"])
+            gates = split_gates(self.gate_activation_(x_t[:, :width] + inner[:, :width]), GRU_GATES[:2])
+            hh = self.activation_(x["h"] + gates["r"] * rec["h"])
         else:
-            u_z = gate_block(self.recurrent_kernel, GRU_GATES, "z")
-            u_r = gate_block(self.recurrent_kernel, GRU_GATES, "r")
-            u_h = gate_block(self.recurrent_kernel, GRU_GATES, "h")
-            z = self.recurrent_activation_(x["z"] + h_tm1 @ u_z)
-            r = self.recurrent_activation_(x["r"] + h_tm1 @ u_r)
-            hh = self.activation_(x["h"] + (r * h_tm1) @ u_h)
+            rec_zr = h_tm1 @ self.recurrent_kernel[:, :width]
+            gates = split_gates(self.gate_activation_(x_t[:, :width] + rec_zr), GRU_GATES[:2])
+            hh = self.activation_(x["h"] + (gates["r"] * h_tm1) @ u["h"])
+        z = gates["z"]
         h = z * h_tm1 + (1 - z) * hh
         return h, [h]

@@ -20,10 +20,8 @@ class LSTMCell(Cell):
         h_tm1, c_tm1 = states
         z = h_tm1 @ self.recurrent_kernel
         z += x_t
-        z = split_gates(z, LSTM_GATES)  # z is this step's scratch: each gate overwrites its block
-        i = self.recurrent_activation_(z["i"])
-        f = self.recurrent_activation_(z["f"])
-        c = f * c_tm1 + i * self.activation_(z["c"])
-        o = self.recurrent_activation_(z["o"])
-        h = o * self.activation(c)
+        candidate = self.activation(split_gates(z, LSTM_GATES)["c"])  # read before z is overwritten
+        gates = split_gates(self.gate_activation_(z), LSTM_GATES)  # i, f, o (the c block is unused)
+        c = gates["f"] * c_tm1 + gates["i"] * candidate
+        h = gates["o"] * self.activation(c)
         return h, [h, c]
