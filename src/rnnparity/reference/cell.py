@@ -19,6 +19,12 @@ def overwriting(fn):
     return fn
 
 
+def not_aliasing(fn):
+    """``fn`` for an argument that is overwritten afterwards: ``linear`` returns its argument itself,
+    so here it returns a copy instead."""
+    return np.copy if fn is activations.linear else fn
+
+
 def _apply_in_place(fn, x):
     return fn(x, out=x)
 
@@ -39,6 +45,7 @@ class Cell:
             if self.DEFAULT_RECURRENT_ACTIVATION is not None else None)
         # the same functions, for scratch arrays the step owns (see `overwriting`)
         self.activation_ = overwriting(self.activation)
+        self.activation_kept = not_aliasing(self.activation)
         self.recurrent_activation_ = (overwriting(self.recurrent_activation)
                                       if self.recurrent_activation is not None else None)
         self.kernel = self.recurrent_kernel = self.bias = None

@@ -20,7 +20,7 @@ class LSTMCell(Cell):
         h_tm1, c_tm1 = states
         z = h_tm1 @ self.recurrent_kernel
         z += x_t
-        candidate = self.activation(split_gates(z, LSTM_GATES)["c"])  # read before z is overwritten
+        candidate = self.activation_kept(split_gates(z, LSTM_GATES)["c"])  # kept: z is overwritten next
         gates = split_gates(self.gate_activation_(z), LSTM_GATES)  # i, f, o (the c block is unused)
         c = gates["f"] * c_tm1 + gates["i"] * candidate
         h = gates["o"] * self.activation(c)
