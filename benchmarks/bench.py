@@ -47,8 +47,13 @@ LAYERS = {  # name -> (Keras class, extra config)
 FORWARD_SHAPES = [(32, 100, 32, 64), (64, 200, 128, 256)]  # (batch, time, features, units)
 SCALING_T = (10, 100, 1000)
 SCALING_BATCH = (1, 32, 256)
-PYTEST_CMD = [sys.executable, "-m", "pytest", "src/rnnparity/suite/test_keras.py", "-n", "2", "-q",
-              "-p", "no:cacheprovider"]
+PYTEST_CMDS = {  # what --pytest times end to end: the live Keras suite, and the fixture replay
+    "live": [sys.executable, "-m", "pytest", "src/rnnparity/suite/test_keras.py", "-n", "2", "-q",
+             "-p", "no:cacheprovider"],
+    "replay": [sys.executable, "-m", "pytest", "src/rnnparity/suite/test_replay.py", "-n", "2", "-q",
+               "-p", "no:cacheprovider"],
+}
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _round_robin(fns, repeats, min_time=0.0):
@@ -205,15 +210,45 @@ def bench_suite(limit=None, every=1):
     return row
 
 
-def bench_pytest():
+# -- replay (in process) -----------------------------------------------------------------------
+def bench_replay(root, limit=None):
+    """Every recorded case under ``root`` against the reference, as suite/test_replay.py does it,
+    split into loading the .npz and running reference + comparison."""
+    from rnnparity import golden, runner
+    from rnnparity.suite.test_replay import recording, reference_factory, replay_tf1
+
+    items = [(str(d), cid) for d in golden.recording_dirs(root) for cid in recording(str(d)).case_ids]
+    items = items[:limit] if limit else items
+    load = check = 0.0
+    failures = 0
+    for path, case_id in items:
+        t0 = time.perf_counter()
+        rec = recording(path).load(case_id)
+        t1 = time.perf_counter()
+        if isinstance(rec, golden.Tf1Recording):
+            problems = replay_tf1(rec)
+        else:
+            problems = runner.verify(rec, reference_factory(rec))
+        check += time.perf_counter() - t1
+        load += t1 - t0
+        failures += bool(problems)
+    total = load + check
+    row = {"cases": len(items), "total_s": total, "load_s": load, "reference_and_compare_s": check,
+           "cases_per_s_one_process": len(items) / total if total else None,
+           "failures_incl_known_xfails": failures}
+    print(f"  {len(items)} cases in {total:.2f} s: {row['cases_per_s_one_process']:.0f} cases/s in one "
+          f"process; load {load:.2f} s, reference + compare {check:.2f} s", flush=True)
+    return row
+
+
+def bench_pytest(cmd):
     t0 = time.perf_counter()
-    proc = subprocess.run(PYTEST_CMD, capture_output=True, text=True,
-                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     wall = time.perf_counter() - t0
     tail = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else proc.stderr[-300:]
     counts = {k: int(v) for v, k in re.findall(r"(\d+) (passed|failed|xfailed|xpassed|skipped|error)", tail)}
     n = sum(counts.values())
-    row = {"command": " ".join(PYTEST_CMD[1:]), "wall_s": wall, "cases": n, "counts": counts,
+    row = {"command": " ".join(cmd[1:]), "wall_s": wall, "cases": n, "counts": counts,
            "cases_per_s": n / wall if wall else None, "returncode": proc.returncode, "summary": tail}
     print(f"  {n} cases in {wall:.1f} s wall: {row['cases_per_s']:.1f} cases/s   ({tail})", flush=True)
     return row
@@ -249,17 +284,21 @@ def markdown(results):
         out += [f"Suite in one process: {s['cases']} cases, {s['cases_per_s_one_process']:.1f} cases/s; "
                 f"framework {s['framework_s']:.1f} s, harness {s['harness_s']:.1f} s "
                 f"(harness = {100 * s['harness_over_framework']:.0f}% of framework)", ""]
-    if "pytest" in results:
-        p = results["pytest"]
-        out += [f"`{p['command']}`: {p['cases']} cases in {p['wall_s']:.1f} s = "
+    if "replay" in results:
+        r = results["replay"]
+        out += [f"Replay in one process: {r['cases']} recorded cases, {r['cases_per_s_one_process']:.0f} "
+                f"cases/s (load {r['load_s']:.2f} s, reference + compare "
+                f"{r['reference_and_compare_s']:.2f} s)", ""]
+    for p in results.get("pytest", {}).values():
+        out += [f"`{p['command']}`: {p['cases']} cases in {p['wall_s']:.1f} s wall, startup included = "
                 f"{p['cases_per_s']:.1f} cases/s ({p['summary']})", ""]
     return "\n".join(out)
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--section", action="append", choices=("forward", "scaling", "suite"),
-                   help="run only these sections (repeatable; default: all three)")
+    p.add_argument("--section", action="append", choices=("forward", "scaling", "suite", "replay"),
+                   help="run only these sections (repeatable; default: all four)")
     p.add_argument("--pytest", action="store_true", help="also time the pytest command end to end")
     p.add_argument("--tiny", action="store_true", help="tiny shapes and few cases (smoke test)")
     p.add_argument("--repeats", type=int, default=None, help="timed repeats per measurement")
@@ -267,11 +306,18 @@ def main(argv=None):
     p.add_argument("--suite-limit", type=int, default=None, help="suite: at most this many cases")
     p.add_argument("--json", default="benchmarks/results.json", help="where to write the results")
     args = p.parse_args(argv)
-    sections = args.section or ["forward", "scaling", "suite"]
+    sections = args.section or ["forward", "scaling", "suite", "replay"]
     repeats = args.repeats or (2 if args.tiny else 7)
+    from rnnparity.reference.scan import openblas_core
+
     results = {"meta": {"python": platform.python_version(), "numpy": np.__version__,
                         "platform": platform.platform(), "cpus": os.cpu_count(),
+                        # the kernels NumPy's OpenBLAS picked; OPENBLAS_CORETYPE overrides (README)
+                        "openblas_core": openblas_core(),
+                        "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
                         "argv": sys.argv[1:] if argv is None else list(argv)}}
+    print(f"NumPy {np.__version__}, OpenBLAS kernels: {openblas_core()} "
+          f"(OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')})", flush=True)
     if "forward" in sections:
         print("forward: reference / tf.function(Keras 3)", flush=True)
         import keras
@@ -290,9 +336,14 @@ def main(argv=None):
         limit = 4 if args.tiny else args.suite_limit
         every = 97 if args.tiny else args.suite_every
         results["suite"] = bench_suite(limit, every)
+    if "replay" in sections:
+        print("replay: every recording under fixtures/ against the reference, in this process", flush=True)
+        results["replay"] = bench_replay(os.path.join(ROOT, "fixtures"), 20 if args.tiny else None)
     if args.pytest:
-        print("pytest: " + " ".join(PYTEST_CMD[1:]), flush=True)
-        results["pytest"] = bench_pytest()
+        results["pytest"] = {}
+        for name, cmd in PYTEST_CMDS.items():
+            print(f"pytest ({name}): " + " ".join(cmd[1:]), flush=True)
+            results["pytest"][name] = bench_pytest(cmd)
     print()
     print(markdown(results))
     if args.json:

@@ -35,6 +35,15 @@ def test_scaling_section_writes_json(tmp_path):
     assert "forward" not in results and "suite" not in results
 
 
+def test_replay_section_writes_json(tmp_path):
+    results, stdout = _run(tmp_path, "--section", "replay")
+    replay = results["replay"]
+    assert replay["cases"] == 20 and replay["load_s"] > 0 and replay["reference_and_compare_s"] > 0
+    assert replay["total_s"] == pytest.approx(replay["load_s"] + replay["reference_and_compare_s"])
+    assert "openblas_core" in results["meta"]  # which BLAS kernels the timings were taken with
+    assert "Replay in one process: 20 recorded cases" in stdout
+
+
 @pytest.mark.live
 def test_all_sections_write_json(tmp_path):
     if not frameworks.availability("keras3")[0]:
@@ -48,6 +57,7 @@ def test_all_sections_write_json(tmp_path):
     assert suite["cases"] == 4 and suite["framework_s"] > 0
     assert suite["total_s"] == pytest.approx(suite["framework_s"] + suite["harness_s"])
     assert "| layer | shape |" in stdout
+    assert results["replay"]["cases"] == 20
 
 
 def test_fast_sigmoid_matches_the_exact_formula():

@@ -42,13 +42,14 @@ class KerasAdapter:
     def construct(self, spec):
         """The framework layer for a spec, unbuilt. Raises whatever the framework raises."""
         layers = self.K.layers
-        inner = getattr(layers, spec["class"])(**spec["config"])
+        inner = getattr(layers, spec["class"])(**_cheap_initializers(spec["config"]))
         wrapper = spec.get("wrapper")
         if wrapper is None:
             return inner
         kwargs = {"merge_mode": wrapper.get("merge_mode", "concat")}
         if wrapper.get("backward_config") is not None:
-            kwargs["backward_layer"] = getattr(layers, spec["class"])(**wrapper["backward_config"])
+            kwargs["backward_layer"] = getattr(layers, spec["class"])(
+                **_cheap_initializers(wrapper["backward_config"]))
         return layers.Bidirectional(inner, **kwargs)
 
     def build(self, spec, input_shape):
@@ -78,6 +79,16 @@ class KerasAdapter:
 
     def set_weights(self, layer, weights):
         layer.set_weights(list(weights))
+
+
+# Every weight is overwritten (seeded weights, or the recorded ones) before the first call, so the
+# initial values never reach an output; "zeros" skips the orthogonal initializer's QR decomposition
+# and the random draws of the others (benchmarks/README.md: the build is 40% of the framework's time).
+_INITIALIZERS = ("kernel_initializer", "recurrent_initializer", "bias_initializer")
+
+
+def _cheap_initializers(config):
+    return {**{k: "zeros" for k in _INITIALIZERS}, **config}  # a spec's own initializers win
 
 
 def to_numpy(out):

@@ -41,20 +41,19 @@ class GRUCell(Cell):
 
     def step(self, x_t, states):
         (h_tm1,) = states
-        x = split_gates(x_t, GRU_GATES)
-        u = split_gates(self.recurrent_kernel, GRU_GATES)
         width = 2 * self.units  # z and r lead, side by side: one product and one activation pass
         if self.reset_after:
             inner = h_tm1 @ self.recurrent_kernel
             if self.use_bias:
                 inner += self.bias[1]
-            rec = split_gates(inner, GRU_GATES)
             gates = split_gates(self.gate_activation_(x_t[:, :width] + inner[:, :width]), GRU_GATES[:2])
-            hh = self.activation_(x["h"] + gates["r"] * rec["h"])
+            rec_h = split_gates(inner, GRU_GATES)["h"]
+            hh = self.activation_(split_gates(x_t, GRU_GATES)["h"] + gates["r"] * rec_h)
         else:
             rec_zr = h_tm1 @ self.recurrent_kernel[:, :width]
             gates = split_gates(self.gate_activation_(x_t[:, :width] + rec_zr), GRU_GATES[:2])
-            hh = self.activation_(x["h"] + (gates["r"] * h_tm1) @ u["h"])
+            u_h = split_gates(self.recurrent_kernel, GRU_GATES)["h"]
+            hh = self.activation_(split_gates(x_t, GRU_GATES)["h"] + (gates["r"] * h_tm1) @ u_h)
         z = gates["z"]
         h = z * h_tm1 + (1 - z) * hh
         return h, [h]

@@ -24,6 +24,7 @@ import ctypes
 import functools
 import glob
 import os
+import types
 
 import numpy as np
 
@@ -82,7 +83,7 @@ def blas_threads(n):
     if api is None:
         yield
         return
-    get, set_ = api
+    get, set_ = api.get, api.set
     before = get()
     if before == n:
         yield
@@ -94,9 +95,18 @@ def blas_threads(n):
         set_(before)
 
 
+def openblas_core():
+    """The CPU kernel set NumPy's OpenBLAS chose (e.g. 'Haswell', 'SkylakeX'), or None.
+
+    benchmarks/README.md: the wheel's OpenBLAS picks 'Haswell' (AVX2) on the benchmark machine's AVX-512
+    AMD EPYC unless OPENBLAS_CORETYPE is set before NumPy loads; its GEMMs then run 1.5-1.8x slower."""
+    api = _openblas()
+    return None if api is None or api.core is None else api.core().decode()
+
+
 @functools.lru_cache(maxsize=None)
 def _openblas():
-    """(get_num_threads, set_num_threads) of the OpenBLAS NumPy is linked to, or None."""
+    """get/set_num_threads (and get_corename, when exported) of the OpenBLAS NumPy uses, or None."""
     try:
         here = os.path.dirname(np.__file__)
         candidates = [p for d in ("numpy.libs", ".dylibs", os.path.join("numpy", ".dylibs"))
@@ -110,7 +120,10 @@ def _openblas():
                 set_ = getattr(lib, f"{prefix}set_num_threads{suffix}", None)
                 if get is not None and set_ is not None:
                     get.restype, set_.argtypes = ctypes.c_int, [ctypes.c_int]
-                    return get, set_
+                    core = getattr(lib, f"{prefix}get_corename{suffix}", None)
+                    if core is not None:
+                        core.restype = ctypes.c_char_p
+                    return types.SimpleNamespace(get=get, set=set_, core=core)
     except (OSError, AttributeError):  # pragma: no cover - an unusual NumPy build: no speed-up
         pass
     return None
