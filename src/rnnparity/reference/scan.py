@@ -98,8 +98,9 @@ def blas_threads(n):
 def openblas_core():
     """The CPU kernel set NumPy's OpenBLAS chose (e.g. 'Haswell', 'SkylakeX'), or None.
 
-    benchmarks/README.md: the wheel's OpenBLAS picks 'Haswell' (AVX2) on the benchmark machine's AVX-512
-    AMD EPYC unless OPENBLAS_CORETYPE is set before NumPy loads; its GEMMs then run 1.5-1.8x slower."""
+    OPENBLAS_CORETYPE, read when NumPy loads, overrides the detection. The benchmark machine's
+    environment sets it to 'Haswell' (AVX2) on an AVX-512 CPU, where OpenBLAS's own choice would be
+    'SkylakeX'; GEMMs then run 1.5-1.8x slower (benchmarks/README.md)."""
     api = _openblas()
     return None if api is None or api.core is None else api.core().decode()
 
