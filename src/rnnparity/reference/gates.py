@@ -10,8 +10,3 @@ def split_gates(z, order):
         raise ValueError(f"cannot split {z.shape[-1]} columns into {len(order)} gates {order}")
     # basic slices, not np.split: this runs every timestep and np.split costs 5 us per call
     return {gate: z[..., k * width:(k + 1) * width] for k, gate in enumerate(order)}
-
-
-def gate_block(w, order, gate):
-    """The column block of ``w`` that belongs to ``gate``."""
-    return split_gates(w, order)[gate]

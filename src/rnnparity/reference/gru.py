@@ -7,8 +7,6 @@ reset_after=False: r multiplies h_tm1 *before* the matmul, one input bias.
 """
 from __future__ import annotations
 
-import numpy as np
-
 from .cell import Cell
 from .gates import split_gates
 
