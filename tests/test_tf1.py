@@ -19,7 +19,7 @@ pytest.importorskip("tf_keras", reason='tf_keras (the legacy cells) is not insta
 from rnnparity import tf1  # noqa: E402
 from rnnparity.compare import compare_outputs  # noqa: E402
 from rnnparity.frameworks import get  # noqa: E402
-from rnnparity.tf1_cases import CELLS, Tf1Case, run_live, run_reference, tf1_cases  # noqa: E402
+from rnnparity.tf1_cases import CELLS, Tf1Case, compare_to_reference, run_live, run_reference, tf1_cases  # noqa: E402
 
 pytestmark = [
     pytest.mark.live,
@@ -63,9 +63,7 @@ def pytest_generate_tests(metafunc):
 def test_tf1_case(tf1_case: Tf1Case):
     __tracebackhide__ = True
     record = run_live(tf1_case)
-    actual = run_reference(tf1_case, record)
-    problems = compare_outputs(record["outputs"], actual, names=record["output_names"],
-                               time_axis=0 if tf1_case.time_major else 1, prefix=f"{tf1_case.id}: ")
+    problems = compare_to_reference(tf1_case, record, prefix=f"{tf1_case.id}: ")
     if problems:
         repro = f'pytest tests/test_tf1.py -k "{tf1_case.id}"'
         pytest.fail("\n".join(p.message for p in problems) + f"\n  repro: {repro}", pytrace=False)

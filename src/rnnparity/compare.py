@@ -86,22 +86,35 @@ def compare_array(expected, actual, label, time_axis=None, stats=None, steps=Non
         return Mismatch("dtype", f"{label}: dtype differs: framework {expected.dtype}, reference {actual.dtype}")
     if expected.size == 0:
         return None
+    return _compare_values(expected, actual, label, time_axis, stats, steps,
+                           coarsest(expected.dtype, precision))
+
+
+def elementwise_errors(expected, actual, tol):
+    """(abs error, rel error, beyond-tolerance mask) per element, in float64.
+
+    NaN against NaN and an infinity against the same infinity agree; any other NaN is an infinite
+    error. The relative error is against max(|expected|, atol): meaningful where expected is ~0."""
+    e64, a64 = np.asarray(expected, np.float64), np.asarray(actual, np.float64)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        return _compare_values(expected, actual, label, time_axis, stats, steps,
-                               coarsest(expected.dtype, precision))
+        both_nan = np.isnan(e64) & np.isnan(a64)
+        same_inf = np.isinf(e64) & (e64 == a64)
+        err = np.where(both_nan | same_inf, 0.0, np.abs(a64 - e64))
+        err = np.where(np.isnan(err), np.inf, err)
+        bound = tol["atol"] + tol["rtol"] * np.abs(np.where(np.isfinite(e64), e64, 0.0))
+        rel = err / np.maximum(np.abs(e64), tol["atol"])
+    return err, rel, err > bound
+
+
+def first_bad_timestep(bad, time_axis):
+    """The first index along ``time_axis`` where ``bad`` has a True element (one must exist)."""
+    bad_t = np.moveaxis(bad, time_axis, 0)
+    return int(np.argmax(bad_t.reshape(bad_t.shape[0], -1).any(axis=1)))
 
 
 def _compare_values(expected, actual, label, time_axis, stats, steps, precision):
     tol = tolerance(precision, steps)
-    e64, a64 = expected.astype(np.float64), actual.astype(np.float64)
-    both_nan = np.isnan(e64) & np.isnan(a64)
-    same_inf = np.isinf(e64) & (e64 == a64)
-    err = np.where(both_nan | same_inf, 0.0, np.abs(a64 - e64))
-    err = np.where(np.isnan(err), np.inf, err)
-    bound = tol["atol"] + tol["rtol"] * np.abs(np.where(np.isfinite(e64), e64, 0.0))
-    bad = err > bound
-    # relative error against max(|framework|, atol): meaningful where the framework value is ~0
-    rel = err / np.maximum(np.abs(e64), tol["atol"])
+    err, rel, bad = elementwise_errors(expected, actual, tol)
     finite = np.isfinite(err)
     if stats is not None and finite.any():
         long = steps is not None and steps > LONG_SEQUENCE
@@ -115,13 +128,12 @@ def _compare_values(expected, actual, label, time_axis, stats, steps, precision)
         f"(atol={tol['atol']:g}, rtol={tol['rtol']:g}, {precision.name}"
         f"{', long-sequence row' if steps and tol is not tolerance(precision) else ''})",
         f"  max abs error {err[worst]:.3g} at index {tuple(int(i) for i in worst)}: "
-        f"framework {e64[worst]:.9g}, reference {a64[worst]:.9g}",
+        f"framework {float(expected[worst]):.9g}, reference {float(actual[worst]):.9g}",
         f"  max rel error {float(np.max(np.where(bad, rel, 0))):.3g}",
     ]
     if time_axis is not None and expected.ndim == 3:
-        bad_t = np.moveaxis(bad, time_axis, 0)
-        t = int(np.argmax(bad_t.reshape(bad_t.shape[0], -1).any(axis=1)))
-        where = np.argwhere(bad_t[t])[0]
+        t = first_bad_timestep(bad, time_axis)
+        where = np.argwhere(np.moveaxis(bad, time_axis, 0)[t])[0]
         lines.append(f"  first diverging timestep: t={t} (batch {int(where[0])}, unit {int(where[1])}); "
                      f"steps before t={t} agree")
     return Mismatch("values", "\n".join(lines))

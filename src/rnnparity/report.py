@@ -118,15 +118,14 @@ def check_suite(args) -> int:
 def check_one(case_id: str) -> int:
     """Run one case live, print its explanation and full report; 0 pass/known bug, 1 failure."""
     from . import frameworks, runner
-    from .compare import Stats, compare_array
+    from .compare import Stats
 
     if case_id.startswith("tf1-"):
-        from .tf1_cases import Tf1Case, run_live, run_reference
+        from .tf1_cases import Tf1Case, compare_to_reference, run_live
 
         case = Tf1Case.from_id(case_id)
         record = run_live(case)
-        problems = [p for n, e, a in zip(record["output_names"], record["outputs"], run_reference(case, record))
-                    if (p := compare_array(e, a, n))]
+        problems = compare_to_reference(case, record)
         print(f"{case_id}: {len(record['outputs'])} outputs: {', '.join(record['output_names'])}")
         print(runner.failure_report(case_id, problems) if problems else f"{case_id}: PASS")
         return 1 if problems else 0

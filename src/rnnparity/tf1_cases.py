@@ -3,6 +3,7 @@ initial state x dtype, and the two ways to run a case.
 
     record = run_live(case)                # real TF: inputs, weights, outputs (all NumPy, npz-safe)
     arrays = run_reference(case, record)   # the NumPy reference on the same inputs and weights
+    problems = compare_to_reference(case, record)   # both, compared output by output
 
 Outputs are flattened in TF's structure order with readable names: ``outputs[3]`` (static functions:
 a list of T arrays), ``outputs`` (dynamic), ``outputs[0]``/``outputs[1]`` (bidirectional_dynamic_rnn:
@@ -261,3 +262,12 @@ def run_reference(case: Tf1Case, record: dict) -> list:
         raise AssertionError(f"{case.id}: output structure differs from TF's.\n  TF:        {expected}\n"
                              f"  reference: {names}")
     return [a for _, a in flat]
+
+
+def compare_to_reference(case: Tf1Case, record: dict, prefix: str = "") -> list:
+    """Mismatches between a record's outputs (live or replayed TF) and the reference on its inputs
+    and weights; [] when they agree."""
+    from .compare import compare_outputs
+
+    return compare_outputs(record["outputs"], run_reference(case, record), names=record["output_names"],
+                           time_axis=0 if case.time_major else 1, prefix=prefix)

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from . import golden
-from .compare import as_list
+from .compare import as_list, elementwise_errors, first_bad_timestep
 from .explain import explain
 from .tolerances import tolerance
 
@@ -79,19 +79,12 @@ def _values(d: CaseDiff, label, e, a, time_axis, steps):
             d.findings.append(("values", f"{label}: values differ"))
         return
     tol = max((tolerance(e.dtype, steps), tolerance(a.dtype, steps)), key=lambda t: t["atol"])
-    e64, a64 = e.astype(np.float64), a.astype(np.float64)
-    err = np.where(np.isnan(e64) & np.isnan(a64), 0.0, np.abs(e64 - a64))
-    err = np.where(np.isnan(err), np.inf, err)
-    rel = err / np.maximum(np.abs(e64), np.finfo(np.float64).tiny)
-    bad = err > tol["atol"] + tol["rtol"] * np.abs(np.nan_to_num(e64))
+    err, rel, bad = elementwise_errors(e, a, tol)
     d.max_abs = max(d.max_abs or 0.0, float(err.max()))
     d.max_rel = max(d.max_rel or 0.0, float(rel.max()))
     if not bad.any():
         return
-    t = None
-    if e.ndim == 3:
-        bad_t = np.moveaxis(bad, time_axis, 0).reshape(e.shape[time_axis], -1).any(axis=1)
-        t = int(np.argmax(bad_t))
+    t = first_bad_timestep(bad, time_axis) if e.ndim == 3 else None
     if d.output is None:
         d.output, d.timestep = label, t
     d.findings.append(("values", f"{label}: {int(bad.sum())}/{bad.size} values beyond tolerance, max abs "

@@ -10,7 +10,7 @@ import pytest
 
 from rnnparity import golden, runner
 from rnnparity.cases import case_from_id
-from rnnparity.compare import Stats, compare_array
+from rnnparity.compare import Stats
 from rnnparity.convert import from_spec
 from rnnparity.divergences import divergence_for
 from rnnparity.plugin import STATS_KEY, fixtures_root
@@ -55,22 +55,15 @@ def reference_factory(rec: runner.Recording):
 
 def replay_tf1(rec: golden.Tf1Recording):
     """Mismatch messages for a recorded tf1 case (the reference on the recorded inputs and weights)."""
-    from rnnparity.tf1_cases import Tf1Case, run_reference
+    from rnnparity.tf1_cases import Tf1Case, compare_to_reference
 
-    case = Tf1Case.from_id(rec.case_id)
     if rec.record is None:
         return [f"TF rejected this case ({rec.error[1]}: {rec.error[2]}); replaying rejections of tf1 "
                 f"cases is not supported"]
     try:
-        ours = run_reference(case, rec.record)
+        return [p.message for p in compare_to_reference(Tf1Case.from_id(rec.case_id), rec.record)]
     except Exception as exc:  # noqa: BLE001 - reported as the mismatch
         return [f"the reference raised {type(exc).__name__}: {exc}"]
-    problems = []
-    for name, e, a in zip(rec.record["output_names"], rec.record["outputs"], ours):
-        p = compare_array(e, a, name, time_axis=0 if case.time_major else 1 if e.ndim == 3 else None)
-        if p:
-            problems.append(p.message)
-    return problems
 
 
 @pytest.mark.replay
