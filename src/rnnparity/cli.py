@@ -91,10 +91,8 @@ def cmd_record(args):
             versions["keras"] = "?"
     ids = _case_list(args.tier, (args.target,), args.word)
     if args.subset == "flags":
-        from .cases import FIELD_NAMES, Case, case_from_id
-        plain = {f: getattr(Case(), f) for f in FIELD_NAMES if f not in
-                 ("layer", "wrapper", "return_sequences", "return_state", "go_backwards", "stateful",
-                  "target")}
+        from .cases import FIELD_NAMES, FLAGS, Case, case_from_id
+        plain = {f: getattr(Case(), f) for f in FIELD_NAMES if f not in ("layer", "wrapper", "target", *FLAGS)}
         ids = [i for i in ids if i.startswith("tf1-") or
                all(getattr(case_from_id(i), f) == v for f, v in plain.items())]
     name, version = args.target, versions.get("keras", "unknown")

@@ -109,13 +109,18 @@ def _builtin_base(layer):
     return None
 
 
-def _check_builtin(layer):
-    cls = type(layer).__name__
-    base = _builtin_base(layer)
+def _refuse_subclass(layer, base):
+    """A user subclass of a built-in layer may override call: refuse it, naming the built-in."""
     if base is not None and base is not type(layer):
         raise ValueError(f"from_keras: {type(layer).__module__}.{type(layer).__qualname__} is a "
                          f"subclass of the built-in {base.__name__}; its call may differ, so it is "
                          f"not modelled (copy its config and weights into a plain {base.__name__})")
+
+
+def _check_builtin(layer):
+    cls = type(layer).__name__
+    base = _builtin_base(layer)
+    _refuse_subclass(layer, base)
     if cls not in LAYER_CLASSES:
         if hasattr(layer, "cell"):
             raise ValueError(f"from_keras: {cls} (a generic RNN around {type(layer.cell).__name__}) is "
@@ -149,10 +154,7 @@ def from_keras(layer):
     dialect = dialect_of(layer)
     base = _builtin_base(layer)
     if base is not None and base.__name__ == "Bidirectional":
-        if base is not type(layer):
-            raise ValueError(f"from_keras: {type(layer).__module__}.{type(layer).__qualname__} is a "
-                             f"subclass of the built-in Bidirectional; its call may differ, so it is "
-                             f"not modelled")
+        _refuse_subclass(layer, base)
         forward = _from_single(layer.forward_layer, dialect)
         backward = _from_single(layer.backward_layer, dialect)
         # forward_layer/backward_layer already carry the wrapper's changes (flipped go_backwards,

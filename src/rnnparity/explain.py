@@ -99,11 +99,12 @@ def explain(layer_or_config, input_shape, dialect="keras3") -> Explanation:
             merged = out_shape[:-1] + ((2 * units,) if mode == "concat" else (units,))
             outputs.append((f"{what}, forward and backward {MERGE_WORDS[mode]}", merged))
         outputs += [(f"{d} {s}", (batch, units)) for d in ("forward", "backward") for s in states]
+    # the outputs before the states: forward and backward apart under merge_mode=None, else one
+    n_out = 2 if (wrapper is not None and wrapper.get("merge_mode", "concat") is None) else 1
     if not rst:
-        outputs = outputs[:2] if (wrapper is not None and wrapper.get("merge_mode", "concat") is None) else outputs[:1]
+        outputs = outputs[:n_out]
     seq = "tuple" if dialect == "keras3" else "list"
     container = seq if len(outputs) > 1 else "array"
-    n_out = 0 if wrapper is None else (2 if wrapper.get("merge_mode", "concat") is None else 1)
     # Keras 3 casts Bidirectional's outputs (not its states) to the wrapper's own dtype
     out_dtype = wrapper.get("dtype", "float32") if (wrapper is not None and dialect == "keras3") else dtype
     flags = ", ".join([f"units={units}"] + [f"{k}=True" for k in

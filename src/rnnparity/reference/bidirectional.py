@@ -152,9 +152,7 @@ class Bidirectional:
                 # initial states included: float64 sub-layers start from float32-rounded states.
                 initial_state = [_autocast(s, self.dtype) for s in initial_state]
             fw_state, bw_state = initial_state[:per_layer], initial_state[per_layer:]
-        x = np.asarray(x)
-        if np.issubdtype(x.dtype, np.floating):
-            x = x.astype(self.dtype)  # the wrapper's own autocast
+        x = _autocast(x, self.dtype)  # the wrapper's own autocast
         y, fw_states = self.forward_layer.run(x, mask=mask, initial_state=fw_state, training=training)
         y_rev, bw_states = self.backward_layer.run(x, mask=mask, initial_state=bw_state,
                                                    training=training)

@@ -33,11 +33,11 @@ def _unknown_option_error(cls_name, dialect, unknown):
 
 
 def _broadcasts(shape, target):
+    """Whether an array of ``shape`` broadcasts to exactly ``target``."""
     try:
-        np.broadcast_shapes(shape, target)
+        return np.broadcast_shapes(shape, target) == tuple(target)
     except ValueError:
         return False
-    return np.broadcast_shapes(shape, target) == tuple(target)
 
 
 class RecurrentLayer:

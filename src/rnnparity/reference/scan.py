@@ -12,10 +12,10 @@ Semantics (keras/src/backend/tensorflow/rnn.py, tf_keras/src/backend.py `rnn`):
 Speed (benchmarks/bench.py): the input projection for all timesteps is one matrix product done by the
 cell before the loop; the loop writes each output straight into the preallocated (batch, time, units)
 array, and touches the mask only when there is one. The per-step products (batch, units) x (units,
-gates*units) are small, and a second BLAS thread costs more in synchronisation than it gains on them
-(on the 2-core benchmark machine a (32, 64) x (64, 256) step product took 13 us on one thread and
-37 us, or 10 ms when the second core was busy, on two), so small products run BLAS single-threaded
-(`blas_threads_for`); large ones (the (64, 256) x (256, 1024) step) gain from both cores.
+gates*units) are small: on the 2-core benchmark machine a (32, 64) x (64, 256) product took 11 us on
+one thread and 7.5 us on two with the other core idle, but 37 us, or 10 ms, on two when the other core
+was busy (as under `pytest -n 2`). So small products run BLAS single-threaded (`blas_threads_for`);
+large ones (the (64, 256) x (256, 1024) step: 310 us on one thread, 167 us on two) use both cores.
 """
 from __future__ import annotations
 
