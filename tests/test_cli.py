@@ -15,7 +15,7 @@ import pytest
 from rnnparity import frameworks, golden, runner
 from rnnparity.cases import cases
 from rnnparity.cli import main
-from rnnparity.explain import explain
+from rnnparity.structure import explain
 from rnnparity.report import summary_table
 from rnnparity.tf1_cases import tf1_cases
 

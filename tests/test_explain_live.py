@@ -12,7 +12,7 @@ import pytest
 from rnnparity import frameworks
 from rnnparity.cases import FLAGS, LAYERS, TARGETS, WRAPPERS, Case
 from rnnparity.divergences import divergence_for
-from rnnparity.explain import explain
+from rnnparity.structure import explain
 
 
 def _params():

@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from rnnparity.divergences import ACTIVATION_BUGS, INPUT_BUGS, REGISTRY, markdown
-from rnnparity.explain import return_table_markdown
+from rnnparity.structure import return_table_markdown
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 

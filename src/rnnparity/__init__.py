@@ -19,8 +19,8 @@ __all__ = ["SimpleRNN", "LSTM", "GRU", "Bidirectional", "from_keras", "explain",
 
 
 def explain(layer_or_config, input_shape, **kwargs):
-    """The output structure of a layer: names, shapes and order (see rnnparity.explain)."""
-    from .explain import explain as _explain
+    """The output structure of a layer: names, shapes and order (see rnnparity.structure)."""
+    from .structure import explain as _explain
 
     return _explain(layer_or_config, input_shape, **kwargs)
 

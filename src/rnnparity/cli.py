@@ -144,7 +144,7 @@ def _shape(text):
 
 
 def cmd_explain(args):
-    from .explain import explain
+    from .structure import explain
 
     config = {"units": args.units, "dtype": args.dtype}
     for flag in ("return_sequences", "return_state", "go_backwards", "stateful", "time_major"):

@@ -131,7 +131,7 @@ def check_one(case_id: str) -> int:
         return 1 if problems else 0
     from .cases import case_from_id
     from .divergences import divergence_for
-    from .explain import explain
+    from .structure import explain
 
     case = case_from_id(case_id)
     ok, why = frameworks.availability(case.target)

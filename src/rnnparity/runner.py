@@ -16,7 +16,7 @@ from .cases import Case
 from .compare import Mismatch, Stats, as_list, compare_array, compare_outputs
 from .convert import from_keras, from_spec
 from .data import Call, Plan, Reset, make_plan, seeded_weights
-from .explain import explain
+from .structure import explain
 
 
 @dataclass

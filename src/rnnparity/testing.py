@@ -10,7 +10,7 @@ import numpy as np
 from . import frameworks
 from .compare import compare_outputs
 from .convert import dialect_of, from_keras
-from .explain import explain
+from .structure import explain
 from .runner import failure_report
 
 _TARGET_OF_DIALECT = {"keras3": "keras3", "keras2": "tf_keras"}

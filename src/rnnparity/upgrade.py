@@ -16,7 +16,7 @@ import numpy as np
 
 from . import golden
 from .compare import as_list, elementwise_errors, first_bad_timestep
-from .explain import explain
+from .structure import explain
 from .tolerances import tolerance
 
 PRIORITY = ("rejection", "shape", "values", "dtype", "structure")  # what a case is grouped under

@@ -1,4 +1,7 @@
-"""What a recurrent layer returns: each output's position, name, shape and dtype.
+"""What a recurrent layer returns: each output's position, name, shape and dtype (`rp.explain`).
+
+The module is not called `explain` so that `rnnparity.explain` stays the public function whatever
+is imported first (a submodule import would rebind the package attribute).
 
     >>> rp.explain({"class": "LSTM", "config": {"units": 4, "return_sequences": True,
     ...             "return_state": True}}, (2, 5, 3))
