@@ -14,18 +14,35 @@ from .tolerances import LONG_SEQUENCE, tolerance
 
 @dataclass
 class Mismatch:
-    kind: str  # "structure", "shape", "dtype", "values", "error"
+    kind: str  # "structure", "shape", "dtype", "values", "error", "rounding"
     message: str
+    # where a framework-vs-reference "values" mismatch is (what the rounding verdict re-checks):
+    precision: str | None = None  # the dtype whose tolerance row was applied
+    label: str | None = None  # the output's label, e.g. "output [0] = whole sequence output (...)"
+    call: int | None = None  # index into the plan's calls
+    output: int | None = None  # index into the call's outputs
 
 
 @dataclass
 class Stats:
     """Max errors seen over every compared element (reported in the run summary), overall and per
-    precision compared (a float64 layer whose output Keras casts to float32 counts as float32)."""
+    precision compared (a float64 layer whose output Keras casts to float32 counts as float32).
+
+    A case that passes only within rounding (rnnparity.rounding) adds no errors, which would exceed
+    the table by definition; it is counted in ``within_rounding``."""
     max_abs: float = 0.0
     max_rel: float = 0.0
     elements: int = 0
     by_precision: dict = field(default_factory=dict)
+    within_rounding: int = 0
+
+    def merge(self, other: "Stats"):
+        self.max_abs, self.max_rel = max(self.max_abs, other.max_abs), max(self.max_rel, other.max_rel)
+        self.elements += other.elements
+        self.within_rounding += other.within_rounding
+        for precision, (mabs, mrel) in other.by_precision.items():
+            seen = self.by_precision.setdefault(precision, [0.0, 0.0])
+            seen[0], seen[1] = max(seen[0], mabs), max(seen[1], mrel)
 
     def update(self, abs_err, rel_err, n, precision="float32"):
         self.max_abs = max(self.max_abs, abs_err)
@@ -36,7 +53,8 @@ class Stats:
 
     def as_property(self, target):
         """The record_property payload the plugin's summary aggregates."""
-        return {"target": target, "precisions": {k: list(v) for k, v in self.by_precision.items()}}
+        return {"target": target, "precisions": {k: list(v) for k, v in self.by_precision.items()},
+                "within_rounding": self.within_rounding}
 
 
 def _kind(out):
@@ -77,8 +95,9 @@ def coarsest(dtype, precision):
     return max(np.dtype(dtype), np.dtype(precision), key=lambda d: np.finfo(d).eps)
 
 
-def compare_array(expected, actual, label, time_axis=None, stats=None, steps=None, precision=None):
-    """Mismatch or None for one output array."""
+def compare_array(expected, actual, label, time_axis=None, stats=None, steps=None, precision=None,
+                  atol=None, rtol=None):
+    """Mismatch or None for one output array. ``atol``/``rtol`` override the tolerance table."""
     expected, actual = np.asarray(expected), np.asarray(actual)
     if expected.shape != actual.shape:
         return Mismatch("shape", f"{label}: shape differs: framework {expected.shape}, reference {actual.shape}")
@@ -87,7 +106,7 @@ def compare_array(expected, actual, label, time_axis=None, stats=None, steps=Non
     if expected.size == 0:
         return None
     return _compare_values(expected, actual, label, time_axis, stats, steps,
-                           coarsest(expected.dtype, precision))
+                           coarsest(expected.dtype, precision), atol, rtol)
 
 
 def elementwise_errors(expected, actual, tol):
@@ -112,12 +131,12 @@ def first_bad_timestep(bad, time_axis):
     return int(np.argmax(bad_t.reshape(bad_t.shape[0], -1).any(axis=1)))
 
 
-def _compare_values(expected, actual, label, time_axis, stats, steps, precision):
-    tol = tolerance(precision, steps)
+def _compare_values(expected, actual, label, time_axis, stats, steps, precision, atol=None, rtol=None):
+    tol = tolerance(precision, steps, atol, rtol)
     err, rel, bad = elementwise_errors(expected, actual, tol)
     finite = np.isfinite(err)
+    long = steps is not None and steps > LONG_SEQUENCE
     if stats is not None and finite.any():
-        long = steps is not None and steps > LONG_SEQUENCE
         stats.update(float(err[finite].max()), float(np.where(finite, rel, 0).max()), expected.size,
                      precision.name + (f", T > {LONG_SEQUENCE}" if long else ""))
     if not bad.any():
@@ -126,7 +145,7 @@ def _compare_values(expected, actual, label, time_axis, stats, steps, precision)
     lines = [
         f"{label}: {int(bad.sum())} of {bad.size} elements beyond tolerance "
         f"(atol={tol['atol']:g}, rtol={tol['rtol']:g}, {precision.name}"
-        f"{', long-sequence row' if steps and tol is not tolerance(precision) else ''})",
+        f"{', as given' if tol.get('given') else ', long-sequence row' if long else ''})",
         f"  max abs error {err[worst]:.3g} at index {tuple(int(i) for i in worst)}: "
         f"framework {float(expected[worst]):.9g}, reference {float(actual[worst]):.9g}",
         f"  max rel error {float(np.max(np.where(bad, rel, 0))):.3g}",
@@ -136,12 +155,14 @@ def _compare_values(expected, actual, label, time_axis, stats, steps, precision)
         where = np.argwhere(np.moveaxis(bad, time_axis, 0)[t])[0]
         lines.append(f"  first diverging timestep: t={t} (batch {int(where[0])}, unit {int(where[1])}); "
                      f"steps before t={t} agree")
-    return Mismatch("values", "\n".join(lines))
+    return Mismatch("values", "\n".join(lines), precision=precision.name, label=label)
 
 
 def compare_outputs(expected, actual, names=None, time_axis=1, stats=None, prefix="", steps=None,
-                    precision=None):
-    """All mismatches between two output structures (empty list when they agree)."""
+                    precision=None, atol=None, rtol=None):
+    """All mismatches between two output structures (empty list when they agree).
+
+    ``atol``/``rtol`` override the tolerance table (rnnparity.tolerances); None keeps its value."""
     problem = compare_structure(expected, actual, names)
     if problem:
         problem.message = prefix + problem.message
@@ -151,7 +172,9 @@ def compare_outputs(expected, actual, names=None, time_axis=1, stats=None, prefi
         name = names[i] if names and i < len(names) else f"output {i}"
         label = f"{prefix}output [{i}] = {name}"
         axis = time_axis if np.ndim(e) == 3 else None
-        p = compare_array(e, a, label, time_axis=axis, stats=stats, steps=steps, precision=precision)
+        p = compare_array(e, a, label, time_axis=axis, stats=stats, steps=steps, precision=precision,
+                          atol=atol, rtol=rtol)
         if p:
+            p.output = i
             problems.append(p)
     return problems

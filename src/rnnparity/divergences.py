@@ -127,6 +127,31 @@ def input_divergence(target, row_id):
     return INPUT_BUGS.get((target, row_id))
 
 
+# The INPUT_BUGS rows a live call can meet, by the call's view (see divergence_for_call). The other
+# rows (e.g. too many initial states) are refused by assert_parity's input checks before any call.
+_INPUT_BUG_CALLS = {
+    "empty_batch_lstm": lambda view: view.layer == "lstm" and view.batch == 0,
+}
+
+
+def divergence_for_call(view):
+    """The registered divergence a live call meets (rnnparity.testing.assert_parity), or None.
+
+    ``view`` has the Case fields the registry reads (target, layer, wrapper, the four flags, mask,
+    initial_state, time_major, unroll) plus ``batch``, ``activation`` and ``recurrent_activation``."""
+    known = divergence_for(view)
+    if known is not None:
+        return known
+    for (target, row_id), bug in INPUT_BUGS.items():
+        applies = _INPUT_BUG_CALLS.get(row_id)
+        if target == view.target and applies is not None and applies(view):
+            return bug
+    for name in (view.activation, view.recurrent_activation):
+        if isinstance(name, str) and activation_divergence(view.target, name):
+            return activation_divergence(view.target, name)
+    return None
+
+
 def activation_divergence(target, name):
     return ACTIVATION_BUGS.get((target, name))
 

@@ -151,8 +151,11 @@ def check_one(case_id: str) -> int:
             print(f"\nXFAIL: {known.xfail_reason()}\nrepro:\n{known.repro}")
             return 0
         return 1
-    print(f"PASS: max abs error {stats.max_abs:.3g}, max rel error {stats.max_rel:.3g} "
-          f"over {stats.elements} elements")
+    if rec.rounding is not None:
+        print(rec.rounding.report())
+    else:
+        print(f"PASS: max abs error {stats.max_abs:.3g}, max rel error {stats.max_rel:.3g} "
+              f"over {stats.elements} elements")
     if known:
         print(f"XPASS: expected the known bug [{known.key}], but the framework now agrees: remove it "
               f"from rnnparity.divergences")

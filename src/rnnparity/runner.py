@@ -3,7 +3,8 @@
 `record(case)` runs the framework and returns a `Recording` (everything needed to replay with no
 framework: spec, plan, weights, outputs or the error). `verify(recording, reference_factory)` runs
 the reference through the same plan and returns the mismatches. `check_live(case)` does both, with
-the reference built by `from_keras` from the live layer.
+the reference built by `from_keras` from the live layer, and when a float16/float32 comparison fails
+on values only it re-runs the case in float64 for the rounding verdict (rnnparity.rounding).
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import frameworks
+from . import frameworks, rounding
 from .cases import Case
 from .compare import Mismatch, Stats, as_list, compare_array, compare_outputs
 from .convert import from_keras, from_spec
@@ -36,6 +37,7 @@ class Recording:
     dialect: str
     time_axis: int = 1
     layer: object = None  # the live layer (not serialised)
+    rounding: object = None  # the rounding.Verdict, when the case needed one (not serialised)
 
 
 def execute(call, reset, plan: Plan) -> Outcome:
@@ -69,15 +71,24 @@ def record(case: Case, on_built=None) -> Recording:
                        case.input_shape, time_axis=0 if case.time_major else 1, on_built=on_built)
 
 
-def record_spec(target, spec, plan, seed, case_id, input_shape, time_axis=1, on_built=None) -> Recording:
-    """`record` for any layer spec (used by the case matrix and by sweeps outside it)."""
+def record_spec(target, spec, plan, seed, case_id, input_shape, time_axis=1, on_built=None,
+                weights=None) -> Recording:
+    """`record` for any layer spec (used by the case matrix and by sweeps outside it).
+
+    ``weights``: None for the seeded uniform(-0.6, 0.6) weights; a list of arrays; or a callable
+    ``weights(shapes) -> arrays`` (e.g. seeded weights scaled up to saturate the gates). They are
+    cast to the spec's dtype."""
     adapter = frameworks.get(target)
     rec = Recording(case_id, spec, plan, None, Outcome(), adapter.dialect, time_axis)
     try:
         layer = adapter.build(spec, input_shape)
         shapes = [w.shape for w in adapter.get_weights(layer)]
         dtype = spec["config"].get("dtype", "float32")
-        rec.weights = seeded_weights(shapes, seed, dtype)
+        if weights is None:
+            rec.weights = seeded_weights(shapes, seed, dtype)
+        else:
+            given = weights(shapes) if callable(weights) else weights
+            rec.weights = [np.asarray(w, dtype) for w in given]
         adapter.set_weights(layer, rec.weights)
     except Exception as exc:  # noqa: BLE001 - a rejected configuration is a case too
         rec.outcome.error = (-1, type(exc).__name__, str(exc).strip().splitlines()[0][:300])
@@ -97,8 +108,16 @@ def output_names(rec: Recording, x_shape):
         return None
 
 
-def verify(rec: Recording, reference_factory, stats: Stats | None = None) -> list[Mismatch]:
-    """Run the reference through the recording's plan; return every mismatch."""
+def verify(rec: Recording, reference_factory, stats: Stats | None = None, atol=None,
+           rtol=None) -> list[Mismatch]:
+    """Run the reference through the recording's plan; return every mismatch. ``atol``/``rtol``
+    override the tolerance table. This is the plain verdict: replaying a recording has no
+    framework to re-run in float64, so there is no rounding verdict here (see check_live)."""
+    return _verify(rec, reference_factory, stats, atol, rtol)[0]
+
+
+def _verify(rec: Recording, reference_factory, stats, atol, rtol):
+    """(mismatches, the reference's Outcome or None when it was not run)."""
     fw = rec.outcome
     if fw.error is not None and fw.error[0] == -1:
         want = expected_reference_error(fw.error[1])
@@ -106,17 +125,17 @@ def verify(rec: Recording, reference_factory, stats: Stats | None = None) -> lis
             reference_factory()
         except Exception as exc:  # noqa: BLE001
             if type(exc).__name__ == want:
-                return []
+                return [], None
             return [Mismatch("error", f"the framework rejected this configuration with {fw.error[1]}: "
                                       f"{fw.error[2]}\n  the reference raised {type(exc).__name__} "
-                                      f"(expected {want}): {exc}")]
+                                      f"(expected {want}): {exc}")], None
         return [Mismatch("error", f"the framework rejected this configuration with {fw.error[1]}: "
-                                  f"{fw.error[2]}\n  but the reference accepted it")]
+                                  f"{fw.error[2]}\n  but the reference accepted it")], None
     try:
         ref = reference_factory()
     except Exception as exc:  # noqa: BLE001
         return [Mismatch("error", f"the framework accepted this configuration but building the "
-                                  f"reference raised {type(exc).__name__}: {exc}")]
+                                  f"reference raised {type(exc).__name__}: {exc}")], None
     ours = execute(lambda s: ref(s.x, mask=s.mask, initial_state=s.initial_state),
                    ref.reset_states if getattr(ref, "stateful", False) else _no_reset, rec.plan)
     problems = []
@@ -125,13 +144,16 @@ def verify(rec: Recording, reference_factory, stats: Stats | None = None) -> lis
         names = output_names(rec, calls[k].x.shape)
         label = f"call {k + 1} of {len(calls)} ({calls[k].label}): " if len(calls) > 1 else ""
         steps = calls[k].x.shape[rec.time_axis]
-        problems += compare_outputs(e, a, names, time_axis=rec.time_axis, stats=stats, prefix=label,
-                                    steps=steps, precision=rec.spec["config"].get("dtype"))
+        for p in compare_outputs(e, a, names, time_axis=rec.time_axis, stats=stats, prefix=label,
+                                 steps=steps, precision=rec.spec["config"].get("dtype"),
+                                 atol=atol, rtol=rtol):
+            p.call = k
+            problems.append(p)
     problems += _compare_errors(fw, ours, rec.plan)
     if rec.plan.chunk_check and fw.error is None and ours.error is None:
         problems += chunk_consistency(fw.outputs, rec.plan, rec.time_axis, "framework")
         problems += chunk_consistency(ours.outputs, rec.plan, rec.time_axis, "reference")
-    return problems
+    return problems, ours
 
 
 def _no_reset():
@@ -172,18 +194,62 @@ def chunk_consistency(outputs, plan: Plan, time_axis, who):
     return problems
 
 
-def check_live(case: Case, stats: Stats | None = None):
-    """(recording, mismatches) for a live case; the reference is built from the live layer."""
-    return _check(lambda on_built: record(case, on_built), stats)
+def check_live(case: Case, stats: Stats | None = None, atol=None, rtol=None, rounding=True):
+    """(recording, mismatches) for a live case; the reference is built from the live layer.
+
+    A float16/float32 values-only mismatch gets the rounding verdict (unless ``rounding=False``):
+    on a pass within rounding the mismatches are empty and ``recording.rounding`` holds the
+    verdict; otherwise the verdict is the last mismatch. ``atol``/``rtol`` override the tolerance
+    table for the comparison in the case's own precision (the float64 re-run keeps the table)."""
+    def run(spec, plan, weights, on_built):
+        return record_spec(case.target, spec, plan, case.seed, case.id, case.input_shape,
+                           time_axis=0 if case.time_major else 1, on_built=on_built, weights=weights)
+    return _check(run, case.layer_spec(), make_plan(case), None, stats, atol, rtol, rounding)
 
 
-def check_spec_live(target, spec, plan, seed, case_id, input_shape, stats: Stats | None = None):
-    """`check_live` for any layer spec."""
-    return _check(lambda on_built: record_spec(target, spec, plan, seed, case_id, input_shape,
-                                               on_built=on_built), stats)
+def check_spec_live(target, spec, plan, seed, case_id, input_shape, stats: Stats | None = None,
+                    atol=None, rtol=None, weights=None, rounding=True):
+    """`check_live` for any layer spec (``weights`` as in `record_spec`)."""
+    def run(spec, plan, weights, on_built):
+        return record_spec(target, spec, plan, seed, case_id, input_shape, on_built=on_built,
+                           weights=weights)
+    return _check(run, spec, plan, weights, stats, atol, rtol, rounding)
 
 
-def _check(run, stats):
+def _check(run, spec, plan, weights, stats, atol, rtol, with_rounding):
+    """Record and verify; on an eligible failure, re-run in float64 for the rounding verdict.
+
+    Errors go into ``stats`` only for a case that passes outright: one that passes within rounding
+    exceeds the table by definition and is only counted."""
+    seen = Stats()
+    rec, ours, problems = _record_and_verify(run, spec, plan, weights, seen, atol, rtol)
+    if with_rounding and rounding.eligible(problems):
+        rec.rounding = _rounding_verdict(run, rec, ours, problems)
+        if rec.rounding.passed:
+            seen = Stats(within_rounding=1)
+            problems = []
+        else:
+            problems.append(rec.rounding.mismatch())
+    if stats is not None and not problems:
+        stats.merge(seen)
+    return rec, problems
+
+
+def _rounding_verdict(run, rec, ours, problems):
+    spec64, plan64 = rounding.float64_spec(rec.spec), rounding.float64_plan(rec.plan)
+    rec64, ours64, problems64 = _record_and_verify(run, spec64, plan64, rounding.upcast(rec.weights),
+                                                   None, None, None)
+    calls = rec.plan.calls
+    return rounding.judge(
+        problems, (rec.outcome.outputs, ours.outputs),
+        (rec64.outcome.outputs, ours64.outputs if ours64 is not None else []),
+        steps=[c.x.shape[rec.time_axis] for c in calls],
+        names=[output_names(rec, c.x.shape) for c in calls], time_axis=rec.time_axis,
+        rerun_problems=[p for p in problems64 if p.kind != "values"])
+
+
+def _record_and_verify(run, spec, plan, weights, stats, atol, rtol):
+    """(recording, the reference's Outcome or None, mismatches)."""
     copied = {}
 
     def copy_reference(layer):
@@ -197,10 +263,10 @@ def _check(run, stats):
             raise copied["error"]
         return copied["ref"]
 
-    rec = run(copy_reference)
-    if rec.layer is None:
-        return rec, verify(rec, lambda: from_spec(rec.spec, rec.dialect), stats)
-    return rec, verify(rec, reference, stats)
+    rec = run(spec, plan, weights, copy_reference)
+    factory = (lambda: from_spec(rec.spec, rec.dialect)) if rec.layer is None else reference
+    problems, ours = _verify(rec, factory, stats, atol, rtol)
+    return rec, ours, problems
 
 
 def repro_command(case_id: str) -> str:

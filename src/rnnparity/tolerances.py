@@ -26,10 +26,25 @@ TOLERANCES = {
 }
 
 
-def tolerance(dtype, steps=None) -> dict:
-    """The tolerance row for a dtype; ``steps`` > LONG_SEQUENCE selects the long-sequence row."""
+def tolerance(dtype, steps=None, atol=None, rtol=None) -> dict:
+    """The tolerance row for a dtype; ``steps`` > LONG_SEQUENCE selects the long-sequence row.
+
+    ``atol``/``rtol`` override the table's value (None keeps it); an overridden row has
+    ``"given": True`` so reports can say whose numbers they are."""
     name = np.dtype(dtype).name
     table = LONG_TOLERANCES if steps is not None and steps > LONG_SEQUENCE else TOLERANCES
     if name not in table:
         raise ValueError(f"no tolerance for dtype {name}; known: {sorted(table)}")
-    return table[name]
+    row = table[name]
+    given = {k: checked_override(k, v) for k, v in (("atol", atol), ("rtol", rtol)) if v is not None}
+    return {**row, **given, "given": True} if given else row
+
+
+def checked_override(name, value):
+    """A user's atol/rtol as a float; ValueError naming it unless it is a finite number >= 0."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name} must be a number >= 0 (or None for the tolerance table), got {value!r}")
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0 (or None for the tolerance table), "
+                         f"got {value!r}")
+    return float(value)
