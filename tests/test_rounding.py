@@ -12,8 +12,8 @@ import pytest
 
 import rnnparity as rp
 from rnnparity import frameworks, rounding, runner
-from rnnparity.compare import Mismatch, compare_array, compare_outputs
-from rnnparity.data import Call, Plan
+from rnnparity.compare import Mismatch, Stats, compare_array, compare_outputs
+from rnnparity.data import Call, Plan, seeded_weights
 from rnnparity.testing import _snapshot, assert_parity, float64_twin
 from tests.saturation import SATURATED, SEEDS, STEPS, needs, saturated_check, saturated_layer
 
@@ -56,7 +56,7 @@ def test_verdict_fails_a_reference_less_accurate_than_the_framework():
     verdict = rounding.judge([_values_problem()], *_runs(ref_noise=3.0), steps=[50])
     assert not verdict.passed
     assert any(r.startswith("(b)") for r in verdict.reasons), verdict.reasons
-    assert "too low a precision" in verdict.report()
+    assert "less accurate than the framework" in verdict.report()
 
 
 def test_verdict_fails_when_the_float64_runs_disagree():
@@ -110,6 +110,19 @@ def test_atol_rtol_override_the_table():
     assert compare_array(A, A * np.float32(1 + 1e-4), "out", atol=0, rtol=1e-3) is None  # rtol alone
 
 
+@pytest.mark.live
+def test_tf1_check_takes_the_overrides():
+    from rnnparity.tf1_cases import compare_to_reference, run_live, tf1_cases
+
+    needs("tf1")
+    case = tf1_cases()[0]
+    record = run_live(case)
+    assert compare_to_reference(case, record) == []
+    shifted = {**record, "outputs": [np.asarray(o) + np.float32(1e-4) for o in record["outputs"]]}
+    assert compare_to_reference(case, shifted)  # 1e-4 is beyond the float32 table
+    assert compare_to_reference(case, shifted, atol=1e-3) == []
+
+
 @pytest.mark.parametrize("bad", [-1e-3, float("nan"), "1e-3", True])
 def test_bad_overrides_are_refused_naming_the_argument(bad):
     with pytest.raises(ValueError, match="atol must be a"):
@@ -139,10 +152,16 @@ def test_saturated_t2000_sweep_has_no_false_failures(target, key):
 
 @pytest.mark.live
 @pytest.mark.parametrize("target", TARGETS)
-def test_rounding_can_be_turned_off_and_overrides_reach_the_runner(target):
+def test_runner_counts_within_rounding_apart_and_takes_rounding_off_and_overrides(target):
     needs(target)
     rec, problems = saturated_check(target, "gru", 0)
     assert problems == [] and rec.rounding.passed  # seed 0 needs the verdict (see the sweep)
+    stats = Stats()
+    runner.check_spec_live(target, rec.spec, rec.plan, 0, rec.case_id, rec.plan.calls[0].x.shape,
+                           stats=stats, weights=rec.weights)
+    # counted, but its beyond-the-table errors stay out of the summary's per-precision rows
+    assert stats.within_rounding == 1 and stats.by_precision == {} and stats.max_abs == 0
+    assert stats.as_property(target)["within_rounding"] == 1
     plain = runner.check_spec_live(target, rec.spec, rec.plan, 0, rec.case_id, rec.plan.calls[0].x.shape,
                                    weights=rec.weights, rounding=False)[1]
     assert plain and "beyond tolerance" in plain[0].message
@@ -188,3 +207,34 @@ def test_float64_twin_of_a_stateful_layer_starts_from_the_states_before_the_call
     for a, b in zip(twin.get_weights(), layer.get_weights()):
         np.testing.assert_array_equal(a, b.astype(np.float64))
     assert_parity(layer, x[:, 40:400])  # and the stateful layer still passes through it
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("target", TARGETS)
+def test_long_sequences_run_traced_and_agree_with_eager(target, monkeypatch):
+    """The adapter traces calls of COMPILED_FROM_STEPS steps or more (eager Keras runs the loop from
+    Python, 25-50x slower); the traced call must see the mask and initial states and agree with eager."""
+    from rnnparity.frameworks.keras_adapter import COMPILED_FROM_STEPS, to_numpy
+
+    needs(target)
+    adapter = frameworks.get(target)
+    spec = {"class": "SimpleRNN", "config": {"units": 4, "return_sequences": True, "return_state": True},
+            "wrapper": {"merge_mode": "concat"}}
+    rng = np.random.RandomState(3)
+    x = rng.normal(size=(2, COMPILED_FROM_STEPS, 3)).astype("float32")
+    mask = rng.uniform(size=x.shape[:2]) < 0.8
+    states = [rng.uniform(-0.5, 0.5, size=(2, 4)).astype("float32") for _ in range(2)]
+    layer = adapter.build(spec, x.shape)
+    adapter.set_weights(layer, seeded_weights([w.shape for w in adapter.get_weights(layer)], 3))
+    traced = []
+    original = adapter.tf.function
+    monkeypatch.setattr(adapter.tf, "function", lambda fn: traced.append(fn) or original(fn))
+    compiled = adapter.call(layer, x, mask, states)
+    assert len(traced) == 1
+    adapter.call(layer, x[:, :COMPILED_FROM_STEPS - 1], mask[:, :COMPILED_FROM_STEPS - 1], states)
+    assert len(traced) == 1, "a shorter sequence runs eagerly"
+    eager = to_numpy(layer(adapter.tf.constant(x), mask=adapter.tf.constant(mask),
+                           initial_state=[adapter.tf.constant(s) for s in states], training=False))
+    assert compare_outputs(eager, compiled, steps=x.shape[1]) == []
+    without_mask = adapter.call(layer, x, None, states)
+    assert compare_outputs(without_mask, compiled, steps=x.shape[1]), "the mask must reach the traced call"

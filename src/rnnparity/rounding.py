@@ -100,13 +100,12 @@ class Verdict:
 
     def report(self) -> str:
         low = {"float32": "32", "float16": "16"}[self.precision]
-        head = (f"rounding verdict: PASS within rounding: the {self.precision} differences are "
-                f"rounding (re-run with both sides in float64)" if self.passed else
-                f"rounding verdict: FAIL, not rounding (re-run with both sides in float64): "
-                + "; ".join(self.reasons))
-        lines = [head]
+        lines = [f"rounding verdict: PASS within rounding: the {self.precision} differences are "
+                 f"rounding (re-run with both sides in float64)" if self.passed else
+                 "rounding verdict: FAIL, not rounding (re-run with both sides in float64):"]
+        lines += [f"  {reason}" for reason in self.reasons]
         if self.bound64:
-            lines.append(f"  (a) fw64 vs ref64 must agree to atol={self.bound64['atol']:.3g}, "
+            lines.append(f"  needs (a) fw64 vs ref64 within atol={self.bound64['atol']:.3g}, "
                          f"rtol={self.bound64['rtol']:.3g}; (b) median |ref{low} - ref64| <= "
                          f"{FACTOR:g} x median |fw{low} - fw64|")
         for r in self.rows:
@@ -163,7 +162,7 @@ def judge(problems, low, high, steps, names=None, time_axis=1, rerun_problems=()
             verdict.reasons.append(f"(b) {p.label}: the reference's {precision} result is "
                                    f"{ref[1] / fw[1] if fw[1] else np.inf:.3g} x as far from its "
                                    f"float64 result as the framework's (median error), more than "
-                                   f"{FACTOR:g} x: the reference computes in too low a precision")
+                                   f"{FACTOR:g} x: the reference is less accurate than the framework")
     verdict.bound64 = float64_bound(growth, max(steps))
     for k, (e, a) in enumerate(zip(fw_high, ref_high)):
         bound = float64_bound(growth, steps[k])

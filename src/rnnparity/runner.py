@@ -274,7 +274,12 @@ def repro_command(case_id: str) -> str:
 
 
 def failure_report(case_id: str, problems) -> str:
+    # the rounding verdict (the last mismatch, when reached) explains the others: not counted, always shown
+    verdict = [p for p in problems if p.kind == "rounding"]
+    problems = [p for p in problems if p.kind != "rounding"]
     head = f"[{case_id}] the reference and the framework disagree ({len(problems)} problem(s))"
-    body = "\n".join(p.message for p in problems[:6])
-    more = f"\n  ... and {len(problems) - 6} more" if len(problems) > 6 else ""
-    return f"{head}\n{body}{more}\nrepro: {repro_command(case_id)}"
+    body = [p.message for p in problems[:6]]
+    if len(problems) > 6:
+        body.append(f"  ... and {len(problems) - 6} more")
+    body += [p.message for p in verdict]
+    return f"{head}\n" + "\n".join(body) + f"\nrepro: {repro_command(case_id)}"

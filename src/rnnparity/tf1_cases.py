@@ -264,10 +264,10 @@ def run_reference(case: Tf1Case, record: dict) -> list:
     return [a for _, a in flat]
 
 
-def compare_to_reference(case: Tf1Case, record: dict, prefix: str = "") -> list:
+def compare_to_reference(case: Tf1Case, record: dict, prefix: str = "", atol=None, rtol=None) -> list:
     """Mismatches between a record's outputs (live or replayed TF) and the reference on its inputs
-    and weights; [] when they agree."""
+    and weights; [] when they agree. ``atol``/``rtol`` override the tolerance table."""
     from .compare import compare_outputs
 
     return compare_outputs(record["outputs"], run_reference(case, record), names=record["output_names"],
-                           time_axis=0 if case.time_major else 1, prefix=prefix)
+                           time_axis=0 if case.time_major else 1, prefix=prefix, atol=atol, rtol=rtol)
