@@ -22,6 +22,12 @@ NOT_ACTIVATIONS = {"get", "serialize", "deserialize", "activations"}
 # Names each Keras version exposes (read from the installed framework when it is there).
 _LAYERS = (("SimpleRNN", "activation"), ("LSTM", "activation"), ("LSTM", "recurrent_activation"),
            ("GRU", "activation"), ("GRU", "recurrent_activation"))
+# the case matrix's layer names, so ids and the check summary's rows use one name per layer
+_LAYER_IDS = {"SimpleRNN": "simple_rnn", "LSTM": "lstm", "GRU": "gru"}
+
+
+def _case_id(cls, option, name, target):
+    return f"{_LAYER_IDS[cls]}-{option}_{name}-{target}"
 
 
 def _names(target):
@@ -48,7 +54,7 @@ def pytest_generate_tests(metafunc):
             marks = [pytest.mark.xfail(strict=True, reason=known.xfail_reason())] if known else []
             for cls, option in _LAYERS:
                 params.append(pytest.param((target, cls, option, name), marks=marks,
-                                           id=f"{cls.lower()}-{option}_{name}-{target}"))
+                                           id=_case_id(cls, option, name, target)))
     metafunc.parametrize("activation_case", params)
 
 
@@ -58,7 +64,7 @@ def test_builtin_activation(activation_case):
     ok, reason = frameworks.availability(target)
     if not ok:
         pytest.skip(reason)
-    case_id = f"{cls.lower()}-{option}_{name}-{target}"
+    case_id = _case_id(cls, option, name, target)
     seed = zlib.crc32(f"{cls}-{option}-{name}".encode())
     rng = np.random.RandomState(seed)
     # LSTM applies `activation` twice per step (candidate, then output), feeding h back: an unbounded
