@@ -17,33 +17,16 @@ import platform
 import signal
 import sys
 
-# The level the user asked for, if any: below 2 they want TensorFlow's logs, and get them all.
-_USER_TF_LOG_LEVEL = os.environ.get("TF_CPP_MIN_LOG_LEVEL")
+from . import installed
+
+# Below 2 the user asked for TensorFlow's logs, and gets them all.
+_SHOW_TF_LOGS = os.environ.get("TF_CPP_MIN_LOG_LEVEL") in ("0", "1")
 # 3: TensorFlow's C++ INFO/WARNING/ERROR lines (cuInit on a machine without GPU, oneDNN notes) are
 # never the command's answer; a failure reaches us as a Python exception. FATAL still prints.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 KERAS_TARGETS = ("keras3", "tf_keras")
-ALL_TARGETS = ("keras3", "tf_keras", "tf1")
-# distribution -> the name printed by --version and the check header
-VERSIONED = (("tensorflow", "tensorflow"), ("keras", "keras"), ("tf-keras", "tf_keras"), ("numpy", "numpy"))
-
-
-def versions() -> dict:
-    """rnnparity, Python and each framework's version, from package metadata (imports no framework)."""
-    from importlib import metadata
-
-    from . import __version__
-
-    out = {"rnnparity": __version__, "python": platform.python_version()}
-    for dist, name in VERSIONED:
-        try:
-            out[name] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    # the adapters set KERAS_BACKEND=tensorflow unless it is set, so this is the backend they use
-    out["keras backend"] = os.environ.get("KERAS_BACKEND", "tensorflow")
-    return out
+ALL_TARGETS = installed.ALL_TARGETS
 
 
 class _Version(argparse.Action):
@@ -51,52 +34,11 @@ class _Version(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, help="print rnnparity's and the frameworks' versions")
 
     def __call__(self, parser, namespace, values, option_string=None):
-        v = versions()
+        v = installed.versions()
         v["keras"] += f" (backend {v['keras backend']})" if v["keras"] != "not installed" else ""
         print("\n".join(f"{k} {v[k]}" for k in ("rnnparity", "python", "numpy", "tensorflow", "keras",
                                                  "tf_keras")))
         parser.exit(0)
-
-
-def installed_targets() -> tuple:
-    """The targets among keras3, tf_keras, tf1 whose framework can be imported (nothing is imported)."""
-    from . import frameworks
-
-    return tuple(t for t in ALL_TARGETS if frameworks.availability(t)[0])
-
-
-def import_quietly(target):
-    """Import the target's framework with fd 2 sent to a temporary file: at import TensorFlow's absl
-    writes lines (oneDNN, CUDA probing) straight to fd 2, whatever TF_CPP_MIN_LOG_LEVEL says. The pytest
-    suite hides them by capturing; `record` and `check --case` do this. If the import fails, what was
-    written is shown. Skipped when the user asked for logs (TF_CPP_MIN_LOG_LEVEL below 2)."""
-    import importlib
-    import tempfile
-
-    from . import frameworks
-    from .frameworks._quiet import quiet_tensorflow
-
-    if _USER_TF_LOG_LEVEL in ("0", "1"):
-        return
-    if target not in frameworks.TARGETS or not frameworks.availability(target)[0]:
-        return  # the command itself says what is missing
-    quiet_tensorflow()
-    modules = ["tensorflow", "keras" if target == "keras3" else frameworks.keras2_module()]
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as log:
-        os.dup2(log.fileno(), 2)
-        try:
-            for module in modules:
-                importlib.import_module(module)
-        except BaseException:
-            os.dup2(saved, 2)
-            log.seek(0)
-            sys.stderr.write(log.read().decode(errors="replace"))
-            raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
 
 
 def progress(i, total, label="", stream=sys.stderr, width=30):
@@ -176,7 +118,7 @@ def cmd_record(args):
         print(f"rnnparity record: {args.out} already exists; pass --force to replace it", file=sys.stderr)
         return 2
 
-    import_quietly(args.target)
+    installed.import_quietly(args.target, show_logs=_SHOW_TF_LOGS)
     adapter = frameworks.get(args.target)
     versions = adapter.versions() if hasattr(adapter, "versions") else {}
     if args.target == "tf1":
@@ -275,10 +217,11 @@ def cmd_check(args):
         if complaint:
             print(f"rnnparity check: {complaint}", file=sys.stderr)
             return 2
-        import_quietly("tf1" if args.case.startswith("tf1-") else args.case.rsplit("-", 1)[-1])
+        installed.import_quietly("tf1" if args.case.startswith("tf1-") else args.case.rsplit("-", 1)[-1],
+                                 show_logs=_SHOW_TF_LOGS)
         return report.check_one(args.case)
     if args.target is None:
-        args.target = ",".join(installed_targets())
+        args.target = ",".join(installed.targets())
         if not args.target and not args.replay:
             from . import frameworks
 

@@ -13,7 +13,8 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from .cli import ALL_TARGETS, _case_list, progress, versions
+from .cli import ALL_TARGETS, _case_list, progress
+from .installed import versions
 from .plugin import STATS_KEY
 
 COLUMNS = ("all", "seq", "state", "bwd", "stateful", "bidi", "mask", "init", "f64", "f16")
