@@ -176,7 +176,7 @@ def test_check_runs_the_suite_over_xdist_with_json_and_junit(tmp_path):
     # the largest error per precision, over the matrix cases (payloads came back from the workers)
     assert {p: e["cases"] for p, e in report["max_errors"].items()} == {"float32": 2, "float64": 1}
     for precision, e in report["max_errors"].items():
-        assert f"largest {precision} error: abs {e['abs']:.3g}, rel {e['rel']:.3g} over {e['cases']} agreeing" in out
+        assert f"largest error, {precision}: abs {e['abs']:.3g}, rel {e['rel']:.3g} over {e['cases']} agreeing" in out
     assert 0 < report["max_errors"]["float64"]["abs"] < 1e-12 < report["max_errors"]["float32"]["abs"] < 1e-5
 
 

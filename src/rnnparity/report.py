@@ -196,7 +196,7 @@ def check_suite(args) -> int:
               f"--target {_targets(args)}`")
     errors = max_errors(collector.stats)
     for precision, (mabs, mrel, n) in errors.items():
-        print(f"largest {precision} error: abs {mabs:.3g}, rel {mrel:.3g} over {n} agreeing cases "
+        print(f"largest error, {precision}: abs {mabs:.3g}, rel {mrel:.3g} over {n} agreeing cases "
               f"(rel = |err| / max(|framework|, atol))")
     for reason, n in skipped.most_common(5):
         print(f"  skipped {n}: {reason}")
