@@ -35,3 +35,7 @@ def __getattr__(name):  # lazy names and submodules: rp.LSTM, rp.testing, rp.tf1
     if name in ("testing", "tf1"):
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'rnnparity' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
