@@ -17,6 +17,7 @@ import pytest
 from rnnparity import frameworks, runner
 from rnnparity.data import Call, Plan
 from rnnparity.divergences import activation_divergence
+from rnnparity.suite import not_selected
 
 NOT_ACTIVATIONS = {"get", "serialize", "deserialize", "activations"}
 # Names each Keras version exposes (read from the installed framework when it is there).
@@ -45,7 +46,10 @@ def pytest_generate_tests(metafunc):
     from rnnparity.plugin import selected_targets
 
     params = []
-    for target in (t for t in selected_targets(metafunc.config) if t in ("keras3", "tf_keras")):
+    targets = [t for t in selected_targets(metafunc.config) if t in ("keras3", "tf_keras")]
+    if not targets:  # a visible reason rather than pytest's "got empty parameter set"
+        params.append(not_selected("activations", ("keras3", "tf_keras"), selected_targets(metafunc.config)))
+    for target in targets:
         names = _names(target)
         if not names:
             params.append(pytest.param((target, None, None, None), id=f"activations-{target}-unavailable"))
