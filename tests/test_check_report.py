@@ -70,3 +70,19 @@ def test_a_case_list_does_not_collect_is_reported():
     assert problem.startswith(f"collected {len(ids) - 1} matrix cases, `rnnparity list --count --tier default "
                               f"--target tf_keras` has {len(ids)}: 1 not collected (e.g. ['{ids[0]}'])")
     assert matrix_count_problem(collector, Namespace(**{**ARGS, "target": "tf_keras", "keyword": "x"})) is None
+
+
+def test_skip_reasons_and_placeholders_in_the_report():
+    """A skip is reported by its reason (not a tuple repr); a target's "not selected" placeholder is no case."""
+    class Report:
+        def __init__(self, nodeid, longrepr):
+            self.nodeid, self.when, self.outcome, self.passed, self.skipped = nodeid, "setup", "skipped", False, True
+            self.failed, self.longrepr, self.longreprtext, self.user_properties = False, longrepr, str(longrepr), ()
+
+    collector = Collector(stream=open("/dev/null", "w"))
+    collector.pytest_runtest_logreport(Report("rnnparity/suite/test_tf1.py::test_tf1[tf1-x]",
+                                              ("/x/test_tf1.py", 50, "Skipped: target tf1: not installed")))
+    collector.pytest_runtest_logreport(Report("rnnparity/suite/test_tf1.py::test_tf1[tf1-not-selected]",
+                                              ("/x/test_tf1.py", 50, "Skipped: no tf1 target selected")))
+    assert collector.results == {"rnnparity/suite/test_tf1.py::test_tf1[tf1-x]":
+                                 ("skipped", "target tf1: not installed")}

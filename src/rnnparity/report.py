@@ -31,14 +31,14 @@ class Collector:
         self.stats: list = []  # the suite's record_property(STATS_KEY, ...) payloads
 
     def pytest_collection_finish(self, session):
-        self.total = len(session.items)
-        self.collected = [item.nodeid for item in session.items]
+        self.collected = [item.nodeid for item in session.items if not is_placeholder(item.nodeid)]
+        self.total = len(self.collected)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node, ids):
-        self.total = max(self.total, len(ids))
         if not self.collected:  # every worker collects the same items
-            self.collected = list(ids)
+            self.collected = [i for i in ids if not is_placeholder(i)]
+        self.total = max(self.total, len(self.collected))
 
     def pytest_runtest_logreport(self, report):
         if report.when == "call":
@@ -52,15 +52,27 @@ class Collector:
                 outcome = report.outcome
         elif report.failed:  # teardown error
             outcome = "failed"
-        if outcome is None:
+        if outcome is None or is_placeholder(report.nodeid):
             return
         first = report.nodeid not in self.results
         if first or outcome == "failed":
-            self.results[report.nodeid] = (outcome, report.longreprtext if outcome in ("failed", "skipped") else "")
+            self.results[report.nodeid] = (outcome, _message(report, outcome))
         if first:
             self.done += 1
             progress(self.done, max(self.total, self.done), report.nodeid.rsplit("[", 1)[-1].rstrip("]"),
                      self.stream)
+
+
+def is_placeholder(nodeid):
+    """The one visible skip a suite file shows when none of its targets is selected: not a case
+    (check selects its targets explicitly, and counts only cases)."""
+    return nodeid.endswith("-not-selected]")
+
+
+def _message(report, outcome):
+    if outcome == "skipped" and isinstance(report.longrepr, tuple):  # (path, line, "Skipped: why")
+        return str(report.longrepr[2]).removeprefix("Skipped: ")
+    return report.longreprtext if outcome in ("failed", "skipped") else ""
 
 
 def case_of(nodeid):
