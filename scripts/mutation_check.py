@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PKG = Path("src") / "rnnparity"
 KERAS_SUITE = "src/rnnparity/suite/test_keras.py"
-TF1_SUITE = "tests/test_tf1.py"
+TF1_SUITE = "src/rnnparity/suite/test_tf1.py"
 
 
 @dataclass(frozen=True)

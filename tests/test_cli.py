@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import os
+import platform
+import re
 import signal
 import subprocess
 import sys
@@ -12,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import rnnparity
 from rnnparity import frameworks, golden, runner
 from rnnparity.cases import cases
 from rnnparity.cli import main
@@ -158,11 +161,23 @@ def test_check_runs_the_suite_over_xdist_with_json_and_junit(tmp_path):
     _needs("tf_keras")
     j, x = tmp_path / "r.json", tmp_path / "r.xml"
     proc = subprocess.run([sys.executable, "-m", "rnnparity.cli", "check", "--target", "tf_keras", "-n", "2",
-                           "-k", "simple_rnn-f32-tf_keras or gru-seq-state-bwd-f32-tf_keras",
+                           "-k", "simple_rnn-f32-tf_keras or gru-seq-state-bwd-f32-tf_keras or "
+                           "simple_rnn-seq-state-f64-tf_keras or simple_rnn-activation_relu-tf_keras",
                            "--json", str(j), "--junit-xml", str(x)], env=ENV, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]
-    assert "2 cases: 2 passed, 0 failed" in proc.stdout and "pass/fail/xfail" in proc.stdout
-    assert json.loads(j.read_text())["counts"] == {"passed": 2} and 'tests="2"' in x.read_text()
+    out = proc.stdout
+    assert re.search(r"^4 cases in \d+\.\d s: 4 passed, 0 failed", out, re.M) and "pass/fail/xfail" in out
+    assert out.startswith(f"rnnparity {rnnparity.__version__}, Python {platform.python_version()}, NumPy ")
+    assert "tier default, targets tf_keras, data and weight seeds: crc32" in out.splitlines()[1]
+    assert "per target: tf_keras 4 (4 passed)" in out
+    assert "per kind:   matrix 3 (3 passed), activation sweep 1 (1 passed)" in out
+    report = json.loads(j.read_text())
+    assert report["counts"] == {"passed": 4} and 'tests="4"' in x.read_text()
+    # the largest error per precision, over the matrix cases (payloads came back from the workers)
+    assert {p: e["cases"] for p, e in report["max_errors"].items()} == {"float32": 2, "float64": 1}
+    for precision, e in report["max_errors"].items():
+        assert f"largest error, {precision}: abs {e['abs']:.3g}, rel {e['rel']:.3g} over {e['cases']} agreeing" in out
+    assert 0 < report["max_errors"]["float64"]["abs"] < 1e-12 < report["max_errors"]["float32"]["abs"] < 1e-5
 
 
 def test_summary_table_counts_outcomes_per_layer_and_flag():

@@ -1,8 +1,11 @@
 """README facts that come from code must match the code."""
+import re
 from pathlib import Path
 
+from rnnparity.cases import cases
 from rnnparity.divergences import ACTIVATION_BUGS, INPUT_BUGS, REGISTRY, markdown
 from rnnparity.structure import return_table_markdown
+from rnnparity.tf1_cases import tf1_cases
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 
@@ -21,3 +24,18 @@ def test_quick_start_has_the_ci_test_command():
     ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
     assert 'pip install -q -e ".[tf,test]" && python3 -m pytest -n 2' in ci
     assert 'pip install -e ".[tf,test]" && python3 -m pytest -n 2' in README
+
+
+# A case id as the README shows one: a Keras matrix id ends in its target, a tf1 id starts with tf1-.
+CASE_ID = re.compile(r"(?<![\w/.-])(?:tf1(?:-[a-z0-9_]+)+-f(?:16|32|64)|[a-z][a-z0-9_]*(?:-[a-z0-9_]+)*"
+                     r"-(?:keras3|tf_keras))(?![\w.-])")
+
+
+def test_every_case_id_the_readme_shows_is_a_default_tier_case():
+    """A README id must run with the default options: `rnnparity check --case ID` and the printed
+    `pytest --pyargs rnnparity -k "ID"` repro (a substring match) must select exactly that case."""
+    shown = sorted(set(CASE_ID.findall(README)))
+    assert shown, "the pattern finds no case id in README.md"
+    default = [c.id for c in cases("default")] + [c.id for c in tf1_cases("default")]
+    selected = {i: [d for d in default if i in d] for i in shown}
+    assert {i: s for i, s in selected.items() if s != [i]} == {}, "README ids outside the default tier"

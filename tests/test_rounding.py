@@ -240,16 +240,18 @@ def test_long_sequences_run_traced_and_agree_with_eager(target, monkeypatch):
     assert compare_outputs(without_mask, compiled, steps=x.shape[1]), "the mask must reach the traced call"
 
 
-def test_summary_counts_cases_within_rounding_apart(monkeypatch):
+def test_summary_counts_cases_within_rounding_apart():
     """The plugin's end-of-run summary keeps within-rounding cases out of the per-precision rows."""
-    from rnnparity import plugin
+    from rnnparity.plugin import RunState
 
-    monkeypatch.setattr(plugin, "_STATS_SINK", [
-        {"target": "keras3", "precisions": {"float32": [1e-7, 1e-6]}, "within_rounding": 0},
-        {"target": "keras3", "precisions": {}, "within_rounding": 1}])
+    state = RunState(config=None)
+    state.suite_seen = {"a", "b"}
+    state.stats = [{"target": "keras3", "precisions": {"float32": [1e-7, 1e-6]}, "within_rounding": 0},
+                   {"target": "keras3", "precisions": {}, "within_rounding": 1}]
     lines = []
-    reporter = type("Reporter", (), {"section": lambda self, *a, **k: None,
-                                     "write_line": lambda self, line: lines.append(line)})()
-    plugin.pytest_terminal_summary(reporter, 0, None)
-    assert "float32 outputs: max abs error 1e-07, max rel error 1e-06 over 1 cases" in lines[1]
-    assert lines[-1].startswith("1 cases passed within rounding")
+    reporter = type("Reporter", (), {"write_sep": lambda self, *a, **k: None,
+                                     "write_line": lambda self, line, **k: lines.append(line)})()
+    state.pytest_terminal_summary(reporter)
+    assert lines[0] == "agreeing cases per target: keras3 2"
+    assert lines[1].startswith("float32 outputs: max abs error 1e-07, max rel error 1e-06 over 1 cases")
+    assert lines[2].startswith("1 cases passed within rounding")

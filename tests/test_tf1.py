@@ -1,8 +1,7 @@
-"""Live conformance of rnnparity.tf1 against tf.compat.v1.nn with the legacy cells (the `tf1` target).
+"""The tf1 harness: the adapter, record serialisation, cell_from_tf, and the configurations TF rejects.
 
-Every expected value comes from running real TF (rnnparity.tf1_cases.run_live); the reference replays
-the recorded inputs and weights (run_reference). Select with -k, e.g.
-    pytest tests/test_tf1.py -k "dynamic_rnn and lstm_cell_peep and ragged"
+The live tf1 conformance cases (every case of rnnparity.tf1_cases against real TF) are shipped with
+the package: src/rnnparity/suite/test_tf1.py, run by `pytest --pyargs rnnparity` and `rnnparity check`.
 """
 from __future__ import annotations
 
@@ -19,23 +18,13 @@ pytest.importorskip("tf_keras", reason='tf_keras (the legacy cells) is not insta
 from rnnparity import tf1  # noqa: E402
 from rnnparity.compare import compare_outputs  # noqa: E402
 from rnnparity.frameworks import get  # noqa: E402
-from rnnparity.tf1_cases import CELLS, Tf1Case, compare_to_reference, run_live, run_reference, tf1_cases  # noqa: E402
+from rnnparity.tf1_cases import CELLS, Tf1Case, run_live, run_reference  # noqa: E402
 
 pytestmark = [
     pytest.mark.live,
     pytest.mark.filterwarnings("ignore:`tf.nn.rnn_cell.*is deprecated:UserWarning"),
     pytest.mark.filterwarnings("ignore:The object being serialized includes a `lambda`:UserWarning"),
 ]
-
-# Known TF bugs affecting these cases: {case id: (reason, evidence)} -> strict xfail. None measured.
-KNOWN_FAILURES: dict[str, tuple[str, str]] = {}
-
-
-def _tier(config):
-    try:
-        return config.getoption("rnnparity_tier") or "default"
-    except ValueError:  # the option is registered by the plugin/conftest when present
-        return os.environ.get("RNNPARITY_TIER", "default")
 
 
 @pytest.fixture(autouse=True)
@@ -46,27 +35,6 @@ def _tf1_target_selected(request):
         return
     if "tf1" not in [t.strip() for t in targets.split(",")]:
         pytest.skip(f"target tf1 not selected (--rnnparity-targets={targets})")
-
-
-def pytest_generate_tests(metafunc):
-    if "tf1_case" in metafunc.fixturenames:
-        params = []
-        for case in tf1_cases(_tier(metafunc.config)):
-            marks = []
-            if case.id in KNOWN_FAILURES:
-                reason, evidence = KNOWN_FAILURES[case.id]
-                marks.append(pytest.mark.xfail(strict=True, reason=f"{reason} ({evidence})"))
-            params.append(pytest.param(case, id=case.id, marks=marks))
-        metafunc.parametrize("tf1_case", params)
-
-
-def test_tf1_case(tf1_case: Tf1Case):
-    __tracebackhide__ = True
-    record = run_live(tf1_case)
-    problems = compare_to_reference(tf1_case, record, prefix=f"{tf1_case.id}: ")
-    if problems:
-        repro = f'pytest tests/test_tf1.py -k "{tf1_case.id}"'
-        pytest.fail("\n".join(p.message for p in problems) + f"\n  repro: {repro}", pytrace=False)
 
 
 def test_record_is_plain_numpy():

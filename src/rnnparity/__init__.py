@@ -5,14 +5,12 @@
     rp.testing.assert_parity(keras_layer, x) # does the framework agree with the reference?
     rp.explain(keras_layer_or_config, input_shape)
 
-Importing rnnparity never imports a framework.
+Importing rnnparity never imports a framework, nor NumPy: the names load on first use, so the pytest
+plugin (rnnparity.plugin, loaded into every pytest run of the environment) costs nothing.
 """
 from __future__ import annotations
 
 import importlib
-
-from .convert import from_keras
-from .reference import GRU, LSTM, Bidirectional, SimpleRNN
 
 __version__ = "0.1.0"
 __all__ = ["SimpleRNN", "LSTM", "GRU", "Bidirectional", "from_keras", "explain", "testing", "tf1"]
@@ -25,7 +23,19 @@ def explain(layer_or_config, input_shape, **kwargs):
     return _explain(layer_or_config, input_shape, **kwargs)
 
 
-def __getattr__(name):  # lazy submodules: rp.testing, rp.tf1
+_LAZY = {"SimpleRNN": ".reference", "LSTM": ".reference", "GRU": ".reference", "Bidirectional": ".reference",
+         "from_keras": ".convert"}
+
+
+def __getattr__(name):  # lazy names and submodules: rp.LSTM, rp.testing, rp.tf1
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
     if name in ("testing", "tf1"):
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'rnnparity' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

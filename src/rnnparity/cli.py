@@ -1,6 +1,6 @@
-"""The `rnnparity` command: check | record | compare | explain | list.
+"""The `rnnparity` command: check | record | compare | explain | list, and --version.
 
-    rnnparity check [-n 4] [--tier default] [--target keras3,tf_keras] [--junit-xml F] [--json F]
+    rnnparity check [-n 4] [--tier default] [--target keras3,tf_keras,tf1] [--junit-xml F] [--json F]
     rnnparity check --case lstm-bidi_concat-seq-state-bwd-f32-keras3      # one case, full report
     rnnparity record --target keras3 [--out DIR] [--force] [--subset flags]
     rnnparity compare fixtures/tf_keras-2.21.0 fixtures/keras3-3.15.1 [--format markdown|json] [--out F]
@@ -11,15 +11,34 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import difflib
 import os
 import platform
 import signal
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from . import installed
+
+# Below 2 the user asked for TensorFlow's logs, and gets them all.
+_SHOW_TF_LOGS = os.environ.get("TF_CPP_MIN_LOG_LEVEL") in ("0", "1")
+# 3: TensorFlow's C++ INFO/WARNING/ERROR lines (cuInit on a machine without GPU, oneDNN notes) are
+# never the command's answer; a failure reaches us as a Python exception. FATAL still prints.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 KERAS_TARGETS = ("keras3", "tf_keras")
-ALL_TARGETS = ("keras3", "tf_keras", "tf1")
+ALL_TARGETS = installed.ALL_TARGETS
+
+
+class _Version(argparse.Action):
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, help="print rnnparity's and the frameworks' versions")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        v = installed.versions()
+        v["keras"] += f" (backend {v['keras backend']})" if v["keras"] != "not installed" else ""
+        print("\n".join(f"{k} {v[k]}" for k in ("rnnparity", "python", "numpy", "tensorflow", "keras",
+                                                 "tf_keras")))
+        parser.exit(0)
 
 
 def progress(i, total, label="", stream=sys.stderr, width=30):
@@ -45,6 +64,27 @@ def _case_list(tier, targets, words=()):
 
         out += [c.id for c in tf1_cases(tier)]
     return [i for i in out if all(w in i.split("-") or w in i for w in words)]
+
+
+def unknown_case(case_id):
+    """None if `case_id` is a case of `rnnparity list --tier full`, else a one-line complaint
+    naming the nearest ids."""
+    if case_id in set(_case_list("default", ALL_TARGETS)) or case_id in set(_case_list("full", ALL_TARGETS)):
+        return None
+    if "activation_" in case_id:  # the activation sweep: its names come from the live framework
+        return (f"{case_id!r} is not a case of the matrix (`rnnparity list`); an activation-sweep case "
+                f"runs with: pytest --pyargs rnnparity -k \"{case_id}\"")
+    ids = _case_list("full", ALL_TARGETS)
+    target = case_id.rsplit("-", 1)[-1]  # look among the same target's ids first: fewer, and closer
+    pool = [i for i in ids if i.startswith("tf1-")] if case_id.startswith("tf1") else \
+        [i for i in ids if i.endswith("-" + target)] or ids
+    words = sorted(case_id.split("-"))
+    reordered = [i for i in pool if sorted(i.split("-")) == words]  # the right words, out of order
+    near = (reordered + [i for i in difflib.get_close_matches(case_id, pool, n=3, cutoff=0.5)
+                         if i not in reordered])[:3]
+    hint = f"; nearest: {', '.join(near)}" if near else \
+        f"; `rnnparity list --tier full {case_id.split('-')[0]}` lists the ids containing a word"
+    return f"{case_id!r} is not a known case id (see `rnnparity list --tier full`){hint}"
 
 
 # -- record --------------------------------------------------------------------------------------
@@ -78,6 +118,7 @@ def cmd_record(args):
         print(f"rnnparity record: {args.out} already exists; pass --force to replace it", file=sys.stderr)
         return 2
 
+    installed.import_quietly(args.target, show_logs=_SHOW_TF_LOGS)
     adapter = frameworks.get(args.target)
     versions = adapter.versions() if hasattr(adapter, "versions") else {}
     if args.target == "tf1":
@@ -144,7 +185,7 @@ def _shape(text):
 
 
 def cmd_explain(args):
-    from .structure import explain
+    from .structure import Rejected, explain
 
     config = {"units": args.units, "dtype": args.dtype}
     for flag in ("return_sequences", "return_state", "go_backwards", "stateful", "time_major"):
@@ -154,7 +195,11 @@ def cmd_explain(args):
     if args.bidirectional is not None:
         wrapper = {"merge_mode": None if args.bidirectional == "none" else args.bidirectional}
     spec = {"class": args.layer, "config": config, "wrapper": wrapper}
-    print(explain(spec, args.input_shape, "keras3" if args.target == "keras3" else "keras2"))
+    try:
+        print(explain(spec, args.input_shape, "keras3" if args.target == "keras3" else "keras2"))
+    except Rejected as exc:  # not a usage error: the configuration has no outputs to describe
+        print(f"rnnparity {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -168,7 +213,21 @@ def cmd_check(args):
     from . import report
 
     if args.case:
+        complaint = unknown_case(args.case)
+        if complaint:
+            print(f"rnnparity check: {complaint}", file=sys.stderr)
+            return 2
+        installed.import_quietly("tf1" if args.case.startswith("tf1-") else args.case.rsplit("-", 1)[-1],
+                                 show_logs=_SHOW_TF_LOGS)
         return report.check_one(args.case)
+    if args.target is None:
+        args.target = ",".join(installed.targets())
+        if not args.target and not args.replay:
+            from . import frameworks
+
+            print("rnnparity check: no framework is installed: " +
+                  "; ".join(frameworks.availability(t)[1] for t in ALL_TARGETS), file=sys.stderr)
+            return 2
     return report.check_suite(args)
 
 
@@ -176,12 +235,14 @@ def cmd_check(args):
 def parser():
     p = argparse.ArgumentParser(prog="rnnparity", description="Conformance of recurrent layers: "
                                 "a NumPy reference checked against live Keras / TF.")
+    p.add_argument("--version", action=_Version)
     sub = p.add_subparsers(dest="command", required=True)
 
     c = sub.add_parser("check", help="run the conformance matrix against the installed frameworks")
     c.add_argument("--case", help="run one case id and print its full report")
     c.add_argument("--tier", default="default", choices=("default", "full"))
-    c.add_argument("--target", default="keras3,tf_keras", help="comma-separated: keras3,tf_keras,tf1")
+    c.add_argument("--target", default=None, help="comma-separated: keras3,tf_keras,tf1 (default: "
+                   "those installed)")
     c.add_argument("-n", "--numprocesses", default=None, help="processes (pytest-xdist), e.g. 4 or auto")
     c.add_argument("-k", dest="keyword", help="pytest -k expression to select cases")
     c.add_argument("--replay", action="store_true", help="also replay the recorded fixtures")
@@ -227,12 +288,20 @@ def parser():
 
 
 def main(argv=None):
-    args = parser().parse_args(argv)
     try:
-        return args.func(args)
-    except (ValueError, KeyError, ImportError) as exc:
-        print(f"rnnparity {args.command}: {exc}", file=sys.stderr)
-        return 2
+        args = parser().parse_args(argv)
+        try:
+            return args.func(args)
+        except (ValueError, KeyError, ImportError) as exc:
+            print(f"rnnparity {args.command}: {exc}", file=sys.stderr)
+            return 2
+    except BrokenPipeError:
+        # the reader has gone (`rnnparity list | head`): stop quietly, as a tool killed by SIGPIPE
+        # does; stdout goes to /dev/null so the interpreter's final flush cannot fail again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 128 + signal.SIGPIPE
 
 
 if __name__ == "__main__":

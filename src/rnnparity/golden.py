@@ -234,22 +234,26 @@ class RecordingDir:
         self.path = Path(path)
         mpath = self.path / MANIFEST
         try:
-            self.manifest = json.loads(mpath.read_text())
+            manifest = json.loads(mpath.read_text())
         except FileNotFoundError:
             raise ValueError(f"{mpath}: missing; {self.path} is not a recording") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ValueError(f"{mpath}: corrupt manifest ({exc})") from None
-        if not isinstance(self.manifest, dict) or self.manifest.get("format") != FORMAT:
-            raise ValueError(f"{mpath}: not an rnnparity manifest (format "
-                             f"{self.manifest.get('format') if isinstance(self.manifest, dict) else '?'!r},"
-                             f" expected {FORMAT!r})")
-        self.cases = self.manifest.get("cases") or {}
+        self._set_manifest(manifest, mpath)
         listed = {entry["file"] for entry in self.cases.values()}
         present = {p for p in os.listdir(self.path) if p.endswith(".npz")}
         for name in sorted(listed - present):
             raise ValueError(f"{self.path / name}: listed in {MANIFEST} but missing")
         for name in sorted(present - listed):
             raise ValueError(f"{self.path / name}: present but not listed in {MANIFEST}")
+
+    def _set_manifest(self, manifest, where):
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            raise ValueError(f"{where}: not an rnnparity manifest (format "
+                             f"{manifest.get('format') if isinstance(manifest, dict) else '?'!r},"
+                             f" expected {FORMAT!r})")
+        self.manifest = manifest
+        self.cases = manifest.get("cases") or {}
 
     @property
     def name(self):
@@ -259,18 +263,45 @@ class RecordingDir:
     def case_ids(self):
         return list(self.cases)
 
+    def read_bytes(self, file: str) -> bytes:
+        return (self.path / file).read_bytes()
+
     def load(self, case_id):
         if case_id not in self.cases:
             raise KeyError(f"{case_id} is not in the recording {self.path}")
         entry = self.cases[case_id]
         path = self.path / entry["file"]
-        data = path.read_bytes()
+        data = self.read_bytes(entry["file"])
         if hashlib.sha256(data).hexdigest() != entry["sha256"]:
             raise ValueError(f"{path}: sha256 differs from {MANIFEST}: the file was changed or damaged")
         rec = read_case(data, str(path))
         if rec.case_id != case_id:
             raise ValueError(f"{path}: holds case {rec.case_id!r}, but {MANIFEST} lists it as {case_id!r}")
         return rec
+
+
+class PackedRecording(RecordingDir):
+    """One recording inside a packed archive (rnnparity.packed: the recordings shipped in the wheel).
+    Its `path` is `<archive>/<name>`, a name for reports; cases load exactly as from a directory."""
+
+    def __init__(self, archive, name: str):
+        self.archive, self.path = archive, archive.path / name
+        self._set_manifest(archive.manifests[name], f"{archive.path}: {name}/{MANIFEST}")
+
+    def read_bytes(self, file: str) -> bytes:
+        return self.archive.read(f"{self.name}/{file}")
+
+
+def open_recordings(root) -> list:
+    """Every recording at `root`: a packed archive (`*.tar.xz`), one recording directory, or a
+    directory of them (see recording_dirs), as RecordingDir / PackedRecording objects."""
+    from . import packed
+
+    root = Path(root)
+    if root.is_file() and root.name.endswith(".tar.xz"):
+        archive = packed.Archive(root)
+        return [PackedRecording(archive, name) for name in archive.manifests]
+    return [RecordingDir(d) for d in recording_dirs(root)]
 
 
 def recording_dirs(root):

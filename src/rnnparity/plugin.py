@@ -1,15 +1,32 @@
 """The rnnparity pytest plugin (entry point `pytest11`).
 
-Light on purpose: it is loaded in every pytest run where rnnparity is installed, so it imports no
-framework and nothing heavy at import time. It adds the options, the report header (targets,
-versions, backend, seeds) and the end-of-run summary (cases per target, max errors per dtype).
+It is loaded into every pytest run of an environment where rnnparity is installed, so outside
+rnnparity's own runs it only adds options and markers: it imports nothing heavy (importing
+`rnnparity` imports no NumPy), reads no fixtures and prints nothing. In its own runs (the shipped
+suite named on the command line, or the repository's tests) it prints a header (targets, versions,
+backend, seeds, recordings) and an end-of-run summary (cases per target, max errors per precision).
+
+A run that collected suite cases but ran none (every one skipped: no framework, no recordings)
+exits with status 5, saying why: an empty run is not a pass. Under pytest-xdist the controller
+decides, from the reports the workers send.
 """
 from __future__ import annotations
 
 import os
-from collections import defaultdict
+from collections import Counter, defaultdict
+from pathlib import Path
 
 STATS_KEY = "rnnparity"
+PACKAGE_DIR = Path(__file__).resolve().parent
+SUITE_DIR = PACKAGE_DIR / "suite"
+# the recordings packaged with a wheel (rnnparity.packed); a source checkout has fixtures/ instead
+PACKAGED_RECORDINGS = PACKAGE_DIR / "recordings.tar.xz"
+MARKERS = (
+    "live: runs a real framework (keras3, tf_keras or tf1)",
+    "replay: replays a recorded fixture against the reference",
+    "full: the full product tier (run with --rnnparity-tier=full)",
+)
+NOTHING_RAN = 5  # pytest.ExitCode.NO_TESTS_COLLECTED: nothing was tested
 
 
 def pytest_addoption(parser):
@@ -19,29 +36,59 @@ def pytest_addoption(parser):
     group.addoption("--rnnparity-targets", default=os.environ.get("RNNPARITY_TARGETS", "keras3,tf_keras,tf1"),
                     help="comma-separated targets to run live: keras3, tf_keras, tf1")
     group.addoption("--rnnparity-fixtures", default=os.environ.get("RNNPARITY_FIXTURES"),
-                    help="recordings to replay (a recording dir, or a dir of them); default: the "
-                         "repository's fixtures/ if present")
+                    help="recordings to replay (a recording dir, a dir of them, or a packed .tar.xz); "
+                         "default: the checkout's fixtures/, else the recordings packaged with rnnparity")
 
 
 def pytest_configure(config):
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    for marker in MARKERS:
+        config.addinivalue_line("markers", marker)
+    config.pluginmanager.register(RunState(config), "rnnparity-run")
 
 
 def selected_targets(config):
     return tuple(t.strip() for t in config.getoption("--rnnparity-targets").split(",") if t.strip())
 
 
-def fixtures_root(config):
-    """The --rnnparity-fixtures dir, else `fixtures/` under the rootdir or the source checkout."""
-    from pathlib import Path
+def checkout_root():
+    """The source checkout this module runs from (src/ layout, editable or PYTHONPATH), else None."""
+    root = PACKAGE_DIR.parents[1]
+    return root if (root / "pyproject.toml").is_file() and PACKAGE_DIR == root / "src" / "rnnparity" else None
 
+
+def _has_recordings(path: Path) -> bool:
+    from . import golden
+
+    return bool(golden.recording_dirs(path))
+
+
+def fixtures_root(config):
+    """Where to replay from: --rnnparity-fixtures; else a `fixtures/` holding recordings under the
+    rootdir or the source checkout; else the recordings packaged with rnnparity; else None."""
     option = config.getoption("--rnnparity-fixtures")
     if option:
         return Path(option)
-    for candidate in (Path(str(config.rootpath)) / "fixtures", Path(__file__).resolve().parents[2] / "fixtures"):
-        if candidate.is_dir():
+    checkout = checkout_root()
+    for candidate in (Path(str(config.rootpath)) / "fixtures", checkout / "fixtures" if checkout else None):
+        if candidate is not None and candidate.is_dir() and _has_recordings(candidate):
             return candidate
-    return None
+    return PACKAGED_RECORDINGS if PACKAGED_RECORDINGS.is_file() else None
+
+
+def own_run(config) -> bool:
+    """Whether this run is rnnparity's (decided from the arguments, before collection): its
+    checkout is the rootdir, or an argument names the package (`--pyargs rnnparity...` or a path)."""
+    checkout = checkout_root()
+    if checkout is not None and Path(str(config.rootpath)).resolve() == checkout:
+        return True
+    for arg in config.args:
+        target = arg.split("::")[0]
+        if config.getoption("pyargs") and target.split(".")[0] == "rnnparity":
+            return True
+        path = (Path(str(config.invocation_params.dir)) / target).resolve()
+        if path == PACKAGE_DIR or PACKAGE_DIR in path.parents:
+            return True
+    return False
 
 
 def _version(dist):
@@ -54,46 +101,87 @@ def _version(dist):
 
 
 def pytest_report_header(config):
+    if not own_run(config):
+        return None
     versions = ", ".join(f"{d} {_version(d)}" for d in ("tensorflow", "keras", "tf-keras", "numpy"))
+    root = fixtures_root(config)
+    where = "nowhere (no fixtures/ found and none packaged)" if root is None else (
+        f"{root} (packaged with rnnparity)" if root == PACKAGED_RECORDINGS else str(root))
     return [
         f"rnnparity: tier={config.getoption('--rnnparity-tier')} "
         f"targets={','.join(selected_targets(config))} "
         f"keras backend={os.environ.get('KERAS_BACKEND', 'tensorflow')}",
         f"rnnparity: {versions}",
         "rnnparity: data seeds = crc32(case id without target): fixed, identical on every worker",
-        f"rnnparity: replaying fixtures from {fixtures_root(config) or 'nowhere (no fixtures/ found)'}",
+        f"rnnparity: replaying recordings from {where}",
     ]
 
 
-def pytest_runtest_logreport(report):
-    if report.when != "call":
-        return
-    for name, value in getattr(report, "user_properties", ()):
-        if name == STATS_KEY and isinstance(value, dict):
-            _STATS_SINK.append(value)
+class RunState:
+    """One per pytest run (registered in pytest_configure): what the reports say about the shipped
+    suite. On the xdist controller it sees every worker's reports, so the verdict is made there."""
 
+    def __init__(self, config):
+        self.config = config
+        self.suite_files: dict = {}  # report location -> whether it is a file of the shipped suite
+        self.suite_seen, self.suite_ran = set(), set()
+        self.skip_reasons: Counter = Counter()
+        self.stats: list = []
+        self.nothing_ran: str | None = None
 
-_STATS_SINK: list = []
+    def in_suite(self, report) -> bool:
+        location = report.location[0] if report.location else report.nodeid.split("::")[0]
+        if location not in self.suite_files:
+            path = (Path(str(self.config.rootpath)) / location).resolve()
+            self.suite_files[location] = SUITE_DIR in path.parents
+        return self.suite_files[location]
 
+    def pytest_runtest_logreport(self, report):
+        if not self.in_suite(report):
+            return
+        self.suite_seen.add(report.nodeid)
+        if (report.when == "call" and (not report.skipped or hasattr(report, "wasxfail"))) or report.failed:
+            self.suite_ran.add(report.nodeid)
+        elif report.skipped and isinstance(report.longrepr, tuple):
+            self.skip_reasons[str(report.longrepr[2]).removeprefix("Skipped: ")] += 1
+        if report.when == "call":
+            for name, value in getattr(report, "user_properties", ()):
+                if name == STATS_KEY and isinstance(value, dict):
+                    self.stats.append(value)
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    if not _STATS_SINK:
-        return
-    per_precision = defaultdict(lambda: [0.0, 0.0, 0])
-    per_target = defaultdict(int)
-    within_rounding = 0
-    for s in _STATS_SINK:
-        per_target[s["target"]] += 1
-        within_rounding += s.get("within_rounding", 0)
-        for precision, (mabs, mrel) in s.get("precisions", {}).items():
-            d = per_precision[precision]
-            d[0], d[1], d[2] = max(d[0], mabs), max(d[1], mrel), d[2] + 1
-    tr = terminalreporter
-    tr.section("rnnparity")
-    tr.write_line("agreeing cases per target: " + ", ".join(f"{t} {n}" for t, n in sorted(per_target.items())))
-    for precision, (mabs, mrel, n) in sorted(per_precision.items()):
-        tr.write_line(f"{precision} outputs: max abs error {mabs:.3g}, max rel error {mrel:.3g} over {n} cases "
-                      f"(rel = |err| / max(|framework|, atol))")
-    if within_rounding:
-        tr.write_line(f"{within_rounding} cases passed within rounding (beyond the table in float16/float32, "
-                      f"shown to be rounding by a float64 re-run; not in the rows above)")
+    def pytest_sessionfinish(self, session):
+        if hasattr(self.config, "workerinput"):  # an xdist worker: the controller decides
+            return
+        if self.suite_seen and not self.suite_ran and session.exitstatus == 0:
+            self.nothing_ran = (f"rnnparity: nothing was tested: all {len(self.suite_seen)} suite cases "
+                                f"were skipped (reasons above); exit status {NOTHING_RAN}")
+            session.exitstatus = NOTHING_RAN
+
+    def pytest_terminal_summary(self, terminalreporter):
+        if not self.suite_seen:
+            return
+        tr = terminalreporter
+        tr.write_sep("=", "rnnparity")
+        if self.stats:
+            per_precision = defaultdict(lambda: [0.0, 0.0, 0])
+            for s in self.stats:
+                for precision, (mabs, mrel) in s.get("precisions", {}).items():
+                    d = per_precision[precision]
+                    d[0], d[1], d[2] = max(d[0], mabs), max(d[1], mrel), d[2] + 1
+            per_target = Counter(s["target"] for s in self.stats)
+            tr.write_line("agreeing cases per target: " + ", ".join(f"{t} {n}" for t, n in sorted(per_target.items())))
+            for precision, (mabs, mrel, n) in sorted(per_precision.items()):
+                tr.write_line(f"{precision} outputs: max abs error {mabs:.3g}, max rel error {mrel:.3g} "
+                              f"over {n} cases (rel = |err| / max(|framework|, atol))")
+            within_rounding = sum(s.get("within_rounding", 0) for s in self.stats)
+            if within_rounding:
+                tr.write_line(f"{within_rounding} cases passed within rounding (beyond the table in "
+                              f"float16/float32, shown to be rounding by a float64 re-run; not in the "
+                              f"rows above)")
+        for reason, n in self.skip_reasons.most_common(4):  # visible without -rs
+            tr.write_line(f"skipped {n}: {reason}")
+        if len(self.skip_reasons) > 4:
+            tr.write_line(f"skipped {sum(self.skip_reasons.values())} in all, for "
+                          f"{len(self.skip_reasons)} reasons (-rs lists them)")
+        if self.nothing_ran:
+            tr.write_line(self.nothing_ran, red=True, bold=True)

@@ -1,16 +1,21 @@
 """`rnnparity check`: run the shipped suite through pytest (optionally over pytest-xdist) with a
-progress bar, then print a summary table (layer x flags: pass/fail/xfail), write JUnit XML / JSON.
+progress bar; print a header (versions, tier, targets, seeds), then a summary: a table (layer x flags:
+pass/fail/xfail), the elapsed time, outcomes per target, the matrix case count (checked against
+`rnnparity list --count`) and the largest error per precision; write JUnit XML / JSON.
 `rnnparity check --case ID` runs one case directly and prints its full report."""
 from __future__ import annotations
 
 import json
 import re
 import sys
+import time
 from collections import Counter, defaultdict
 
 import pytest
 
-from .cli import progress
+from .cli import ALL_TARGETS, _case_list, progress
+from .installed import versions
+from .plugin import STATS_KEY
 
 COLUMNS = ("all", "seq", "state", "bwd", "stateful", "bidi", "mask", "init", "f64", "f16")
 OUTCOMES = ("passed", "failed", "xfailed", "skipped")
@@ -22,15 +27,23 @@ class Collector:
     def __init__(self, stream=sys.stderr):
         self.stream, self.total, self.done = stream, 0, 0
         self.results: dict = {}  # nodeid -> (outcome, message)
+        self.collected: list = []  # nodeids selected to run (after -k / -m)
+        self.stats: list = []  # the suite's record_property(STATS_KEY, ...) payloads
 
     def pytest_collection_finish(self, session):
-        self.total = len(session.items)
+        self.collected = [item.nodeid for item in session.items if not is_placeholder(item.nodeid)]
+        self.total = len(self.collected)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node, ids):
-        self.total = max(self.total, len(ids))
+        if not self.collected:  # every worker collects the same items
+            self.collected = [i for i in ids if not is_placeholder(i)]
+        self.total = max(self.total, len(self.collected))
 
     def pytest_runtest_logreport(self, report):
+        if report.when == "call":
+            self.stats += [v for k, v in getattr(report, "user_properties", ()) if k == STATS_KEY
+                           and isinstance(v, dict)]
         outcome = None
         if report.when == "call" or (report.when == "setup" and not report.passed):
             if hasattr(report, "wasxfail"):
@@ -39,20 +52,70 @@ class Collector:
                 outcome = report.outcome
         elif report.failed:  # teardown error
             outcome = "failed"
-        if outcome is None:
+        if outcome is None or is_placeholder(report.nodeid):
             return
         first = report.nodeid not in self.results
         if first or outcome == "failed":
-            self.results[report.nodeid] = (outcome, report.longreprtext if outcome in ("failed", "skipped") else "")
+            self.results[report.nodeid] = (outcome, _message(report, outcome))
         if first:
             self.done += 1
             progress(self.done, max(self.total, self.done), report.nodeid.rsplit("[", 1)[-1].rstrip("]"),
                      self.stream)
 
 
+def is_placeholder(nodeid):
+    """The one visible skip a suite file shows when none of its targets is selected: not a case
+    (check selects its targets explicitly, and counts only cases)."""
+    return nodeid.endswith("-not-selected]")
+
+
+def _message(report, outcome):
+    if outcome == "skipped" and isinstance(report.longrepr, tuple):  # (path, line, "Skipped: why")
+        return str(report.longrepr[2]).removeprefix("Skipped: ")
+    return report.longreprtext if outcome in ("failed", "skipped") else ""
+
+
 def case_of(nodeid):
     m = re.search(r"\[(.*)\]$", nodeid)
     return m.group(1).rsplit("/", 1)[-1] if m else nodeid
+
+
+def kind_of(nodeid):
+    """Which part of the suite a test is: the case matrix (what `rnnparity list` lists), the
+    activation sweep (names read from the live framework) or a replayed recording."""
+    if "test_activations" in nodeid:
+        return "activation sweep"
+    if "test_replay" in nodeid:
+        return "replay"
+    return "matrix"
+
+
+def target_of(nodeid):
+    case = case_of(nodeid)
+    if case.startswith("tf1-"):
+        return "tf1"
+    last = case.rsplit("-", 1)[-1]
+    return last if last in ALL_TARGETS else "?"
+
+
+def max_errors(stats) -> dict:
+    """precision -> (max abs error, max rel error, cases) over the agreeing cases' Stats payloads
+    (the same aggregate as the pytest plugin's terminal summary)."""
+    out = {}
+    for s in stats:
+        for precision, (mabs, mrel) in s.get("precisions", {}).items():
+            a, r, n = out.get(precision, (0.0, 0.0, 0))
+            out[precision] = (max(a, mabs), max(r, mrel), n + 1)
+    return dict(sorted(out.items()))
+
+
+def header(tier, targets) -> str:
+    v = versions()
+    frameworks = ", ".join(f"{name} {v[name]}" + (f" (backend {v['keras backend']})" if name == "keras" else "")
+                           for name in ("tensorflow", "keras", "tf_keras"))
+    return (f"rnnparity {v['rnnparity']}, Python {v['python']}, NumPy {v['numpy']}, {frameworks}\n"
+            f"tier {tier}, targets {targets or '(none)'}, data and weight seeds: crc32 of the case id "
+            f"without its target (fixed: the same on every run and worker)")
 
 
 def summary_table(results: dict) -> str:
@@ -76,11 +139,15 @@ def summary_table(results: dict) -> str:
     return "\n".join(lines)
 
 
-def check_suite(args) -> int:
-    targets = ",".join(t.strip() for t in args.target.split(",") if t.strip())
+def _targets(args):
+    return ",".join(t.strip() for t in args.target.split(",") if t.strip())
+
+
+def pytest_argv(args) -> list:
+    """The pytest command line `rnnparity check` runs (the count test collects with it)."""
     # -o addopts=: the caller's project options (e.g. -ra, which needs the terminal) do not apply
     argv = ["--pyargs", "rnnparity.suite", "-p", "no:cacheprovider", "-p", "no:terminal", "-o", "addopts=",
-            "--rnnparity-tier", args.tier, "--rnnparity-targets", targets,
+            "--rnnparity-tier", args.tier, "--rnnparity-targets", _targets(args),
             "-m", "live or replay" if args.replay else "live"]
     if args.numprocesses:
         argv += ["-n", str(args.numprocesses)]
@@ -88,8 +155,39 @@ def check_suite(args) -> int:
         argv += ["-k", args.keyword]
     if args.junit_xml:
         argv += ["--junit-xml", args.junit_xml]
+    return argv
+
+
+def matrix_count_problem(collector, args):
+    """None when the matrix cases collected are exactly `rnnparity list`'s for the same tier and
+    targets (always true under -k, which selects on purpose), else what is missing or extra."""
+    if args.keyword:
+        return None
+    want = set(_case_list(args.tier, _targets(args).split(",")))
+    got = {case_of(n) for n in collector.collected if kind_of(n) == "matrix"}
+    if got == want:
+        return None
+    missing, extra = sorted(want - got), sorted(got - want)
+    return (f"collected {len(got)} matrix cases, `rnnparity list --count --tier {args.tier} --target "
+            f"{_targets(args)}` has {len(want)}: {len(missing)} not collected (e.g. {missing[:3]}), "
+            f"{len(extra)} not listed (e.g. {extra[:3]})")
+
+
+def counts_line(results, key, order):
+    groups = defaultdict(Counter)
+    for nodeid, (outcome, _) in results.items():
+        groups[key(nodeid)][outcome] += 1
+    return ", ".join(f"{g} {sum(c.values())} (" + ", ".join(f"{c[o]} {o}" for o in OUTCOMES if c[o]) + ")"
+                     for g, c in sorted(groups.items(), key=lambda kv: order.index(kv[0])
+                                        if kv[0] in order else len(order)))
+
+
+def check_suite(args) -> int:
+    print(header(args.tier, _targets(args)), flush=True)
     collector = Collector()
-    code = pytest.main(argv, plugins=[collector])
+    start = time.monotonic()
+    code = pytest.main(pytest_argv(args), plugins=[collector])
+    elapsed = time.monotonic() - start
     results = collector.results
     counts = Counter(o for o, _ in results.values())
     failed = [n for n, (o, _) in results.items() if o == "failed"]
@@ -97,7 +195,25 @@ def check_suite(args) -> int:
                       if o == "skipped")
     if results:
         print(summary_table(results))
-    print(f"\n{len(results)} cases: " + ", ".join(f"{counts.get(o, 0)} {o}" for o in OUTCOMES))
+    print(f"\n{len(results)} cases in {elapsed:.1f} s: " + ", ".join(f"{counts.get(o, 0)} {o}" for o in OUTCOMES))
+    if results:
+        print("per target: " + counts_line(results, target_of, ALL_TARGETS))
+        print("per kind:   " + counts_line(results, kind_of, ("matrix", "activation sweep", "replay")))
+    n_matrix = sum(kind_of(n) == "matrix" for n in collector.collected)
+    count_problem = matrix_count_problem(collector, args)
+    if count_problem:
+        print(f"rnnparity check: {count_problem}")
+    elif not args.keyword:
+        print(f"matrix cases collected: {n_matrix}, as `rnnparity list --count --tier {args.tier} "
+              f"--target {_targets(args)}`")
+    errors = max_errors(collector.stats)
+    for precision, (mabs, mrel, n) in errors.items():
+        print(f"largest error, {precision}: abs {mabs:.3g}, rel {mrel:.3g} over {n} agreeing cases "
+              f"(rel = |err| / max(|framework|, atol))")
+    within_rounding = sum(s.get("within_rounding", 0) for s in collector.stats)
+    if within_rounding:
+        print(f"passed within rounding: {within_rounding} cases (beyond the table in float16/float32, "
+              f"shown to be rounding by a float64 re-run; not in the largest errors)")
     for reason, n in skipped.most_common(5):
         print(f"  skipped {n}: {reason}")
     for nodeid in failed[:5]:
@@ -106,12 +222,16 @@ def check_suite(args) -> int:
         print(f"\nFAILED ({len(failed)}):" + "".join(f"\n  rnnparity check --case {case_of(n)}" for n in failed[:50]))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"counts": dict(counts), "exit_code": int(code),
+            json.dump({"counts": dict(counts), "exit_code": int(code), "versions": versions(),
+                       "tier": args.tier, "targets": _targets(args), "elapsed_s": round(elapsed, 3),
+                       "max_errors": {p: {"abs": a, "rel": r, "cases": n} for p, (a, r, n) in errors.items()},
                        "cases": [{"nodeid": n, "case": case_of(n), "outcome": o, "message": m}
                                  for n, (o, m) in sorted(results.items())]}, f, indent=1)
     if code == pytest.ExitCode.NO_TESTS_COLLECTED or not results:
         print("rnnparity check: no cases ran (is a framework installed? see the skip reasons)")
         return 2 if code else 0
+    if count_problem:
+        return 1
     return int(code) if code else (1 if failed else 0)
 
 
@@ -131,7 +251,7 @@ def check_one(case_id: str) -> int:
         return 1 if problems else 0
     from .cases import case_from_id
     from .divergences import divergence_for
-    from .structure import explain
+    from .structure import Rejected, explain
 
     case = case_from_id(case_id)
     ok, why = frameworks.availability(case.target)
@@ -139,7 +259,10 @@ def check_one(case_id: str) -> int:
         print(f"rnnparity check: {why}", file=sys.stderr)
         return 2
     print(f"case {case_id}\nlayer spec: {json.dumps(case.layer_spec())}")
-    print(explain(case.layer_spec(), case.input_shape, case.dialect))
+    try:
+        print(explain(case.layer_spec(), case.input_shape, case.dialect))
+    except Rejected as exc:  # the case checks that the reference refuses it the same way
+        print(f"no outputs: {str(exc).removeprefix('explain: ')}")
     stats = Stats()
     rec, problems = runner.check_live(case, stats)
     if rec.outcome.error:
@@ -153,6 +276,8 @@ def check_one(case_id: str) -> int:
         return 1
     if rec.rounding is not None:
         print(rec.rounding.report())
+    elif rec.outcome.error and not stats.elements:
+        print(f"PASS: the reference rejects this configuration as the framework does ({rec.outcome.error[1]})")
     else:
         print(f"PASS: max abs error {stats.max_abs:.3g}, max rel error {stats.max_rel:.3g} "
               f"over {stats.elements} elements")

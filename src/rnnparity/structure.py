@@ -13,6 +13,7 @@ is imported first (a submodule import would rebind the package attribute).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 STATE_DESCRIPTIONS = {
     "SimpleRNN": ("final h",),
@@ -51,6 +52,45 @@ class Explanation:
         return "\n".join(lines)
 
 
+class Rejected(ValueError):
+    """The framework refuses this configuration: there are no outputs to describe."""
+
+
+# A registered framework bug that makes a configuration unusable (its first call raises), by key.
+_BROKEN_BY_BUG = ("keras3-bidirectional-stateful-return-state",)
+
+
+def _rejection(spec, dialect):
+    """Why the framework of `dialect` refuses `spec` (checked against Keras 3.15.1 and tf_keras
+    2.21, which accepts all three), or None. The same order as Keras 3: the layer's own arguments
+    are checked first, at construction, then the wrapper's."""
+    from .divergences import REGISTRY
+
+    if dialect != "keras3":
+        return None
+    cls, config, wrapper = spec["class"], spec.get("config", {}), spec.get("wrapper")
+    if config.get("time_major"):
+        return (f"Keras 3 rejects time_major=True: its recurrent layers have no time_major argument "
+                f"(ValueError at construction: Unrecognized keyword arguments passed to {cls}: "
+                f"{{'time_major': True}}); transpose the input to (batch, time, features) instead")
+    if wrapper is not None and config.get("go_backwards"):
+        return ("Keras 3 rejects Bidirectional around a go_backwards=True layer: it builds the backward "
+                "copy with go_backwards=True whatever the layer says (ValueError at construction: "
+                "Forward layer and backward layer should have different `go_backwards` value); Keras 2 "
+                "flips the flag instead")
+    as_case = SimpleNamespace(target="keras3", wrapper="none" if wrapper is None else "bidi",
+                              return_sequences=bool(config.get("return_sequences")),
+                              return_state=bool(config.get("return_state")),
+                              go_backwards=bool(config.get("go_backwards")),
+                              stateful=bool(config.get("stateful")), time_major=False,
+                              unroll=bool(config.get("unroll")), mask="none")
+    for d in REGISTRY:
+        if d.key in _BROKEN_BY_BUG and d.matches(as_case):
+            return (f"Keras 3 fails on the first call of this configuration (known framework bug "
+                    f"[{d.key}]: {d.reason}); see rnnparity.divergences for the repro")
+    return None
+
+
 def _spec_from(layer_or_config):
     """Accept a layer spec dict, a live Keras layer or a rnnparity reference layer."""
     if isinstance(layer_or_config, dict):
@@ -61,7 +101,11 @@ def _spec_from(layer_or_config):
     obj = layer_or_config
     if type(obj).__name__ == "Bidirectional":
         inner = _spec_from(obj.forward_layer)
-        return {**inner, "wrapper": {"merge_mode": obj.merge_mode}}
+        wrapper = {"merge_mode": obj.merge_mode}
+        dtype = getattr(obj, "compute_dtype", None)
+        if isinstance(dtype, str):  # Keras 3 casts the merged outputs to the wrapper's own dtype
+            wrapper["dtype"] = dtype
+        return {**inner, "wrapper": wrapper}
     config = obj.get_config()
     cls = type(obj).__name__
     if cls not in STATE_DESCRIPTIONS:
@@ -70,13 +114,42 @@ def _spec_from(layer_or_config):
     return {"class": cls, "config": {**config, "dtype": dtype if isinstance(dtype, str) else "float32"}}
 
 
-def explain(layer_or_config, input_shape, dialect="keras3") -> Explanation:
+def _dialect_for(layer_or_config, dialect):
+    """A live layer's own dialect (a tf_keras layer returns lists whatever the caller assumed);
+    for a spec dict, the caller's (default keras3)."""
+    if isinstance(layer_or_config, dict):
+        chosen = dialect or "keras3"
+    else:
+        if type(layer_or_config).__module__.startswith("rnnparity."):  # a reference layer
+            own = layer_or_config.dialect
+        else:
+            from .convert import dialect_of
+
+            own = dialect_of(layer_or_config)
+        if dialect is not None and dialect != own:
+            raise ValueError(f"explain: dialect={dialect!r} was given for a {own} layer "
+                             f"({type(layer_or_config).__module__}.{type(layer_or_config).__name__}); "
+                             f"a live layer's dialect is its own: leave dialect out")
+        chosen = own
+    if chosen not in ("keras3", "keras2"):
+        raise ValueError(f"explain: dialect must be 'keras3' or 'keras2', got {chosen!r}")
+    return chosen
+
+
+def explain(layer_or_config, input_shape, dialect=None) -> Explanation:
+    """The outputs of a layer (a spec dict, a live Keras layer or a reference layer) on an input of
+    `input_shape`, in order. Raises `Rejected` (a ValueError) where the framework refuses the
+    configuration, saying why."""
+    dialect = _dialect_for(layer_or_config, dialect)
     spec = _spec_from(layer_or_config)
     cls, config, wrapper = spec["class"], spec.get("config", {}), spec.get("wrapper")
     if cls not in STATE_DESCRIPTIONS:
         raise ValueError(f"explain: {cls} is not one of {sorted(STATE_DESCRIPTIONS)}")
     if len(input_shape) != 3:
         raise ValueError(f"explain: input_shape must be (batch, time, features), got {input_shape}")
+    why = _rejection(spec, dialect)
+    if why is not None:
+        raise Rejected(f"explain: {why}")
     units = int(config["units"])
     rs, rst = bool(config.get("return_sequences")), bool(config.get("return_state"))
     time_major = bool(config.get("time_major"))

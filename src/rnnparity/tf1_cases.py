@@ -99,6 +99,10 @@ class Tf1Case:
         return case
 
     @property
+    def target(self) -> str:
+        return "tf1"  # what rnnparity.divergences matches a registry entry's targets against
+
+    @property
     def cell_spec(self) -> dict:
         cls, config = CELLS[self.cell]
         return {"class": cls, "config": dict(config)}
@@ -264,10 +268,13 @@ def run_reference(case: Tf1Case, record: dict) -> list:
     return [a for _, a in flat]
 
 
-def compare_to_reference(case: Tf1Case, record: dict, prefix: str = "", atol=None, rtol=None) -> list:
+def compare_to_reference(case: Tf1Case, record: dict, prefix: str = "", stats=None, atol=None,
+                         rtol=None) -> list:
     """Mismatches between a record's outputs (live or replayed TF) and the reference on its inputs
-    and weights; [] when they agree. ``atol``/``rtol`` override the tolerance table."""
+    and weights; [] when they agree. `stats` (a compare.Stats) collects the errors seen;
+    ``atol``/``rtol`` override the tolerance table."""
     from .compare import compare_outputs
 
     return compare_outputs(record["outputs"], run_reference(case, record), names=record["output_names"],
-                           time_axis=0 if case.time_major else 1, prefix=prefix, atol=atol, rtol=rtol)
+                           time_axis=0 if case.time_major else 1, prefix=prefix, stats=stats,
+                           atol=atol, rtol=rtol)

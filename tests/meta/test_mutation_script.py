@@ -3,6 +3,8 @@ live suite catches a planted mutant (one real run, kept small)."""
 from __future__ import annotations
 
 import importlib.util
+import os
+import subprocess
 import sys
 import tempfile
 from dataclasses import replace
@@ -53,6 +55,27 @@ def test_missing_target_text_fails_loudly():
         mc.make_copy(Path(tmp))
         with pytest.raises(mc.PlantError, match="refusing to test an unmutated copy"):
             mc.plant(Path(tmp), broken)
+
+
+def test_every_slice_runs_the_shipped_suite():
+    """Mutants are caught by the suite users run (`pytest --pyargs rnnparity`), not by tests/ only."""
+    suite = mc.ROOT / mc.PKG / "suite"
+    for m in mc.MUTANTS:
+        assert (mc.ROOT / m.suite).is_file() and (mc.ROOT / m.suite).parent == suite, (m.name, m.suite)
+
+
+def test_the_tf1_slice_collects_shipped_tf1_cases():
+    tf1 = [m for m in mc.MUTANTS if m.suite == mc.TF1_SUITE]
+    assert tf1 and mc.TF1_SUITE == "src/rnnparity/suite/test_tf1.py"
+    with tempfile.TemporaryDirectory() as tmp:
+        mc.make_copy(Path(tmp))
+        for m in tf1:
+            done = subprocess.run([sys.executable, "-m", "pytest", m.suite, "-k", m.select, "--collect-only", "-q",
+                                   "-p", "no:cacheprovider", "--rootdir", tmp], cwd=tmp, capture_output=True,
+                                  text=True, env={**os.environ, "PYTHONPATH": str(Path(tmp) / "src")})
+            ids = [ln for ln in done.stdout.splitlines() if "::test_tf1[tf1-" in ln]
+            assert done.returncode == 0 and ids, done.stdout + done.stderr
+            assert all(ln.startswith(f"{m.suite}::") for ln in ids)
 
 
 def test_slice_selecting_nothing_is_an_error():

@@ -17,11 +17,18 @@ import pytest
 from rnnparity import frameworks, runner
 from rnnparity.data import Call, Plan
 from rnnparity.divergences import activation_divergence
+from rnnparity.suite import not_selected
 
 NOT_ACTIVATIONS = {"get", "serialize", "deserialize", "activations"}
 # Names each Keras version exposes (read from the installed framework when it is there).
 _LAYERS = (("SimpleRNN", "activation"), ("LSTM", "activation"), ("LSTM", "recurrent_activation"),
            ("GRU", "activation"), ("GRU", "recurrent_activation"))
+# the case matrix's layer names, so ids and the check summary's rows use one name per layer
+_LAYER_IDS = {"SimpleRNN": "simple_rnn", "LSTM": "lstm", "GRU": "gru"}
+
+
+def _case_id(cls, option, name, target):
+    return f"{_LAYER_IDS[cls]}-{option}_{name}-{target}"
 
 
 def _names(target):
@@ -39,7 +46,10 @@ def pytest_generate_tests(metafunc):
     from rnnparity.plugin import selected_targets
 
     params = []
-    for target in (t for t in selected_targets(metafunc.config) if t in ("keras3", "tf_keras")):
+    targets = [t for t in selected_targets(metafunc.config) if t in ("keras3", "tf_keras")]
+    if not targets:  # a visible reason rather than pytest's "got empty parameter set"
+        params.append(not_selected("activations", ("keras3", "tf_keras"), selected_targets(metafunc.config)))
+    for target in targets:
         names = _names(target)
         if not names:
             params.append(pytest.param((target, None, None, None), id=f"activations-{target}-unavailable"))
@@ -48,7 +58,7 @@ def pytest_generate_tests(metafunc):
             marks = [pytest.mark.xfail(strict=True, reason=known.xfail_reason())] if known else []
             for cls, option in _LAYERS:
                 params.append(pytest.param((target, cls, option, name), marks=marks,
-                                           id=f"{cls.lower()}-{option}_{name}-{target}"))
+                                           id=_case_id(cls, option, name, target)))
     metafunc.parametrize("activation_case", params)
 
 
@@ -58,7 +68,7 @@ def test_builtin_activation(activation_case):
     ok, reason = frameworks.availability(target)
     if not ok:
         pytest.skip(reason)
-    case_id = f"{cls.lower()}-{option}_{name}-{target}"
+    case_id = _case_id(cls, option, name, target)
     seed = zlib.crc32(f"{cls}-{option}-{name}".encode())
     rng = np.random.RandomState(seed)
     # LSTM applies `activation` twice per step (candidate, then output), feeding h back: an unbounded

@@ -1,8 +1,9 @@
 """Replay: every recorded case (fixtures/<target>-<version>/) against the NumPy reference.
 
 No framework is imported: the recorded outputs are the oracle. Choose the recordings with
-`--rnnparity-fixtures DIR` (default: the repository's fixtures/). Known framework bugs are strict
-xfails exactly as in the live suite (the recorded outputs carry the bug).
+`--rnnparity-fixtures DIR` (default: the checkout's fixtures/, else the recordings packaged with the
+wheel, rnnparity/recordings.tar.xz). Known framework bugs are strict xfails exactly as in the live
+suite (the recorded outputs carry the bug).
 """
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from rnnparity.compare import Stats
 from rnnparity.convert import from_spec
 from rnnparity.divergences import divergence_for
 from rnnparity.plugin import STATS_KEY, fixtures_root
+from rnnparity.tf1_cases import Tf1Case
 
-_OPEN: dict = {}  # recording dir -> RecordingDir: each manifest is parsed once per process
+# recording path -> RecordingDir / PackedRecording: each manifest is parsed once per process
+_OPEN: dict = {}
 
 
 def recording(path) -> golden.RecordingDir:
@@ -24,20 +27,24 @@ def recording(path) -> golden.RecordingDir:
     return _OPEN[path]
 
 
+def case_of(case_id):
+    return Tf1Case.from_id(case_id) if case_id.startswith("tf1-") else case_from_id(case_id)
+
+
 def pytest_generate_tests(metafunc):
     if "replay_case" not in metafunc.fixturenames:
         return
     root = fixtures_root(metafunc.config)
-    dirs = golden.recording_dirs(root) if root is not None else []
     params = []
-    for d in dirs:
-        rd = recording(str(d))
+    for rd in golden.open_recordings(root) if root is not None else []:
+        _OPEN.setdefault(str(rd.path), rd)
         for case_id in rd.case_ids:
-            known = None if case_id.startswith("tf1-") else divergence_for(case_from_id(case_id))
+            known = divergence_for(case_of(case_id))
             marks = [pytest.mark.xfail(strict=True, reason=known.xfail_reason())] if known else []
-            params.append(pytest.param((str(d), case_id), id=f"{rd.name}/{case_id}", marks=marks))
+            params.append(pytest.param((str(rd.path), case_id), id=f"{rd.name}/{case_id}", marks=marks))
     if not params:
-        why = f"no recordings under {root}" if root is not None else "no fixtures/ dir found"
+        why = (f"no recordings under {root}" if root is not None else
+               "no recordings found (no fixtures/ in a checkout, none packaged with this install)")
         params = [pytest.param(None, id="no-fixtures", marks=pytest.mark.skip(
             reason=f"replay: {why}; pass --rnnparity-fixtures DIR or record one with `rnnparity record`"))]
     metafunc.parametrize("replay_case", params)
@@ -53,15 +60,15 @@ def reference_factory(rec: runner.Recording):
     return build
 
 
-def replay_tf1(rec: golden.Tf1Recording):
+def replay_tf1(rec: golden.Tf1Recording, stats=None):
     """Mismatch messages for a recorded tf1 case (the reference on the recorded inputs and weights)."""
-    from rnnparity.tf1_cases import Tf1Case, compare_to_reference
+    from rnnparity.tf1_cases import compare_to_reference
 
     if rec.record is None:
         return [f"TF rejected this case ({rec.error[1]}: {rec.error[2]}); replaying rejections of tf1 "
                 f"cases is not supported"]
     try:
-        return [p.message for p in compare_to_reference(Tf1Case.from_id(rec.case_id), rec.record)]
+        return [p.message for p in compare_to_reference(Tf1Case.from_id(rec.case_id), rec.record, stats=stats)]
     except Exception as exc:  # noqa: BLE001 - reported as the mismatch
         return [f"the reference raised {type(exc).__name__}: {exc}"]
 
@@ -70,12 +77,13 @@ def replay_tf1(rec: golden.Tf1Recording):
 def test_replay(replay_case, record_property):
     path, case_id = replay_case
     rec = recording(path).load(case_id)
+    stats = Stats()
     if isinstance(rec, golden.Tf1Recording):
-        problems = replay_tf1(rec)
+        problems = replay_tf1(rec, stats)
         if problems:
             pytest.fail(f"[{case_id}] replay of {path}:\n" + "\n".join(problems), pytrace=False)
+        record_property(STATS_KEY, stats.as_property("replay tf1"))
         return
-    stats = Stats()
     problems = runner.verify(rec, reference_factory(rec), stats)
     case = case_from_id(case_id)
     if problems:
