@@ -106,7 +106,8 @@ def test_a_framework_error_that_is_a_registered_bug_names_the_entry():
         assert_parity(layer, X)
     message = str(info.value)
     assert message.startswith("known framework bug [keras3-bidirectional-stateful-return-state] (keras3)")
-    assert "the framework raised TypeError: unsupported operand type(s) for *: 'generator' and 'int'" in message
+    assert ("the framework raised TypeError: unsupported operand type(s) for *: 'generator' and 'int'"
+            in message)
     assert "repro:\nimport keras" in message
     assert isinstance(info.value, AssertionError) and isinstance(info.value.__cause__, TypeError)
     assert info.value.divergence.key == "keras3-bidirectional-stateful-return-state"
@@ -118,7 +119,8 @@ def test_wrong_values_from_a_registered_bug_name_the_entry(target):
     layer = _built(target, lambda L: L.Bidirectional(L.SimpleRNN(U, return_sequences=True, unroll=True),
                                                        merge_mode=None))
     mask = np.array([[1, 1, 1, 0, 0], [1] * T], bool)
-    with pytest.raises(KnownFrameworkBug, match=r"^known framework bug \[unroll-mask-go-backwards-zero-output\]") as info:
+    entry = r"^known framework bug \[unroll-mask-go-backwards-zero-output\]"
+    with pytest.raises(KnownFrameworkBug, match=entry) as info:
         assert_parity(layer, X, mask=mask)
     assert "beyond tolerance" in str(info.value) and "repro:\nimport tf_keras" in str(info.value)
     assert_parity(layer, X)  # without a mask the bug does not apply, and the layer agrees
