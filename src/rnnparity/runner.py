@@ -269,11 +269,21 @@ def _record_and_verify(run, spec, plan, weights, stats, atol, rtol):
     return rec, ours, problems
 
 
+def pytest_repro(selector: str) -> str:
+    """The pytest command line that selects one test of the shipped suite by its id."""
+    return f'pytest --pyargs rnnparity -k "{selector}"'
+
+
 def repro_command(case_id: str) -> str:
-    return f'rnnparity check --case {case_id}    (or: pytest --pyargs rnnparity -k "{case_id}")'
+    return f'rnnparity check --case {case_id}    (or: {pytest_repro(case_id)})'
 
 
-def failure_report(case_id: str, problems) -> str:
+_DEFAULT = object()
+
+
+def failure_report(case_id: str, problems, repro=_DEFAULT) -> str:
+    """The report of a failed check. ``repro``: the command line that reruns it (default: the
+    matrix case's `rnnparity check --case`); None for none (a user's own layer)."""
     # the rounding verdict (the last mismatch, when reached) explains the others: not counted, always shown
     verdict = [p for p in problems if p.kind == "rounding"]
     problems = [p for p in problems if p.kind != "rounding"]
@@ -282,4 +292,6 @@ def failure_report(case_id: str, problems) -> str:
     if len(problems) > 6:
         body.append(f"  ... and {len(problems) - 6} more")
     body += [p.message for p in verdict]
-    return f"{head}\n" + "\n".join(body) + f"\nrepro: {repro_command(case_id)}"
+    if repro is _DEFAULT:
+        repro = repro_command(case_id)
+    return f"{head}\n" + "\n".join(body) + (f"\nrepro: {repro}" if repro else "")

@@ -73,6 +73,11 @@ def replay_tf1(rec: golden.Tf1Recording, stats=None):
         return [f"the reference raised {type(exc).__name__}: {exc}"]
 
 
+def replay_repro(path, case_id):
+    """The replayed case alone (its id is `<recording>/<case id>`), and the live case."""
+    return f"{runner.pytest_repro(f'{recording(path).name}/{case_id}')}    (live: rnnparity check --case {case_id})"
+
+
 @pytest.mark.replay
 def test_replay(replay_case, record_property):
     path, case_id = replay_case
@@ -87,7 +92,7 @@ def test_replay(replay_case, record_property):
     problems = runner.verify(rec, reference_factory(rec), stats)
     case = case_from_id(case_id)
     if problems:
-        report = runner.failure_report(case_id, problems)
+        report = runner.failure_report(case_id, problems, repro=replay_repro(path, case_id))
         pytest.fail(f"replay of {path}/{case_id}.npz (recorded outputs are the oracle)\n{report}",
                     pytrace=False)
     # only agreeing cases feed the summary of errors (a known-bug xfail would swamp it)
