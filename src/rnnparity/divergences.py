@@ -66,6 +66,50 @@ REGISTRY = (
         applies=lambda c: (c.unroll and c.mask != "none" and c.wrapper != "none" and c.return_sequences
                            and not (c.target == "keras3" and (c.go_backwards or c.time_major))),
     ),
+    Divergence(
+        key="keras3-stacked-cells-mixed-precision-mask",
+        targets=("keras3",),
+        reason=("Keras 3 RNN([cell, ...]) with mixed-precision cells fails on a masked input with "
+                "InvalidArgumentError (SelectV2: half expected, float given): RNN wraps the list in a "
+                "StackedRNNCells that gets the default float32 policy, RNN.call casts the initial "
+                "states to that float32 compute dtype, the cells return float16 states, and the masked "
+                "step's tf.where(mask, new_states, old_states) mixes the two. Unmasked it runs (and "
+                "agrees with the reference); a global mixed policy or StackedRNNCells(cells, "
+                "dtype=policy) avoids it"),
+        evidence=("keras/src/layers/rnn/rnn.py RNN.call: `initial_state = tree.map_structure(lambda x: "
+                  "backend.convert_to_tensor(x, dtype=self.cell.compute_dtype), initial_state)`, with "
+                  "self.cell the float32 StackedRNNCells; keras/src/backend/tensorflow/rnn.py masks with "
+                  "tf.where (seen on keras 3.15.1, mixed_float16 and mixed_bfloat16)"),
+        repro=("import keras, numpy as np\n"
+               "cells = [keras.layers.GRUCell(4, dtype='mixed_float16'), keras.layers.GRUCell(4, "
+               "dtype='mixed_float16')]\n"
+               "rnn = keras.layers.RNN(cells, dtype='mixed_float16')\n"
+               "rnn(np.ones((1, 3, 2), 'float32'), mask=np.array([[True, True, False]]))  "
+               "# InvalidArgumentError: cannot compute SelectV2"),
+        # Keras 3 rejects go_backwards and time_major Bidirectional configurations at construction
+        applies=lambda c: (c.cell == "stacked" and c.dtype.startswith("mixed") and c.mask != "none"
+                           and not c.time_major and not (c.wrapper != "none" and c.go_backwards)),
+    ),
+    Divergence(
+        key="keras3-stacked-stateful-reset",
+        targets=("keras3",),
+        reason=("Keras 3 reset_state() (and reset_states()) of a stateful RNN over stacked cells raises "
+                "AttributeError ('ListWrapper' object has no attribute 'assign'): the states of stacked "
+                "cells are one list per cell, and reset_state assigns zeros to each entry of "
+                "self.states without flattening them. Carrying the states between calls works (and "
+                "agrees with the reference); only the reset fails, also under Bidirectional"),
+        evidence=("keras/src/layers/rnn/rnn.py RNN.reset_state: `for v in self.states: "
+                  "v.assign(ops.zeros_like(v.value))`, while _create_state_variables builds "
+                  "self.states with tree.map_structure over the nested initial state (seen on "
+                  "keras 3.15.1)"),
+        repro=("import keras, numpy as np\n"
+               "rnn = keras.layers.RNN([keras.layers.GRUCell(2), keras.layers.GRUCell(2)], stateful=True)\n"
+               "rnn(np.ones((1, 3, 2), 'float32'))\n"
+               "rnn.reset_state()  # AttributeError: 'ListWrapper' object has no attribute 'assign'"),
+        # Keras 3 rejects go_backwards and time_major Bidirectional configurations at construction
+        applies=lambda c: (c.cell == "stacked" and c.stateful and not c.time_major
+                           and not (c.wrapper != "none" and c.go_backwards)),
+    ),
 )
 
 
