@@ -275,7 +275,9 @@ def _cell_and_precision_cases(targets):
     """RNN(cell), stacked cells and mixed precision, as the default tier covers every other axis:
     - every cell value x every layer x the 16 flag combinations, no wrapper;
     - every cell value under every Bidirectional merge mode, every layer (flags rotate);
+    - every cell value x every layer x every mask, with initial states (wrappers and flags rotate);
     - every mixed-precision dtype x every layer x every flag combination (wrappers rotate);
+    - every cell value x every mixed-precision dtype x every layer, masked and not;
     - every new value x every non-default value of every other axis (layers, wrappers, flags rotate)."""
     layers, wrappers, flag_combos = list(LAYERS), list(WRAPPERS), _flag_product()
     out = []
@@ -289,12 +291,28 @@ def _cell_and_precision_cases(targets):
                     flags = flag_combos[(3 * wi + 5 * li + 7 * ci) % len(flag_combos)]
                     out.append(_with_flags(Case(layer=layer, wrapper=wrapper, target=target, **override),
                                            flags))
+        for ci, override in enumerate(NEW_VALUES["cell"]):  # where a stack's states meet the mask
+            for mi, mask in enumerate(MASKS[1:]):
+                for li, layer in enumerate(layers):
+                    n = ci + mi + li
+                    out.append(_with_flags(Case(layer=layer, wrapper=wrappers[n % len(wrappers)], mask=mask,
+                                                initial_state=True, target=target, **override),
+                                           flag_combos[(5 * n + 3 * ci) % len(flag_combos)]))
         for k, override in enumerate(NEW_VALUES["dtype"]):
             for li, layer in enumerate(layers):
                 for fi, flags in enumerate(flag_combos):
                     wrapper = wrappers[(fi + li + k) % len(wrappers)]
                     out.append(_with_flags(Case(layer=layer, wrapper=wrapper, target=target, **override),
                                            flags))
+        for ci, cell in enumerate(NEW_VALUES["cell"]):  # cells in mixed precision, masked and not
+            for di, dtype in enumerate(NEW_VALUES["dtype"]):
+                for li, layer in enumerate(layers):
+                    n = 4 * (2 * ci + di) + li
+                    for mask in ("none", MASKS[1 + n % (len(MASKS) - 1)]):
+                        out.append(_with_flags(
+                            Case(layer=layer, wrapper=wrappers[n % len(wrappers)], mask=mask,
+                                 initial_state=bool(n % 2), target=target, **cell, **dtype),
+                            flag_combos[(7 * n + (mask != "none")) % len(flag_combos)]))
         new = [(axis, o) for axis, values in NEW_VALUES.items() for o in values]
         others = [(axis, o) for axis, values in _extra_axes().items() for o in values] + new
         n = 0

@@ -91,6 +91,27 @@ REGISTRY = (
                            and not c.time_major and not (c.wrapper != "none" and c.go_backwards)),
     ),
     Divergence(
+        key="tf_keras-stacked-cells-masked-state-lists",
+        targets=("tf_keras",),
+        reason=("tf_keras RNN over stacked cells raises ValueError ('The two structures don't have the "
+                "same nested structure') on a masked input when a one-state cell's initial state is "
+                "given as a list ([h], the structure Keras 3 itself uses) rather than a bare array: the "
+                "masked step repacks the new states in the structure StackedRNNCells returns (a bare "
+                "array for a one-state cell), the unmasked step in the initial states' structure. "
+                "Unmasked, or unrolled, it runs and agrees with the reference"),
+        evidence=("tf_keras/src/backend.py rnn(), while_loop branch with a mask: `new_states = "
+                  "tf.nest.pack_sequence_as(new_states, flat_final_state)`; without a mask: "
+                  "`tf.nest.pack_sequence_as(initial_states, flat_new_state)` (seen on tf_keras 2.21.0)"),
+        repro=("import tf_keras, numpy as np\n"
+               "rnn = tf_keras.layers.RNN([tf_keras.layers.GRUCell(2), tf_keras.layers.GRUCell(2)])\n"
+               "h = np.zeros((1, 2), 'float32'); x = np.ones((1, 3, 2), 'float32')\n"
+               "rnn(x, initial_state=[[h], [h]])  # runs\n"
+               "rnn(x, initial_state=[[h], [h]], mask=np.array([[True, True, False]]))  # ValueError"),
+        # the matrix gives every stacked cell's initial states as a list (data.py)
+        applies=lambda c: (c.cell == "stacked" and c.layer != "lstm" and c.initial_state
+                           and c.mask != "none" and not c.unroll),
+    ),
+    Divergence(
         key="keras3-stacked-stateful-reset",
         targets=("keras3",),
         reason=("Keras 3 reset_state() (and reset_states()) of a stateful RNN over stacked cells raises "
@@ -131,8 +152,25 @@ ACTIVATION_BUGS = {
 }
 
 
-# Bugs met on bad or edge-case input, keyed by (target, row id of tests/test_bad_input.py).
+# Bugs met on bad or edge-case input, keyed by (target, row id of tests/test_bad_input.py or of
+# tests/test_cells_live.py STRUCTURES).
 INPUT_BUGS = {
+    ("keras3", "lstm_stack_too_few_entries"): Divergence(
+        key="keras3-stacked-cells-too-few-initial-states",
+        targets=("keras3",),
+        reason=("Keras 3 RNN over stacked cells given initial states for fewer cells than it stacks "
+                "silently runs only those first cells: RNN([LSTMCell(4), LSTMCell(5)]) with one [h, c] "
+                "entry returns cell 0's 4-unit output and states, and cell 1 never runs. tf_keras "
+                "raises ValueError ('Layer has 2 states but was passed 1 initial states')"),
+        evidence=("keras/src/layers/rnn/stacked_rnn_cells.py StackedRNNCells.call: `for cell, states in "
+                  "zip(self.cells, states)` stops at the shorter list, with no count check in RNN.call "
+                  "(seen on keras 3.15.1)"),
+        repro=("import keras, numpy as np\n"
+               "rnn = keras.layers.RNN([keras.layers.LSTMCell(4), keras.layers.LSTMCell(5)])\n"
+               "h = np.zeros((1, 4), 'float32')\n"
+               "print(rnn(np.ones((1, 3, 2), 'float32'), initial_state=[[h, h]]).shape)  # (1, 4), not (1, 5)"),
+        applies=lambda row: True,
+    ),
     ("keras3", "empty_batch_lstm"): Divergence(
         key="keras3-lstm-empty-batch",
         targets=("keras3",),
