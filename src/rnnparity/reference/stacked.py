@@ -8,6 +8,8 @@ cell in the RNN's returned states (layer.py `_pack_states`).
 """
 from __future__ import annotations
 
+import numpy as np
+
 from .cell import NO_EFFECT_OPTIONS, Cell, unknown_option_error
 
 
@@ -71,15 +73,14 @@ class StackedRNNCells:
                                for k, c in enumerate(self.cells))
             raise ValueError(f"{owner}: expected {self.n_weights} weight arrays ({counts}), got "
                              f"{len(weights)} with shapes {[getattr(w, 'shape', None) for w in weights]}")
-        i = 0
-        for k, cell in enumerate(self.cells):
+        starts = [sum(c.n_weights for c in self.cells[:k]) for k in range(len(self.cells))]
+        for k in range(1, len(self.cells)):  # checked before any cell takes its weights
+            rows = np.shape(weights[starts[k]])[0] if np.ndim(weights[starts[k]]) else None
+            if rows != self.cells[k - 1].units:
+                raise ValueError(f"{owner}: cell {k} ({type(self.cells[k]).__name__}) got a kernel for "
+                                 f"{rows} inputs, but cell {k - 1} outputs {self.cells[k - 1].units}")
+        for k, (cell, i) in enumerate(zip(self.cells, starts)):
             cell.set_weights(weights[i:i + cell.n_weights], owner=f"{owner} cell {k} ({type(cell).__name__})")
-            i += cell.n_weights
-        for k in range(1, len(self.cells)):
-            before, cell = self.cells[k - 1], self.cells[k]
-            if cell.input_dim != before.units:
-                raise ValueError(f"{owner}: cell {k} ({type(cell).__name__}) has a kernel for "
-                                 f"{cell.input_dim} inputs, but cell {k - 1} outputs {before.units}")
 
     def get_weights(self):
         return [w for c in self.cells for w in c.get_weights()]
