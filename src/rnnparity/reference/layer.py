@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import states as states_
 from .cell import NO_EFFECT_OPTIONS, checked_rates, unknown_option_error
 from .gru import GRUCell
 from .lstm import LSTMCell
-from .precision import POLICIES, is_float, policy
+from .precision import is_float, policy
 from .scan import scan
 from .simple_rnn import SimpleRNNCell
 
 __all__ = ["RecurrentLayer", "SimpleRNN", "LSTM", "GRU", "NO_EFFECT_OPTIONS"]
-
-_DTYPES = tuple(POLICIES)
 
 
 def _broadcasts(shape, target):
@@ -142,62 +141,13 @@ class RecurrentLayer:
         return self._checked_arrays(self._flatten_states(states, what)[0], batch, what)
 
     def _flatten_states(self, states, what):
-        """(flat list of states, structure): ``structure`` is None for a flat list (one cell), else
-        one entry per stacked cell, the container type of that cell's states or None for a bare
-        array. Both Keras versions return the final states in the structure they were given."""
-        name = type(self).__name__
-        if isinstance(states, np.ndarray) or np.isscalar(states) or hasattr(states, "__array__"):
-            states = [states]
-        try:
-            states = list(states)
-        except TypeError:
-            raise TypeError(f"{name}: {what} must be a list of arrays ({', '.join(self.state_names)}), "
-                            f"got {type(states).__name__}") from None
-        groups = getattr(self.cell, "groups", None)
-        if groups is None:
-            n = len(self.state_names)
-            if len(states) != n:
-                raise ValueError(f"{name}: {what} expects {n} state array(s) "
-                                 f"({', '.join(self.state_names)}), got {len(states)}")
-            return states, None
-        if len(states) != len(groups):
-            raise ValueError(f"{name}: {what} expects one entry per stacked cell ({len(groups)}: "
-                             f"{self.cell.describe_states()}), got {len(states)}")
-        flat, structure = [], []
-        for k, (entry, cell) in enumerate(zip(states, self.cell.cells)):
-            n = len(cell.STATE_NAMES)
-            if isinstance(entry, (list, tuple)):
-                if len(entry) != n:
-                    raise ValueError(f"{name}: {what}[{k}] (cell {k}, {type(cell).__name__}) expects "
-                                     f"{n} state array(s) ({', '.join(cell.STATE_NAMES)}), got {len(entry)}")
-                flat += list(entry)
-                structure.append(type(entry))
-            elif n == 1:
-                flat.append(entry)
-                structure.append(None)
-            else:
-                raise ValueError(f"{name}: {what}[{k}] (cell {k}, {type(cell).__name__}) has {n} "
-                                 f"states ({', '.join(cell.STATE_NAMES)}): give them as a list, "
-                                 f"got a single {type(entry).__name__}")
-        return flat, structure
+        return states_.flatten(states, self.cell, type(self).__name__, what)
 
     def _default_structure(self):
-        """The structure of the states when none were given: one list per stacked cell in Keras 3
-        (its cells' get_initial_state return lists); in Keras 2 a bare array for a one-state cell."""
-        groups = getattr(self.cell, "groups", None)
-        if groups is None:
-            return None
-        return [list if (self.dialect == "keras3" or n > 1) else None for n in groups]
+        return states_.default_structure(self.cell, self.dialect)
 
     def _pack_states(self, flat, structure):
-        if structure is None:
-            return list(flat)
-        out, i = [], 0
-        for kind, n in zip(structure, self.cell.groups):
-            part = flat[i:i + n]
-            i += n
-            out.append(part[0] if kind is None else kind(part))
-        return out
+        return states_.pack(flat, structure, getattr(self.cell, "groups", None))
 
     def _checked_arrays(self, states, batch, what):
         name = type(self).__name__
