@@ -403,12 +403,31 @@ def my_activation(x):  # a plain user function (not a built-in): from_keras must
     return x
 
 
+def my_cell(K):
+    """A user's own cell (not a built-in one): from_keras must refuse it, by name."""
+    class MyCell(K.layers.Layer):
+        state_size = 2
+        output_size = 2
+
+        def build(self, input_shape):
+            self.built = True
+
+        def call(self, inputs, states):
+            return states[0], states
+
+    return MyCell()
+
+
 FROM_KERAS_ROWS = [
-    ("generic_rnn_of_cell", lambda K: K.layers.RNN(K.layers.LSTMCell(2)), ValueError, "generic RNN around LSTMCell"),
-    ("stacked_cells", lambda K: K.layers.RNN(K.layers.StackedRNNCells([K.layers.GRUCell(2)] * 2)),
-     ValueError, "generic RNN around StackedRNNCells"),
-    ("bidi_of_generic_rnn", lambda K: K.layers.Bidirectional(K.layers.RNN(K.layers.SimpleRNNCell(2))),
-     ValueError, "generic RNN around SimpleRNNCell"),
+    ("custom_cell", lambda K: K.layers.RNN(my_cell(K)), ValueError, "its cell .*MyCell is a custom cell"),
+    ("stacked_with_custom_cell", lambda K: K.layers.RNN([K.layers.GRUCell(2), my_cell(K)]),
+     ValueError, "cell 1 of the stack .*MyCell is a custom cell"),
+    ("bidi_of_rnn_with_custom_cell", lambda K: K.layers.Bidirectional(K.layers.RNN(my_cell(K))),
+     ValueError, "MyCell is a custom cell"),
+    ("subclassed_cell", lambda K: K.layers.RNN(type("MyGRUCell", (K.layers.GRUCell,), {})(2)), ValueError,
+     "MyGRUCell is a subclass of the built-in GRUCell"),
+    ("subclassed_rnn", lambda K: type("MyRNN", (K.layers.RNN,), {})(K.layers.GRUCell(2)), ValueError,
+     "MyRNN is a subclass of the built-in RNN"),
     ("subclassed_lstm", lambda K: type("MyLSTM", (K.layers.LSTM,), {})(2), ValueError,
      "MyLSTM is a subclass of the built-in LSTM"),
     ("subclassed_bidirectional", lambda K: type("MyBidi", (K.layers.Bidirectional,), {})(K.layers.GRU(2)),
@@ -421,8 +440,8 @@ FROM_KERAS_ROWS = [
      "recurrent_activation"),
     ("dense_layer", lambda K: K.layers.Dense(2), ValueError, "Dense is not a recurrent layer"),
     ("conv_lstm", lambda K: K.layers.ConvLSTM1D(2, 3), ValueError, "ConvLSTM1D"),
-    ("mixed_precision", lambda K: K.layers.LSTM(2, dtype=K.mixed_precision.Policy("mixed_float16")),
-     ValueError, "mixed precision"),
+    ("rnn_policy_differs_from_its_cell", lambda K: K.layers.RNN(K.layers.LSTMCell(2), dtype="mixed_float16"),
+     ValueError, "dtype policy 'mixed_float16' but its cell .* has 'float32'"),
     ("not_a_layer", lambda K: object(), TypeError, "expects a Keras 3 or tf_keras layer"),
 ]
 

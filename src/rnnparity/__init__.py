@@ -13,7 +13,8 @@ from __future__ import annotations
 import importlib
 
 __version__ = "0.1.0"
-__all__ = ["SimpleRNN", "LSTM", "GRU", "Bidirectional", "from_keras", "explain", "testing", "tf1"]
+__all__ = ["SimpleRNN", "LSTM", "GRU", "RNN", "Bidirectional", "SimpleRNNCell", "LSTMCell", "GRUCell",
+           "StackedRNNCells", "from_keras", "explain", "testing", "tf1"]
 
 
 def explain(layer_or_config, input_shape, **kwargs):
@@ -23,7 +24,8 @@ def explain(layer_or_config, input_shape, **kwargs):
     return _explain(layer_or_config, input_shape, **kwargs)
 
 
-_LAZY = {"SimpleRNN": ".reference", "LSTM": ".reference", "GRU": ".reference", "Bidirectional": ".reference",
+_LAZY = {**{name: ".reference" for name in ("SimpleRNN", "LSTM", "GRU", "RNN", "Bidirectional", "SimpleRNNCell",
+                                            "LSTMCell", "GRUCell", "StackedRNNCells")},
          "from_keras": ".convert"}
 
 

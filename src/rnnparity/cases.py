@@ -5,9 +5,13 @@ Tiers
   go_backwards x stateful) for every layer and wrapper on every target, plus every non-default value
   of every other axis crossed with every layer and every flag combination (wrappers rotate), plus
   one case for every pair of non-default values of two other axes (so all axes combine pairwise).
+  The `cell` axis (the layer as RNN(cell), or as RNN of two stacked cells) and the mixed-precision
+  dtypes came later: their cases are generated after all the others (`_cell_and_precision_cases`),
+  so the ids and order of the earlier cases never change.
 - full: the full product of layer x wrapper x flags x mask x initial_state x dtype x target (the
-  axes that meet in the time loop); the cell-local axes (activation, use_bias, unroll, dropout) and
-  the shape axes (T, batch, time_major) stay pairwise, as in the default tier.
+  axes that meet in the time loop), and of cell x layer x wrapper x flags x mask x initial_state
+  (float32); the cell-local axes (activation, use_bias, unroll, dropout) and the shape axes (T, batch,
+  time_major) stay pairwise, as in the default tier.
 """
 from __future__ import annotations
 
@@ -38,7 +42,15 @@ ACTIVATIONS = {
     "act_hard_sigmoid": {"activation": "hard_sigmoid"},
     "ract_hard_sigmoid": {"recurrent_activation": "hard_sigmoid"},
 }
-DTYPES = {"f32": "float32", "f64": "float64", "f16": "float16"}
+# id -> how the layer is built: the built-in layer itself, RNN(its cell), or RNN([cell, cell])
+# (Keras wraps the list in StackedRNNCells: STACK_UNITS units, so the two cells' states differ in width)
+CELLS = {"layer": None, "rnn_cell": "RNN(cell)", "stacked": "RNN([cell, cell])"}
+CELL_CLASSES = {"SimpleRNN": "SimpleRNNCell", "LSTM": "LSTMCell", "GRU": "GRUCell"}
+STACK_UNITS = (4, 5)
+# id -> dtype, or a mixed-precision policy (float32 variables and inputs, low-precision compute)
+DTYPES = {"f32": "float32", "f64": "float64", "f16": "float16",
+          "mixed_f16": "mixed_float16", "mixed_bf16": "mixed_bfloat16"}
+MIXED = {"mixed_float16": "float32", "mixed_bfloat16": "float32"}  # policy -> variable/input dtype
 STEPS = {"t7": 7, "t1": 1, "t100": 100}
 BATCHES = {"b3": 3, "b1": 1}
 UNITS, FEATURES = 5, 3
@@ -50,6 +62,7 @@ FLAGS = ("return_sequences", "return_state", "go_backwards", "stateful")
 @dataclass(frozen=True, order=True)
 class Case:
     layer: str = "lstm"
+    cell: str = "layer"
     wrapper: str = "none"
     return_sequences: bool = False
     return_state: bool = False
@@ -76,6 +89,8 @@ class Case:
     def stem(self) -> str:
         """The id without the target: the same stem means the same data and weights on every target."""
         parts = [self.layer]
+        if self.cell != "layer":
+            parts.append(self.cell)
         if self.wrapper != "none":
             parts.append(self.wrapper)
         for flag, word in zip(FLAGS, ("seq", "state", "bwd", "stateful")):
@@ -117,7 +132,14 @@ class Case:
 
     @property
     def np_dtype(self):
-        return np.dtype(DTYPES[self.dtype])
+        """The dtype of the inputs and initial states (float32 under a mixed-precision policy)."""
+        name = DTYPES[self.dtype]
+        return np.dtype(MIXED.get(name, name))
+
+    @property
+    def policy(self):
+        """The mixed-precision policy name, or None for a plain dtype."""
+        return DTYPES[self.dtype] if DTYPES[self.dtype] in MIXED else None
 
     @property
     def input_shape(self):
@@ -126,26 +148,45 @@ class Case:
 
     # -- the layer -----------------------------------------------------------------------------
     def layer_spec(self) -> dict:
+        """The layer as a spec (frameworks/keras_adapter.py). Under a mixed-precision policy the
+        configs hold no dtype and "policy" names it for the layer, its cells and its wrapper."""
         cls, fixed = LAYERS[self.layer]
-        config = {"units": UNITS, **fixed, **ACTIVATIONS[self.activation]}
-        for flag in FLAGS:
-            config[flag] = getattr(self, flag)
+        cell = {"units": UNITS, **fixed, **ACTIVATIONS[self.activation]}  # the cell's own options
         if not self.use_bias:
-            config["use_bias"] = False
-        if self.unroll:
-            config["unroll"] = True
+            cell["use_bias"] = False
         if self.dropout:
-            config["dropout"] = config["recurrent_dropout"] = DROPOUT_RATE
+            cell["dropout"] = cell["recurrent_dropout"] = DROPOUT_RATE
+        loop = {flag: getattr(self, flag) for flag in FLAGS}  # the time loop's options
+        if self.unroll:
+            loop["unroll"] = True
         if self.time_major:
-            config["time_major"] = True
-        config["dtype"] = DTYPES[self.dtype]
+            loop["time_major"] = True
+        dtype = {} if self.policy else {"dtype": DTYPES[self.dtype]}
         wrapper = None if self.wrapper == "none" else {"merge_mode": WRAPPERS[self.wrapper]}
-        return {"class": cls, "config": config, "wrapper": wrapper}
+        if self.cell == "layer":
+            config = {**cell, **loop}
+            for key in ("use_bias", "unroll", "dropout", "recurrent_dropout", "time_major"):
+                if key in config:  # the keys in the order they always had (recorded specs)
+                    config[key] = config.pop(key)
+            spec = {"class": cls, "config": {**config, **dtype}, "wrapper": wrapper}
+        else:
+            units = STACK_UNITS if self.cell == "stacked" else (UNITS,)
+            cells = [{"class": CELL_CLASSES[cls], "config": {**cell, "units": u, **dtype}} for u in units]
+            spec = {"class": "RNN", "config": {**loop, **dtype}, "cells": cells,
+                    "stacked": self.cell == "stacked", "wrapper": wrapper}
+        if self.policy:
+            spec["policy"] = self.policy
+        return spec
+
+    @property
+    def states_per_cell(self) -> int:
+        return 2 if self.layer == "lstm" else 1
 
     @property
     def n_states(self) -> int:
-        per_layer = 2 if self.layer == "lstm" else 1
-        return per_layer * (1 if self.wrapper == "none" else 2)
+        """How many state arrays the layer carries (every cell's, both directions)."""
+        cells = 2 if self.cell == "stacked" else 1
+        return self.states_per_cell * cells * (1 if self.wrapper == "none" else 2)
 
     def applicable(self) -> bool:
         """Combinations that do not exist: a recurrent activation on SimpleRNN."""
@@ -185,6 +226,12 @@ def _fits(case):
 
 
 def default_cases(targets=TARGETS):
+    return _unique([*_layer_cases(targets), *_cell_and_precision_cases(targets)])
+
+
+def _layer_cases(targets):
+    """The matrix before the cell axis and mixed precision: these ids and their order are fixed
+    (recordings under fixtures/ are keyed by them)."""
     layers, wrappers = list(LAYERS), list(WRAPPERS)
     flag_combos = _flag_product()
     out = []
@@ -219,12 +266,81 @@ def default_cases(targets=TARGETS):
     return _unique(c for c in out if _fits(c))
 
 
+# Values of the axes added after the first matrix: the cell axis and the mixed-precision dtypes.
+NEW_VALUES = {"cell": [{"cell": c} for c in list(CELLS)[1:]],
+              "dtype": [{"dtype": "mixed_f16"}, {"dtype": "mixed_bf16"}]}
+
+
+def _cell_and_precision_cases(targets):
+    """RNN(cell), stacked cells and mixed precision, as the default tier covers every other axis:
+    - every cell value x every layer x the 16 flag combinations, no wrapper;
+    - every cell value under every Bidirectional merge mode, every layer (flags rotate);
+    - every cell value x every layer x every mask, with initial states (wrappers and flags rotate);
+    - every mixed-precision dtype x every layer x every flag combination (wrappers rotate);
+    - every cell value x every mixed-precision dtype x every layer, masked and not;
+    - every new value x every non-default value of every other axis (layers, wrappers, flags rotate)."""
+    layers, wrappers, flag_combos = list(LAYERS), list(WRAPPERS), _flag_product()
+    out = []
+    for target in targets:
+        for override in NEW_VALUES["cell"]:
+            for layer, flags in itertools.product(layers, flag_combos):
+                out.append(_with_flags(Case(layer=layer, target=target, **override), flags))
+        for ci, override in enumerate(NEW_VALUES["cell"]):
+            for wi, wrapper in enumerate(wrappers[1:]):
+                for li, layer in enumerate(layers):
+                    flags = flag_combos[(3 * wi + 5 * li + 7 * ci) % len(flag_combos)]
+                    out.append(_with_flags(Case(layer=layer, wrapper=wrapper, target=target, **override),
+                                           flags))
+        for ci, override in enumerate(NEW_VALUES["cell"]):  # where a stack's states meet the mask
+            for mi, mask in enumerate(MASKS[1:]):
+                for li, layer in enumerate(layers):
+                    n = ci + mi + li
+                    out.append(_with_flags(Case(layer=layer, wrapper=wrappers[n % len(wrappers)], mask=mask,
+                                                initial_state=True, target=target, **override),
+                                           flag_combos[(5 * n + 3 * ci) % len(flag_combos)]))
+        for k, override in enumerate(NEW_VALUES["dtype"]):
+            for li, layer in enumerate(layers):
+                for fi, flags in enumerate(flag_combos):
+                    wrapper = wrappers[(fi + li + k) % len(wrappers)]
+                    out.append(_with_flags(Case(layer=layer, wrapper=wrapper, target=target, **override),
+                                           flags))
+        for ci, cell in enumerate(NEW_VALUES["cell"]):  # cells in mixed precision, masked and not
+            for di, dtype in enumerate(NEW_VALUES["dtype"]):
+                for li, layer in enumerate(layers):
+                    n = 4 * (2 * ci + di) + li
+                    for mask in ("none", MASKS[1 + n % (len(MASKS) - 1)]):
+                        out.append(_with_flags(
+                            Case(layer=layer, wrapper=wrappers[n % len(wrappers)], mask=mask,
+                                 initial_state=bool(n % 2), target=target, **cell, **dtype),
+                            flag_combos[(7 * n + (mask != "none")) % len(flag_combos)]))
+        new = [(axis, o) for axis, values in NEW_VALUES.items() for o in values]
+        others = [(axis, o) for axis, values in _extra_axes().items() for o in values] + new
+        n = 0
+        for i, (a1, o1) in enumerate(new):
+            for a2, o2 in others:
+                if a1 == a2 or (a2, o2) in new[:i]:  # same axis, or a pair of new values seen already
+                    continue
+                layer = layers[n % len(layers)]
+                if str(o1.get("activation", "")).startswith("ract") or \
+                        str(o2.get("activation", "")).startswith("ract"):
+                    layer = "lstm" if layer == "simple_rnn" else layer
+                flags = flag_combos[(n * 7) % len(flag_combos)]
+                out.append(_with_flags(Case(layer=layer, wrapper=wrappers[n % len(wrappers)],
+                                            target=target, **o1, **o2), flags))
+                n += 1
+    return _unique(c for c in out if _fits(c))
+
+
 def full_cases(targets=TARGETS):
     out = []
     for target, layer, wrapper, flags, mask, init, dtype in itertools.product(
             targets, LAYERS, WRAPPERS, _flag_product(), MASKS, (False, True), DTYPES):
         out.append(_with_flags(Case(layer=layer, wrapper=wrapper, mask=mask, initial_state=init,
                                     dtype=dtype, target=target), flags))
+    for target, cell, layer, wrapper, flags, mask, init in itertools.product(
+            targets, list(CELLS)[1:], LAYERS, WRAPPERS, _flag_product(), MASKS, (False, True)):
+        out.append(_with_flags(Case(layer=layer, cell=cell, wrapper=wrapper, mask=mask,
+                                    initial_state=init, target=target), flags))
     return _unique(list(out) + default_cases(targets))
 
 
@@ -256,6 +372,8 @@ def case_from_id(case_id: str) -> Case:
     for p in parts[1:-2]:
         if p in WRAPPERS:
             kwargs["wrapper"] = p
+        elif p in CELLS and p != "layer":
+            kwargs["cell"] = p
         elif p in words:
             kwargs[words[p]] = True
         elif p.startswith("mask_"):

@@ -9,7 +9,8 @@ import sys
 
 import numpy as np
 
-from .reference import LAYER_CLASSES, Bidirectional, NO_EFFECT_OPTIONS
+from .reference import CELL_CLASSES, LAYER_CLASSES, RNN, Bidirectional, NO_EFFECT_OPTIONS, StackedRNNCells
+from .reference.precision import POLICIES
 
 # Config keys a framework reports that carry no inference meaning for the reference.
 _CONFIG_ONLY = {"dtype"}
@@ -37,18 +38,24 @@ def dialect_of(layer) -> str:
                     f"{type(layer).__module__}.{type(layer).__qualname__}")
 
 
-def _compute_dtype(layer):
-    compute = getattr(layer, "compute_dtype", None) or "float32"
-    variable = getattr(layer, "variable_dtype", None) or compute
-    if str(variable) != str(compute):
-        raise ValueError(f"from_keras: mixed precision (variables {variable}, compute {compute}) "
-                         f"is not modelled by the reference")
-    return str(compute)
+def _dtype_policy(layer):
+    """The layer's dtype policy name: a dtype, or mixed_float16 / mixed_bfloat16 (float32 variables,
+    low-precision compute). Anything else (a quantized policy, ...) is refused by name."""
+    compute = str(getattr(layer, "compute_dtype", None) or "float32")
+    variable = str(getattr(layer, "variable_dtype", None) or compute)
+    if variable == compute and compute in POLICIES:
+        return compute
+    name = getattr(getattr(layer, "dtype_policy", None), "name", None)
+    if name in POLICIES and POLICIES[name] == (variable, compute):
+        return name
+    raise ValueError(f"from_keras: {getattr(layer, 'name', type(layer).__name__)!r} has dtype policy "
+                     f"{name!r} (variables {variable}, compute {compute}), which is not modelled; "
+                     f"modelled: {', '.join(POLICIES)}")
 
 
-def reference_kwargs(class_name, config, dialect, dtype=None):
+def reference_kwargs(class_name, config, dialect, dtype=None, known=LAYER_CLASSES):
     """Translate a Keras layer config into reference constructor kwargs."""
-    if class_name not in LAYER_CLASSES:
+    if class_name not in known:
         raise ValueError(f"{class_name} is not modelled by the reference (expected one of "
                          f"{sorted(LAYER_CLASSES)}, or Bidirectional around one of them)")
     kwargs = {}
@@ -85,24 +92,62 @@ def _reference_layer(class_name, config, dialect, dtype=None):
     return LAYER_CLASSES[class_name](**reference_kwargs(class_name, config, dialect, dtype))
 
 
+def cell_kwargs(class_name, config, dialect, dtype=None):
+    """Translate a Keras cell config into reference cell constructor kwargs."""
+    if class_name not in CELL_CLASSES:
+        raise ValueError(f"{class_name} is not a cell the reference models (expected one of "
+                         f"{sorted(CELL_CLASSES)})")
+    return reference_kwargs(class_name, config, dialect, dtype, known=CELL_CLASSES)
+
+
+def _reference_rnn(spec, dialect, policy=None):
+    """A reference RNN for an RNN spec: {"class": "RNN", "config": {RNN kwargs}, "cells": [{"class":
+    "LSTMCell", "config": {...}}, ...], "stacked": bool}; stacked cells when "stacked" is true."""
+    cells = []
+    for c in spec["cells"]:
+        cells.append(CELL_CLASSES[c["class"]](**cell_kwargs(c["class"], c["config"], dialect, policy)))
+    if not spec.get("stacked") and len(cells) != 1:
+        raise ValueError(f"an RNN spec with stacked=False has one cell, got {len(cells)}")
+    cell = StackedRNNCells(cells) if spec.get("stacked") else cells[0]
+    config = {k: v for k, v in spec["config"].items() if k not in NO_EFFECT_OPTIONS}
+    if policy is not None:
+        config["dtype"] = policy
+    return RNN(cell, dialect=dialect, **config)
+
+
 def from_spec(spec, dialect):
-    """A reference layer for a layer spec (see frameworks.keras_adapter); weights unset."""
-    cls = spec["class"]
-    layer = _reference_layer(cls, spec["config"], dialect)
+    """A reference layer for a layer spec (see frameworks.keras_adapter); weights unset.
+
+    ``spec["policy"]``, when present, is a dtype policy (e.g. "mixed_float16") for the layer, its
+    cells and its wrapper alike, as a global Keras policy would set them."""
+    cls, policy = spec["class"], spec.get("policy")
+    if cls == "RNN":
+        layer = _reference_rnn(spec, dialect, policy)
+    else:
+        layer = _reference_layer(cls, spec["config"], dialect, policy)
     wrapper = spec.get("wrapper")
     if wrapper is None:
         return layer
     backward = None
     if wrapper.get("backward_config") is not None:
-        backward = _reference_layer(cls, wrapper["backward_config"], dialect)
+        if cls == "RNN":
+            raise ValueError("from_spec: a backward_config for an RNN spec is not supported")
+        backward = _reference_layer(cls, wrapper["backward_config"], dialect, policy)
     return Bidirectional(layer, merge_mode=wrapper.get("merge_mode", "concat"), backward_layer=backward,
-                         dtype=wrapper.get("dtype", "float32"))
+                         dtype=policy or wrapper.get("dtype", "float32"))
+
+
+_MODELLED = (*LAYER_CLASSES, "RNN", "Bidirectional")
 
 
 def _builtin_base(layer):
-    """The nearest built-in Keras recurrent class in the layer's MRO, or None."""
-    for cls in type(layer).__mro__:
-        if _framework_dialect(cls) is not None and cls.__name__ in (*LAYER_CLASSES, "Bidirectional"):
+    """The nearest built-in Keras class the reference models in the layer's MRO, or None."""
+    return _builtin_class(layer, _MODELLED)
+
+
+def _builtin_class(obj, names):
+    for cls in type(obj).__mro__:
+        if _framework_dialect(cls) is not None and cls.__name__ in names:
             root = sys.modules.get(cls.__module__.split(".")[0])
             if getattr(getattr(root, "layers", None), cls.__name__, None) is cls:
                 return cls
@@ -111,37 +156,91 @@ def _builtin_base(layer):
 
 def _refuse_subclass(layer, base):
     """A user subclass of a built-in layer may override call: refuse it, naming the built-in."""
-    if base is not None and base is not type(layer):
-        raise ValueError(f"from_keras: {type(layer).__module__}.{type(layer).__qualname__} is a "
-                         f"subclass of the built-in {base.__name__}; its call may differ, so it is "
-                         f"not modelled (copy its config and weights into a plain {base.__name__})")
+    if base is None or base is type(layer):
+        return
+    if _framework_dialect(type(layer)) is not None:  # another Keras layer built on it (ConvLSTM1D)
+        raise ValueError(f"from_keras: {type(layer).__name__} is not a recurrent layer the reference "
+                         f"models ({sorted(LAYER_CLASSES)}, RNN of built-in cells, or Bidirectional)")
+    raise ValueError(f"from_keras: {type(layer).__module__}.{type(layer).__qualname__} is a "
+                     f"subclass of the built-in {base.__name__}; its call may differ, so it is "
+                     f"not modelled (copy its config and weights into a plain {base.__name__})")
 
 
 def _check_builtin(layer):
     cls = type(layer).__name__
     base = _builtin_base(layer)
     _refuse_subclass(layer, base)
-    if cls not in LAYER_CLASSES:
-        if hasattr(layer, "cell"):
-            raise ValueError(f"from_keras: {cls} (a generic RNN around {type(layer.cell).__name__}) is "
-                             f"not modelled; only the built-in SimpleRNN, LSTM and GRU layers are")
-        raise ValueError(f"from_keras: {cls} is not a recurrent layer the reference models "
-                         f"({sorted(LAYER_CLASSES)} or Bidirectional)")
     if base is None:
-        raise ValueError(f"from_keras: {type(layer).__module__}.{cls} is not the built-in Keras "
-                         f"{cls}, so it is not modelled")
+        if cls in _MODELLED:
+            raise ValueError(f"from_keras: {type(layer).__module__}.{cls} is not the built-in Keras "
+                             f"{cls}, so it is not modelled")
+        raise ValueError(f"from_keras: {cls} is not a recurrent layer the reference models "
+                         f"({sorted(LAYER_CLASSES)}, RNN of built-in cells, or Bidirectional)")
+
+
+def _live_cells(layer):
+    """The built-in cells of a live RNN layer, and whether they are stacked; custom cells refused."""
+    cell, where = layer.cell, f"from_keras: RNN {layer.name!r}"
+    stacked = _builtin_class(cell, ("StackedRNNCells",))
+    if stacked is not None and stacked is not type(cell):
+        raise ValueError(f"{where}: its cell {type(cell).__qualname__} is a subclass of StackedRNNCells; "
+                         f"not modelled")
+    cells = list(cell.cells) if stacked is not None else [cell]
+    for k, c in enumerate(cells):
+        name = f"cell {k} of the stack" if stacked is not None else "its cell"
+        base = _builtin_class(c, tuple(CELL_CLASSES))
+        if base is None:
+            raise ValueError(f"{where}: {name} {type(c).__module__}.{type(c).__qualname__} is a custom "
+                             f"cell; the reference models the built-in {', '.join(CELL_CLASSES)} "
+                             f"(alone or stacked)")
+        if base is not type(c):
+            raise ValueError(f"{where}: {name} {type(c).__qualname__} is a subclass of the built-in "
+                             f"{base.__name__}; its call may differ, so it is not modelled")
+    return cells, stacked is not None
+
+
+def _flat(states):
+    if isinstance(states, (list, tuple)):
+        return [s for part in states for s in _flat(part)]
+    return [states]
 
 
 def _copy_states(ref_layer, live_layer):
     states = getattr(live_layer, "states", None)
-    if not ref_layer.stateful or not states or any(s is None for s in states):
+    if not ref_layer.stateful or not states:
         return
-    ref_layer.states = [np.asarray(s).astype(ref_layer.dtype) for s in states]
+    states = _flat(states)
+    if any(s is None for s in states):
+        return
+    ref_layer.states = [np.asarray(s).astype(ref_layer.compute_dtype) for s in states]
+
+
+def _from_rnn(layer, dialect):
+    cells, stacked = _live_cells(layer)
+    rnn_policy = _dtype_policy(layer)
+    ref_cells = []
+    for c in cells:
+        cell_policy = _dtype_policy(c)
+        if cell_policy != rnn_policy:
+            raise ValueError(f"from_keras: RNN {layer.name!r} has dtype policy {rnn_policy!r} but its "
+                             f"cell {c.name!r} has {cell_policy!r}: that mix is not modelled (Keras 3 "
+                             f"computes the cell in its own dtype on weights rounded to the RNN's; "
+                             f"tf_keras refuses it); give the RNN and its cells one policy")
+        ref_cells.append(CELL_CLASSES[type(c).__name__](
+            **cell_kwargs(type(c).__name__, c.get_config(), dialect, cell_policy)))
+    config = {k: v for k, v in layer.get_config().items()
+              if k not in ("cell", "name", "trainable", "dtype") and k not in NO_EFFECT_OPTIONS}
+    config["zero_output_for_mask"] = bool(getattr(layer, "zero_output_for_mask", False))
+    return RNN(StackedRNNCells(ref_cells) if stacked else ref_cells[0], dialect=dialect,
+               dtype=rnn_policy, **config)
 
 
 def _from_single(layer, dialect):
     _check_builtin(layer)
-    ref = _reference_layer(type(layer).__name__, layer.get_config(), dialect, _compute_dtype(layer))
+    if _builtin_base(layer).__name__ == "RNN":
+        ref = _from_rnn(layer, dialect)
+    else:
+        ref = _reference_layer(type(layer).__name__, layer.get_config(), dialect, _dtype_policy(layer))
     weights = layer.get_weights()
     if weights:
         ref.set_weights([np.asarray(w) for w in weights])
@@ -164,7 +263,7 @@ def from_keras(layer):
         bw_config = {**backward.get_config()}
         bw = type(backward).from_config(bw_config)
         ref = Bidirectional(base, merge_mode=layer.merge_mode, backward_layer=bw,
-                            dtype=_compute_dtype(layer))
+                            dtype=_dtype_policy(layer))
         ref.forward_layer.set_weights(forward.get_weights())
         ref.backward_layer.set_weights(backward.get_weights())
         ref.forward_layer.states, ref.backward_layer.states = forward.states, backward.states

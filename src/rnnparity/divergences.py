@@ -27,6 +27,15 @@ class Divergence:
         return f"known framework bug [{self.key}]: {self.reason.split(': ')[0].split(', so ')[0]}"
 
 
+def _stacked(case):
+    # duck-typed cases (tests/test_hypothesis_live.py) predate the cell axis and mixed precision
+    return getattr(case, "cell", "layer") == "stacked"
+
+
+def _mixed(case):
+    return str(getattr(case, "dtype", "f32")).startswith("mixed")
+
+
 REGISTRY = (
     Divergence(
         key="keras3-bidirectional-stateful-return-state",
@@ -65,6 +74,73 @@ REGISTRY = (
         # Keras 3 rejects go_backwards and time_major Bidirectional configurations at construction
         applies=lambda c: (c.unroll and c.mask != "none" and c.wrapper != "none" and c.return_sequences
                            and not (c.target == "keras3" and (c.go_backwards or c.time_major))),
+    ),
+    Divergence(
+        key="keras3-stacked-cells-mixed-precision-mask",
+        targets=("keras3",),
+        reason=("Keras 3 RNN([cell, ...]) with mixed-precision cells fails on a masked input with "
+                "InvalidArgumentError (SelectV2: half expected, float given): RNN wraps the list in a "
+                "StackedRNNCells that gets the default float32 policy, RNN.call casts the initial "
+                "states to that float32 compute dtype, the cells return float16 states, and the masked "
+                "step's tf.where(mask, new_states, old_states) mixes the two. Unmasked it runs (and "
+                "agrees with the reference); a global mixed policy or StackedRNNCells(cells, "
+                "dtype=policy) avoids it"),
+        evidence=("keras/src/layers/rnn/rnn.py RNN.call: `initial_state = tree.map_structure(lambda x: "
+                  "backend.convert_to_tensor(x, dtype=self.cell.compute_dtype), initial_state)`, with "
+                  "self.cell the float32 StackedRNNCells; keras/src/backend/tensorflow/rnn.py masks with "
+                  "tf.where (seen on keras 3.15.1, mixed_float16 and mixed_bfloat16)"),
+        repro=("import keras, numpy as np\n"
+               "cells = [keras.layers.GRUCell(4, dtype='mixed_float16'), keras.layers.GRUCell(4, "
+               "dtype='mixed_float16')]\n"
+               "rnn = keras.layers.RNN(cells, dtype='mixed_float16')\n"
+               "rnn(np.ones((1, 3, 2), 'float32'), mask=np.array([[True, True, False]]))  "
+               "# InvalidArgumentError: cannot compute SelectV2"),
+        # Keras 3 rejects go_backwards and time_major Bidirectional configurations at construction
+        applies=lambda c: (_stacked(c) and _mixed(c) and c.mask != "none"
+                           and not c.time_major and not (c.wrapper != "none" and c.go_backwards)),
+    ),
+    Divergence(
+        key="tf_keras-stacked-cells-masked-state-lists",
+        targets=("tf_keras",),
+        reason=("tf_keras RNN over stacked cells raises ValueError ('The two structures don't have the "
+                "same nested structure') on a masked input when a one-state cell's initial state is "
+                "given as a list ([h], the structure Keras 3 itself uses) rather than a bare array: the "
+                "masked step repacks the new states in the structure StackedRNNCells returns (a bare "
+                "array for a one-state cell), the unmasked step in the initial states' structure. "
+                "Unmasked, or unrolled, it runs and agrees with the reference"),
+        evidence=("tf_keras/src/backend.py rnn(), while_loop branch with a mask: `new_states = "
+                  "tf.nest.pack_sequence_as(new_states, flat_final_state)`; without a mask: "
+                  "`tf.nest.pack_sequence_as(initial_states, flat_new_state)` (seen on tf_keras 2.21.0)"),
+        repro=("import tf_keras, numpy as np\n"
+               "rnn = tf_keras.layers.RNN([tf_keras.layers.GRUCell(2), tf_keras.layers.GRUCell(2)])\n"
+               "h = np.zeros((1, 2), 'float32'); x = np.ones((1, 3, 2), 'float32')\n"
+               "rnn(x, initial_state=[[h], [h]])  # runs\n"
+               "rnn(x, initial_state=[[h], [h]], mask=np.array([[True, True, False]]))  # ValueError"),
+        # the matrix gives every stacked cell's initial states as a list (data.py); a non-stateful
+        # mixed-precision layer refuses the float32 initial states first (modelled, see precision.py)
+        applies=lambda c: (_stacked(c) and c.layer != "lstm" and c.initial_state
+                           and c.mask != "none" and not c.unroll
+                           and not (_mixed(c) and not c.stateful)),
+    ),
+    Divergence(
+        key="keras3-stacked-stateful-reset",
+        targets=("keras3",),
+        reason=("Keras 3 reset_state() (and reset_states()) of a stateful RNN over stacked cells raises "
+                "AttributeError ('ListWrapper' object has no attribute 'assign'): the states of stacked "
+                "cells are one list per cell, and reset_state assigns zeros to each entry of "
+                "self.states without flattening them. Carrying the states between calls works (and "
+                "agrees with the reference); only the reset fails, also under Bidirectional"),
+        evidence=("keras/src/layers/rnn/rnn.py RNN.reset_state: `for v in self.states: "
+                  "v.assign(ops.zeros_like(v.value))`, while _create_state_variables builds "
+                  "self.states with tree.map_structure over the nested initial state (seen on "
+                  "keras 3.15.1)"),
+        repro=("import keras, numpy as np\n"
+               "rnn = keras.layers.RNN([keras.layers.GRUCell(2), keras.layers.GRUCell(2)], stateful=True)\n"
+               "rnn(np.ones((1, 3, 2), 'float32'))\n"
+               "rnn.reset_state()  # AttributeError: 'ListWrapper' object has no attribute 'assign'"),
+        # Keras 3 rejects go_backwards and time_major Bidirectional configurations at construction
+        applies=lambda c: (_stacked(c) and c.stateful and not c.time_major
+                           and not (c.wrapper != "none" and c.go_backwards)),
     ),
 )
 
@@ -123,8 +199,34 @@ INPUT_BUGS = {
 }
 
 
+# Bugs met on the ways of passing stacked cells' states, keyed by (target, row id of
+# tests/test_cells_live.py STRUCTURES).
+STACKED_STATE_BUGS = {
+    ("keras3", "lstm_stack_too_few_entries"): Divergence(
+        key="keras3-stacked-cells-too-few-initial-states",
+        targets=("keras3",),
+        reason=("Keras 3 RNN over stacked cells given initial states for fewer cells than it stacks "
+                "silently runs only those first cells: RNN([LSTMCell(4), LSTMCell(5)]) with one [h, c] "
+                "entry returns cell 0's 4-unit output and states, and cell 1 never runs. tf_keras "
+                "raises ValueError ('Layer has 2 states but was passed 1 initial states')"),
+        evidence=("keras/src/layers/rnn/stacked_rnn_cells.py StackedRNNCells.call: `for cell, states in "
+                  "zip(self.cells, states)` stops at the shorter list, with no count check in RNN.call "
+                  "(seen on keras 3.15.1)"),
+        repro=("import keras, numpy as np\n"
+               "rnn = keras.layers.RNN([keras.layers.LSTMCell(4), keras.layers.LSTMCell(5)])\n"
+               "h = np.zeros((1, 4), 'float32')\n"
+               "print(rnn(np.ones((1, 3, 2), 'float32'), initial_state=[[h, h]]).shape)  # (1, 4), not (1, 5)"),
+        applies=lambda row: True,
+    ),
+}
+
+
 def input_divergence(target, row_id):
     return INPUT_BUGS.get((target, row_id))
+
+
+def stacked_state_divergence(target, row_id):
+    return STACKED_STATE_BUGS.get((target, row_id))
 
 
 # The INPUT_BUGS rows a live call can meet, by the call's view (see divergence_for_call). The other
@@ -224,6 +326,35 @@ SURPRISES = (
         "tf.nn.gelu(tf.constant([-1.0], tf.float64)) - (-0.5 * math.erfc(1 / math.sqrt(2)))  # 4e-9",
     ),
     Surprise(
+        "Stacked cells return one entry of states per cell, in the structure they were given",
+        ("keras3", "tf_keras"),
+        "RNN([LSTMCell(4), GRUCell(5)], return_state=True) returns the last cell's output, then each "
+        "cell's states: Keras 3 `(out, [h1, c1], [h2])`, tf_keras `[out, [h1, c1], h2]` (a bare array "
+        "for a one-state cell). Given initial states, both return the final states in that same "
+        "structure (a tuple entry comes back a tuple, a bare array bare). A stack of one cell keeps "
+        "its entry: RNN([LSTMCell(5)]) returns `(out, [h, c])`, RNN(LSTMCell(5)) `(out, h, c)`.",
+        "keras.layers.RNN([keras.layers.GRUCell(4), keras.layers.GRUCell(5)], return_state=True)(x)"
+        "  # (out, [h1], [h2])",
+    ),
+    Surprise(
+        "tf_keras does not cast initial states to a mixed-precision layer's compute dtype",
+        ("tf_keras",),
+        "Under mixed_float16 / mixed_bfloat16 (float32 variables, low-precision compute) Keras 3 casts "
+        "inputs and initial states to the compute dtype; tf_keras casts only the inputs, so a float32 "
+        "initial state on a non-stateful layer fails with InvalidArgumentError in the matmul (a "
+        "stateful layer casts its states, so there it works). Outputs and states are float16 / "
+        "bfloat16, get_weights() is float32 in both.",
+        "tf_keras.layers.GRU(4, dtype='mixed_float16')(x, initial_state=[h32])  # InvalidArgumentError",
+    ),
+    Surprise(
+        "A tf_keras stateful layer ignores initial_state once its states are not all zero",
+        ("tf_keras",),
+        "tf_keras' RNN._process_inputs uses the stored states instead of a given initial_state whenever "
+        "any stored state is nonzero (so only the first call after a reset takes it); Keras 3 always "
+        "starts from the initial_state it is given.",
+        "l = tf_keras.layers.LSTM(4, stateful=True); l(x1); l(x2, initial_state=s)  # s is ignored",
+    ),
+    Surprise(
         "Return containers differ",
         ("keras3", "tf_keras"),
         "With return_state=True (or Bidirectional merge_mode=None) Keras 3 returns a tuple and "
@@ -239,7 +370,8 @@ def markdown() -> str:
              "Each is registered in `src/rnnparity/divergences.py` and applied as a strict xfail: the day "
              "the framework fixes it the case XPASSes, the suite fails and says so, and the entry is "
              "removed. Nothing else is skipped or xfailed.", ""]
-    for d in list(REGISTRY) + list(ACTIVATION_BUGS.values()) + list(INPUT_BUGS.values()):
+    for d in (list(REGISTRY) + list(ACTIVATION_BUGS.values()) + list(INPUT_BUGS.values())
+              + list(STACKED_STATE_BUGS.values())):
         parts += [f"### `{d.key}` ({', '.join(d.targets)})", "", f"{d.reason}.", "",
                   f"Evidence: {d.evidence}.", "", "```python", d.repro, "```", ""]
     parts += ["## Surprising but deliberate framework behaviour (modelled by the reference)", ""]

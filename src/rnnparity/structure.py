@@ -23,12 +23,17 @@ STATE_DESCRIPTIONS = {
 MERGE_WORDS = {"concat": "concatenated", "sum": "summed", "mul": "multiplied", "ave": "averaged"}
 
 
+# A cell's layer, for the names of its states
+CELL_LAYERS = {"SimpleRNNCell": "SimpleRNN", "LSTMCell": "LSTM", "GRUCell": "GRU"}
+
+
 @dataclass(frozen=True)
 class OutputSpec:
     index: int
     name: str
-    shape: tuple
+    shape: tuple  # for a group of states (one stacked cell's, returned as a list): one shape each
     dtype: str
+    parts: tuple = ()  # the names of a group's states, in order; empty for a single array
 
     def label(self) -> str:
         return f"output [{self.index}] = {self.name}"
@@ -106,12 +111,28 @@ def _spec_from(layer_or_config):
         if isinstance(dtype, str):  # Keras 3 casts the merged outputs to the wrapper's own dtype
             wrapper["dtype"] = dtype
         return {**inner, "wrapper": wrapper}
+    if type(obj).__name__ == "RNN":
+        return _rnn_spec_from(obj)
     config = obj.get_config()
     cls = type(obj).__name__
     if cls not in STATE_DESCRIPTIONS:
         raise ValueError(f"explain: {cls} is not a recurrent layer rnnparity models")
     dtype = getattr(obj, "compute_dtype", None) or config.get("dtype")
     return {"class": cls, "config": {**config, "dtype": dtype if isinstance(dtype, str) else "float32"}}
+
+
+def _rnn_spec_from(obj):
+    """The spec of a live Keras RNN (or a reference RNN): its cells' classes and units."""
+    cells = list(getattr(obj.cell, "cells", [obj.cell]))
+    for c in cells:
+        if type(c).__name__ not in CELL_LAYERS:
+            raise ValueError(f"explain: RNN around {type(c).__name__}, which is not a built-in cell "
+                             f"rnnparity models ({', '.join(CELL_LAYERS)})")
+    config = {k: v for k, v in obj.get_config().items() if k != "cell"}
+    dtype = getattr(obj, "compute_dtype", None) or config.get("dtype")
+    config["dtype"] = dtype if isinstance(dtype, str) else "float32"
+    return {"class": "RNN", "config": config, "stacked": hasattr(obj.cell, "cells"),
+            "cells": [{"class": type(c).__name__, "config": {"units": int(c.units)}} for c in cells]}
 
 
 def _dialect_for(layer_or_config, dialect):
@@ -136,6 +157,36 @@ def _dialect_for(layer_or_config, dialect):
     return chosen
 
 
+def _compute_dtype(dtype):
+    """The dtype the outputs come in: a policy's compute dtype (mixed_float16 -> float16)."""
+    from .reference.precision import POLICIES
+
+    if not isinstance(dtype, str):
+        return "float32"
+    return POLICIES[dtype][1] if dtype in POLICIES else dtype
+
+
+def _state_entries(spec, dialect, batch):
+    """(name, shape, parts) of each returned state entry of one direction: a state per entry, or for
+    stacked cells one entry per cell (a list in Keras 3; in Keras 2 a bare array for a one-state cell)."""
+    if spec["class"] != "RNN":
+        units = int(spec["config"]["units"])
+        return [(s, (batch, units), ()) for s in STATE_DESCRIPTIONS[spec["class"]]]
+    cells = spec["cells"]
+    if not spec.get("stacked"):
+        units = int(cells[0]["config"]["units"])
+        return [(s, (batch, units), ()) for s in STATE_DESCRIPTIONS[CELL_LAYERS[cells[0]["class"]]]]
+    entries = []
+    for k, c in enumerate(cells):
+        units, names = int(c["config"]["units"]), STATE_DESCRIPTIONS[CELL_LAYERS[c["class"]]]
+        if dialect == "keras2" and len(names) == 1:
+            entries.append((f"cell {k} ({c['class']}) {names[0]}", (batch, units), ()))
+        else:
+            entries.append((f"cell {k} ({c['class']}) states: list of " + ", ".join(names),
+                            tuple((batch, units) for _ in names), tuple(names)))
+    return entries
+
+
 def explain(layer_or_config, input_shape, dialect=None) -> Explanation:
     """The outputs of a layer (a spec dict, a live Keras layer or a reference layer) on an input of
     `input_shape`, in order. Raises `Rejected` (a ValueError) where the framework refuses the
@@ -143,38 +194,44 @@ def explain(layer_or_config, input_shape, dialect=None) -> Explanation:
     dialect = _dialect_for(layer_or_config, dialect)
     spec = _spec_from(layer_or_config)
     cls, config, wrapper = spec["class"], spec.get("config", {}), spec.get("wrapper")
-    if cls not in STATE_DESCRIPTIONS:
-        raise ValueError(f"explain: {cls} is not one of {sorted(STATE_DESCRIPTIONS)}")
+    if cls not in STATE_DESCRIPTIONS and cls != "RNN":
+        raise ValueError(f"explain: {cls} is not one of {sorted(STATE_DESCRIPTIONS) + ['RNN']}")
+    if cls == "RNN" and any(c.get("class") not in CELL_LAYERS for c in spec.get("cells", [])):
+        raise ValueError(f"explain: an RNN spec's cells must be among {sorted(CELL_LAYERS)}")
     if len(input_shape) != 3:
         raise ValueError(f"explain: input_shape must be (batch, time, features), got {input_shape}")
     why = _rejection(spec, dialect)
     if why is not None:
         raise Rejected(f"explain: {why}")
-    units = int(config["units"])
+    units = int(config["units"]) if cls != "RNN" else int(spec["cells"][-1]["config"]["units"])
     rs, rst = bool(config.get("return_sequences")), bool(config.get("return_state"))
     time_major = bool(config.get("time_major"))
-    dtype = config.get("dtype") if isinstance(config.get("dtype"), str) else "float32"
+    dtype = _compute_dtype(spec.get("policy") or config.get("dtype"))
     if time_major:
         steps, batch = input_shape[0], input_shape[1]
     else:
         batch, steps = input_shape[0], input_shape[1]
     seq_shape = (steps, batch, units) if time_major else (batch, steps, units)
     out_shape = seq_shape if rs else (batch, units)
-    what = "whole sequence output (h at every step)" if rs else "last output (h at the last step)"
-    states = STATE_DESCRIPTIONS[cls]
+    last = " of the last cell" if spec.get("stacked") else ""
+    what = (f"whole sequence output (h{last} at every step)" if rs
+            else f"last output (h{last} at the last step)")
+    states = _state_entries(spec, dialect, batch)
     outputs = []
     if wrapper is None:
-        outputs.append((what, out_shape))
-        outputs += [(s, (batch, units)) for s in states]
+        outputs.append((what, out_shape, ()))
+        outputs += states
     else:
         mode = wrapper.get("merge_mode", "concat")
         if mode is None:
-            outputs.append((f"forward {what}", out_shape))
-            outputs.append((f"backward {what}" + (", flipped back to input order" if rs else ""), out_shape))
+            outputs.append((f"forward {what}", out_shape, ()))
+            outputs.append((f"backward {what}" + (", flipped back to input order" if rs else ""),
+                            out_shape, ()))
         else:
             merged = out_shape[:-1] + ((2 * units,) if mode == "concat" else (units,))
-            outputs.append((f"{what}, forward and backward {MERGE_WORDS[mode]}", merged))
-        outputs += [(f"{d} {s}", (batch, units)) for d in ("forward", "backward") for s in states]
+            outputs.append((f"{what}, forward and backward {MERGE_WORDS[mode]}", merged, ()))
+        outputs += [(f"{d} {n}", shape, parts) for d in ("forward", "backward")
+                    for n, shape, parts in states]
     # the outputs before the states: forward and backward apart under merge_mode=None, else one
     n_out = 2 if (wrapper is not None and wrapper.get("merge_mode", "concat") is None) else 1
     if not rst:
@@ -182,16 +239,23 @@ def explain(layer_or_config, input_shape, dialect=None) -> Explanation:
     seq = "tuple" if dialect == "keras3" else "list"
     container = seq if len(outputs) > 1 else "array"
     # Keras 3 casts Bidirectional's outputs (not its states) to the wrapper's own dtype
-    out_dtype = wrapper.get("dtype", "float32") if (wrapper is not None and dialect == "keras3") else dtype
-    flags = ", ".join([f"units={units}"] + [f"{k}=True" for k in
-                                             ("return_sequences", "return_state", "go_backwards", "stateful", "time_major")
-                                             if config.get(k)])
-    title = f"{cls}({flags})"
+    wrapper_dtype = _compute_dtype(spec.get("policy") or (wrapper or {}).get("dtype", "float32"))
+    out_dtype = wrapper_dtype if (wrapper is not None and dialect == "keras3") else dtype
+    flags = ", ".join(([] if cls == "RNN" else [f"units={units}"])
+                      + [f"{k}=True" for k in ("return_sequences", "return_state", "go_backwards",
+                                               "stateful", "time_major") if config.get(k)])
+    if cls == "RNN":
+        cells = ", ".join(f"{c['class']}({c['config']['units']})" for c in spec["cells"])
+        cells = f"[{cells}]" if spec.get("stacked") else cells
+        title = f"RNN({', '.join(filter(None, (cells, flags)))})"
+    else:
+        title = f"{cls}({flags})"
     if wrapper is not None:
         title = f"Bidirectional({title}, merge_mode={wrapper.get('merge_mode', 'concat')!r})"
     title += f" on input {tuple(input_shape)}"
-    return Explanation(title, container, tuple(OutputSpec(i, n, tuple(s), out_dtype if i < n_out else dtype)
-                                               for i, (n, s) in enumerate(outputs)))
+    return Explanation(title, container, tuple(OutputSpec(i, n, tuple(s), out_dtype if i < n_out else dtype,
+                                                          tuple(p))
+                                               for i, (n, s, p) in enumerate(outputs)))
 
 
 def return_table_markdown(input_shape=(2, 5, 3), units=4) -> str:

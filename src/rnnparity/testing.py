@@ -164,12 +164,19 @@ def _call_view(target, layer, x, mask, states):
     """The Case fields the divergence registry reads, for this layer and call."""
     inner = _inner(layer)
     config = inner.get_config()
-    cls = type(inner).__name__
+    cls, cell_kind, cell_config = type(inner).__name__, "layer", config
+    if cls == "RNN":  # RNN(cell) or stacked cells: the layer kind is the (first) cell's
+        stack = getattr(inner.cell, "cells", None)
+        first = stack[0] if stack else inner.cell
+        cls, cell_kind, cell_config = (type(first).__name__.removesuffix("Cell"),
+                                       "stacked" if stack else "rnn_cell", first.get_config())
     layer_id = {"SimpleRNN": "simple_rnn", "LSTM": "lstm"}.get(cls) or (
-        "gru" if config.get("reset_after", True) else "gru_reset_before")
+        "gru" if cell_config.get("reset_after", True) else "gru_reset_before")
+    policy = str(getattr(getattr(inner, "dtype_policy", None), "name", ""))
+    dtype = {"mixed_float16": "mixed_f16", "mixed_bfloat16": "mixed_bf16"}.get(policy, "f32")
     time_major = bool(config.get("time_major", False))
     return types.SimpleNamespace(
-        target=target, layer=layer_id,
+        target=target, layer=layer_id, cell=cell_kind, dtype=dtype,
         wrapper="none" if inner is layer else f"bidi_{str(layer.merge_mode).lower()}",
         return_sequences=bool(config.get("return_sequences")), return_state=bool(config.get("return_state")),
         go_backwards=bool(config.get("go_backwards")), stateful=bool(config.get("stateful")),

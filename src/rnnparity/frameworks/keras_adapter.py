@@ -4,6 +4,11 @@ A *layer spec* is a plain, JSON-serialisable dict (it is stored in fixtures):
     {"class": "LSTM", "config": {constructor kwargs},
      "wrapper": None | {"merge_mode": ..., "dtype": optional (the wrapper's own dtype, float32 unless
                         given), "backward_config": optional}}
+the generic RNN around built-in cells:
+    {"class": "RNN", "config": {RNN kwargs}, "cells": [{"class": "LSTMCell", "config": {...}}, ...],
+     "stacked": False (RNN(cell), one cell) | True (RNN([cell, ...]), a StackedRNNCells), "wrapper": ...}
+and, in either, "policy": a dtype policy name (e.g. "mixed_float16") given to the layer, its cells and
+its wrapper alike, as `keras.mixed_precision.set_global_policy` would (the configs then hold no dtype).
 """
 from __future__ import annotations
 
@@ -44,16 +49,23 @@ class KerasAdapter:
     def construct(self, spec):
         """The framework layer for a spec, unbuilt. Raises whatever the framework raises."""
         layers = self.K.layers
-        inner = getattr(layers, spec["class"])(**_cheap_initializers(spec["config"]))
+        policy = {"dtype": spec["policy"]} if spec.get("policy") else {}
+        if spec["class"] == "RNN":
+            cells = [getattr(layers, c["class"])(**_cheap_initializers(c["config"]), **policy)
+                     for c in spec["cells"]]
+            cell = cells if spec.get("stacked") else cells[0]  # RNN wraps a list in StackedRNNCells
+            inner = layers.RNN(cell, **spec["config"], **policy)
+        else:
+            inner = getattr(layers, spec["class"])(**_cheap_initializers(spec["config"]), **policy)
         wrapper = spec.get("wrapper")
         if wrapper is None:
             return inner
-        kwargs = {"merge_mode": wrapper.get("merge_mode", "concat")}
+        kwargs = {"merge_mode": wrapper.get("merge_mode", "concat"), **policy}
         if wrapper.get("dtype") is not None:
             kwargs["dtype"] = wrapper["dtype"]
         if wrapper.get("backward_config") is not None:
             kwargs["backward_layer"] = getattr(layers, spec["class"])(
-                **_cheap_initializers(wrapper["backward_config"]))
+                **_cheap_initializers(wrapper["backward_config"]), **policy)
         return layers.Bidirectional(inner, **kwargs)
 
     def build(self, spec, input_shape):
@@ -72,8 +84,8 @@ class KerasAdapter:
         kwargs = {}
         if mask is not None:
             kwargs["mask"] = self._tensor(mask, bool)
-        if initial_state is not None:
-            kwargs["initial_state"] = [self._tensor(s) for s in initial_state]
+        if initial_state is not None:  # a list of arrays, or of per-cell lists for stacked cells
+            kwargs["initial_state"] = _map(self._tensor, list(initial_state))
         x = self._tensor(x)
         if _steps(layer, x.shape) >= COMPILED_FROM_STEPS:
             out = self.tf.function(lambda x, kw: layer(x, training=False, **kw))(x, kwargs)
@@ -115,8 +127,18 @@ def _cheap_initializers(config):
     return {**{k: "zeros" for k in _INITIALIZERS}, **config}  # a spec's own initializers win
 
 
+def _map(fn, tree):
+    """``fn`` on every array of nested lists/tuples, keeping each container's type."""
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(_map(fn, t) for t in tree)
+    return fn(tree)
+
+
 def to_numpy(out):
-    """Framework output -> the same structure (tuple/list kept) of NumPy arrays."""
-    if isinstance(out, (list, tuple)):
-        return type(out)(to_numpy(o) for o in out)
+    """Framework output -> the same structure (tuple/list kept) of NumPy arrays. tf_keras returns
+    a stacked cell's states in a TensorFlow ListWrapper (a list subclass) when masked: a list here."""
+    if isinstance(out, tuple):
+        return tuple(to_numpy(o) for o in out)
+    if isinstance(out, list):
+        return [to_numpy(o) for o in out]
     return np.asarray(out)

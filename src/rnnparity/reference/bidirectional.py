@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from .layer import RecurrentLayer
+from .precision import is_float, policy
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
@@ -40,15 +41,17 @@ def _merge(mode, y, y_rev):
 
 
 def _autocast(a, dtype):
+    if isinstance(a, (list, tuple)):  # one stacked cell's states
+        return type(a)(_autocast(s, dtype) for s in a)
     a = np.asarray(a)
-    return a.astype(dtype) if np.issubdtype(a.dtype, np.floating) else a
+    return a.astype(dtype) if is_float(a.dtype) else a
 
 
 class Bidirectional:
     def __init__(self, layer, merge_mode="concat", backward_layer=None, weights=None,
                  dtype="float32", **options):
         if not isinstance(layer, RecurrentLayer):
-            raise ValueError(f"Bidirectional: `layer` must be a rnnparity SimpleRNN, LSTM or GRU, "
+            raise ValueError(f"Bidirectional: `layer` must be a rnnparity SimpleRNN, LSTM, GRU or RNN, "
                              f"got {type(layer).__name__}")
         if merge_mode not in MERGE_MODES:
             raise ValueError(f"Invalid merge mode. Received: {merge_mode}. Merge mode should be one "
@@ -58,9 +61,9 @@ class Bidirectional:
             raise ValueError(f"Unrecognized keyword arguments passed to Bidirectional: {unknown}")
         self.dialect = layer.dialect
         self.merge_mode = merge_mode
-        self.dtype = np.dtype(dtype).name
-        if self.dtype not in ("float16", "float32", "float64"):
-            raise ValueError(f"Bidirectional: dtype={dtype!r} is not modelled")
+        self.policy = policy(dtype, "Bidirectional")
+        self.compute_dtype = self.policy.compute
+        self.dtype = self.compute_dtype.name
         fw_config = layer.get_config()
         self.forward_layer = type(layer).from_config({**fw_config,
                                                        "zero_output_for_mask": layer.return_sequences})
@@ -72,7 +75,7 @@ class Bidirectional:
         else:
             if not isinstance(backward_layer, RecurrentLayer):
                 raise ValueError(f"Bidirectional: `backward_layer` must be a rnnparity SimpleRNN, "
-                                 f"LSTM or GRU, got {type(backward_layer).__name__}")
+                                 f"LSTM, GRU or RNN, got {type(backward_layer).__name__}")
             self._verify_backward(layer, backward_layer)
             self.backward_layer = type(backward_layer).from_config(
                 {**backward_layer.get_config(), "zero_output_for_mask": backward_layer.return_sequences})
@@ -105,8 +108,7 @@ class Bidirectional:
 
     def set_weights(self, weights):
         weights = list(weights)
-        n_fw = 3 if self.forward_layer.use_bias else 2
-        n_bw = 3 if self.backward_layer.use_bias else 2
+        n_fw, n_bw = self.forward_layer.n_weights, self.backward_layer.n_weights
         if len(weights) != n_fw + n_bw:
             raise ValueError(f"Bidirectional: expected {n_fw + n_bw} weight arrays ({n_fw} forward "
                              f"then {n_bw} backward), got {len(weights)}")
@@ -133,7 +135,7 @@ class Bidirectional:
 
     def get_config(self):
         return {"layer": self.forward_layer.get_config(), "merge_mode": self.merge_mode,
-                "dtype": self.dtype,
+                "dtype": self.policy.name,
                 "backward_layer": self.backward_layer.get_config()}
 
     # -- call ----------------------------------------------------------------------------------
@@ -143,21 +145,21 @@ class Bidirectional:
             if isinstance(initial_state, np.ndarray):
                 initial_state = [initial_state]
             initial_state = list(initial_state)
-            per_layer = len(self.forward_layer.state_names)
+            per_layer = self.forward_layer.n_state_entries
             if len(initial_state) != 2 * per_layer:
-                raise ValueError(f"Bidirectional: initial_state must hold {2 * per_layer} arrays "
+                raise ValueError(f"Bidirectional: initial_state must hold {2 * per_layer} entries "
                                  f"(forward states then backward states), got {len(initial_state)}")
             if self.dialect == "keras3":
                 # Keras 3 autocasts every floating tensor argument of the call to the wrapper's dtype,
                 # initial states included: float64 sub-layers start from float32-rounded states.
-                initial_state = [_autocast(s, self.dtype) for s in initial_state]
+                initial_state = [_autocast(s, self.compute_dtype) for s in initial_state]
             fw_state, bw_state = initial_state[:per_layer], initial_state[per_layer:]
-        x = _autocast(x, self.dtype)  # the wrapper's own autocast
+        x = _autocast(x, self.compute_dtype)  # the wrapper's own autocast
         y, fw_states = self.forward_layer.run(x, mask=mask, initial_state=fw_state, training=training)
         y_rev, bw_states = self.backward_layer.run(x, mask=mask, initial_state=bw_state,
                                                    training=training)
         if self.dialect == "keras3":
-            y, y_rev = y.astype(self.dtype), y_rev.astype(self.dtype)
+            y, y_rev = y.astype(self.compute_dtype), y_rev.astype(self.compute_dtype)
         if self.return_sequences:
             y_rev = restore_time_order(y_rev, axis=0 if self.time_major else 1)
         seq = tuple if self.dialect == "keras3" else list

@@ -1,13 +1,47 @@
 """What every Keras-layout cell shares: weights (kernel, recurrent_kernel[, bias]), activations,
-and the input projection done once for all timesteps before the time loop."""
+and the input projection done once for all timesteps before the time loop.
+
+A cell computes in its compute dtype (precision.py): under a mixed-precision policy the weights are
+kept as given (float32, what get_weights returns) and used rounded to float16 / bfloat16, as Keras'
+autocast variables are."""
 from __future__ import annotations
 
 import functools
 
 import numpy as np
 
-from . import activations
+from . import activations, precision
 from .scan import blas_threads_for
+
+
+# Constructor options that cannot change inference output once weights are set. They are accepted
+# (so a framework config loads as is) and documented as having no effect; anything else unknown raises.
+NO_EFFECT_OPTIONS = frozenset({
+    "name", "trainable", "seed", "unit_forget_bias", "implementation", "use_cudnn",
+    "kernel_initializer", "recurrent_initializer", "bias_initializer",
+    "kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "activity_regularizer",
+    "kernel_constraint", "recurrent_constraint", "bias_constraint",
+    "input_shape", "batch_input_shape", "batch_size", "input_dim",
+})
+
+
+def unknown_option_error(cls_name, dialect, unknown):
+    # The same exception type the framework raises for an unknown constructor argument.
+    if dialect == "keras3":
+        return ValueError(f"Unrecognized keyword arguments passed to {cls_name}: {unknown}")
+    return TypeError(f"Keyword argument not understood by {cls_name} (keras2 dialect): {sorted(unknown)}")
+
+
+def checked_rates(owner, dropout, recurrent_dropout):
+    """(dropout, recurrent_dropout) as floats clipped to [0, 1], as both Keras versions clip them
+    (min(1.0, max(0.0, rate))) and report the clipped value in get_config(); at inference the
+    rates have no effect either way."""
+    rates = []
+    for name, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
+        if isinstance(rate, bool) or not isinstance(rate, (int, float, np.integer, np.floating)):
+            raise TypeError(f"{owner}: {name} must be a number in [0, 1], got {rate!r}")
+        rates.append(min(1.0, max(0.0, float(rate))))
+    return tuple(rates)
 
 
 def overwriting(fn):
@@ -34,22 +68,62 @@ class Cell:
     STATE_NAMES: tuple[str, ...] = ()
     DEFAULT_RECURRENT_ACTIVATION = "sigmoid"
 
+    # Whether Keras adds the bias after the recurrent product, (x W + h U) + b, rather than to the
+    # input projection, (x W + b) + h U. Only rounding tells them apart; the reference follows Keras'
+    # order where rounding is coarse (float16, bfloat16) and hoists the bias otherwise (one add for
+    # all timesteps).
+    BIAS_AFTER_RECURRENT = False
+
     def __init__(self, units, *, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
-                 dialect="keras3", dtype="float32"):
-        self.units = units
+                 dialect="keras3", dtype="float32", dropout=0.0, recurrent_dropout=0.0, **options):
+        cls_name = type(self).__name__
+        unknown = {k: v for k, v in options.items() if k not in NO_EFFECT_OPTIONS}
+        if unknown:
+            raise unknown_option_error(cls_name, dialect, unknown)
+        if isinstance(units, bool) or not isinstance(units, (int, np.integer)):
+            raise TypeError(f"{cls_name}: units must be a positive integer, got {units!r}")
+        if units <= 0:
+            raise ValueError(f"{cls_name}: units must be a positive integer, got {units!r}")
+        self.units = int(units)
+        self.dialect = dialect
         self.use_bias = bool(use_bias)
-        self.dtype = np.dtype(dtype)
-        self.activation = activations.get(activation, dialect, "activation")
-        self.recurrent_activation = (
-            activations.get(recurrent_activation, dialect, "recurrent_activation")
-            if self.DEFAULT_RECURRENT_ACTIVATION is not None else None)
+        self.dropout, self.recurrent_dropout = checked_rates(cls_name, dropout, recurrent_dropout)
+        self._config = {"units": self.units, "activation": activation, "use_bias": self.use_bias,
+                        "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout}
+        if self.DEFAULT_RECURRENT_ACTIVATION is not None:
+            self._config["recurrent_activation"] = recurrent_activation
+        self.policy = precision.policy(dtype, type(self).__name__)
+        self.dtype = self.policy.compute
+        self.variable_dtype = self.policy.variable
+        self.matmul = precision.matmul_for(self.dtype)
+        raw = activations.get(activation, dialect, "activation")
+        raw_recurrent = (activations.get(recurrent_activation, dialect, "recurrent_activation")
+                         if self.DEFAULT_RECURRENT_ACTIVATION is not None else None)
+        rounded = functools.partial(precision.rounding_to, dtype=self.dtype)
+        self.activation = rounded(raw)
+        self.recurrent_activation = rounded(raw_recurrent) if raw_recurrent is not None else None
         # the same functions, for scratch arrays the step owns (see `overwriting`)
-        self.activation_ = overwriting(self.activation)
-        self.activation_kept = not_aliasing(self.activation)
-        self.recurrent_activation_ = (overwriting(self.recurrent_activation)
-                                      if self.recurrent_activation is not None else None)
+        self.activation_ = rounded(overwriting(raw))
+        self.activation_kept = rounded(not_aliasing(raw))
+        self.recurrent_activation_ = (rounded(overwriting(raw_recurrent))
+                                      if raw_recurrent is not None else None)
         self.kernel = self.recurrent_kernel = self.bias = None
-        self._gates_elementwise = activations.is_elementwise(self.recurrent_activation)
+        self._variables = None
+        self._gates_elementwise = activations.is_elementwise(raw_recurrent)
+        self._bias_in_step = (self.BIAS_AFTER_RECURRENT and self.use_bias
+                              and precision.is_low_precision(self.dtype))
+        self._config.update(dialect=dialect, dtype=self.policy.name)
+
+    # -- config --------------------------------------------------------------------------------
+    def get_config(self):
+        return dict(self._config)
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        return f"rnnparity.{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self._config.items())})"
 
     # -- weights -------------------------------------------------------------------------------
     def bias_shape(self):
@@ -68,23 +142,30 @@ class Cell:
         if kernel.ndim != 2:
             raise ValueError(f"{owner}: kernel must be 2-D (input_dim, {len(self.GATES)}*units), "
                              f"got shape {kernel.shape}")
-        arrays = checked_weights(weights, self.weight_specs(kernel.shape[0]), owner, self.dtype,
-                                 self._shape_hint)
-        self.kernel = arrays["kernel"]
-        self.recurrent_kernel = arrays["recurrent_kernel"]
-        self.bias = arrays.get("bias")
+        arrays = checked_weights(weights, self.weight_specs(kernel.shape[0]), owner,
+                                 self.variable_dtype, self._shape_hint)
+        self._variables = list(arrays.values())
+        used = {name: a.astype(self.dtype) for name, a in arrays.items()}  # autocast at use
+        self.kernel = used["kernel"]
+        self.recurrent_kernel = used["recurrent_kernel"]
+        self.bias = used.get("bias")
 
     def _shape_hint(self, name, shape):
         """Extra words for a weight of the wrong shape (GRU names its other bias layout)."""
         return ""
 
     def get_weights(self):
-        if self.kernel is None:
-            return []
-        out = [self.kernel.copy(), self.recurrent_kernel.copy()]
-        if self.use_bias:
-            out.append(self.bias.copy())
-        return out
+        """In the variable dtype (float32 under a mixed-precision policy), like Keras'."""
+        return [] if self._variables is None else [w.copy() for w in self._variables]
+
+    @property
+    def n_weights(self):
+        return 3 if self.use_bias else 2
+
+    @property
+    def state_units(self):
+        """The width of each state, in state order."""
+        return (self.units,) * len(self.STATE_NAMES)
 
     @property
     def built(self):
@@ -102,10 +183,14 @@ class Cell:
         """x W + b for every timestep at once: (batch, time, features) -> (batch, time, gates*units)."""
         batch, steps, features = x.shape
         with blas_threads_for(batch * steps * self.kernel.size):
-            z = (x.reshape(batch * steps, features) @ self.kernel).reshape(batch, steps, -1)  # one GEMM
-        if self.use_bias:
+            z = self.matmul(x.reshape(batch * steps, features), self.kernel).reshape(batch, steps, -1)
+        if self.use_bias and not self._bias_in_step:
             z += self.input_bias()
         return z
+
+    def project_step(self, x_t):
+        """`project_inputs` for one timestep (batch, features): the input of a cell stacked on another."""
+        return self.project_inputs(x_t[:, None, :])[:, 0]
 
     def gate_activation_(self, z):
         """recurrent_activation of every units-wide gate block of ``z``, this step's scratch (overwritten
@@ -147,7 +232,7 @@ def checked_weights(weights, specs, owner, dtype, shape_hint=None):
         if w.shape != shape:
             hint = shape_hint(name, shape) if shape_hint else ""
             raise ValueError(f"{owner}: weight {name!r} must have shape {shape}, got {w.shape}{hint}")
-        if w.dtype.kind not in "biuf":
+        if w.dtype.kind not in "biuf" and not precision.is_float(w.dtype):
             raise TypeError(f"{owner}: weight {name!r} must hold real numbers, got dtype {w.dtype}")
         arrays[name] = w.astype(dtype)
     return arrays

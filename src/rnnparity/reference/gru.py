@@ -21,6 +21,7 @@ class GRUCell(Cell):
     def __init__(self, units, *, reset_after=True, **kwargs):
         self.reset_after = bool(reset_after)
         super().__init__(units, **kwargs)
+        self._config["reset_after"] = self.reset_after
 
     def bias_shape(self):
         # reset_after: row 0 is the input bias, row 1 the recurrent bias
@@ -41,17 +42,17 @@ class GRUCell(Cell):
         (h_tm1,) = states
         width = 2 * self.units  # z and r lead, side by side: one product and one activation pass
         if self.reset_after:
-            inner = h_tm1 @ self.recurrent_kernel
+            inner = self.matmul(h_tm1, self.recurrent_kernel)
             if self.use_bias:
                 inner += self.bias[1]
             gates = split_gates(self.gate_activation_(x_t[:, :width] + inner[:, :width]), GRU_GATES[:2])
             rec_h = split_gates(inner, GRU_GATES)["h"]
             hh = self.activation_(split_gates(x_t, GRU_GATES)["h"] + gates["r"] * rec_h)
         else:
-            rec_zr = h_tm1 @ self.recurrent_kernel[:, :width]
+            rec_zr = self.matmul(h_tm1, self.recurrent_kernel[:, :width])
             gates = split_gates(self.gate_activation_(x_t[:, :width] + rec_zr), GRU_GATES[:2])
             u_h = split_gates(self.recurrent_kernel, GRU_GATES)["h"]
-            hh = self.activation_(split_gates(x_t, GRU_GATES)["h"] + (gates["r"] * h_tm1) @ u_h)
+            hh = self.activation_(split_gates(x_t, GRU_GATES)["h"] + self.matmul(gates["r"] * h_tm1, u_h))
         z = gates["z"]
         h = z * h_tm1 + (1 - z) * hh
         return h, [h]

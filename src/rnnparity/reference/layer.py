@@ -1,5 +1,6 @@
 """Keras recurrent *layer* semantics around a cell: input checks, return_sequences / return_state,
-go_backwards, stateful + reset_states, time_major (Keras 2), dropout at inference.
+go_backwards, stateful + reset_states, time_major (Keras 2), dropout at inference, dtype policies.
+The generic `RNN(cell)` (rnn.py) is the same layer around a cell given by the user.
 
 keras/src/layers/rnn/rnn.py (RNN.call, `inner_loop`), tf_keras/src/layers/rnn/base_rnn.py.
 """
@@ -7,29 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import states as states_
+from .cell import NO_EFFECT_OPTIONS, checked_rates, unknown_option_error
 from .gru import GRUCell
 from .lstm import LSTMCell
+from .precision import is_float, policy
 from .scan import scan
 from .simple_rnn import SimpleRNNCell
 
-# Constructor options that cannot change inference output once weights are set. They are accepted
-# (so a framework config loads as is) and documented as having no effect; anything else unknown raises.
-NO_EFFECT_OPTIONS = frozenset({
-    "name", "trainable", "seed", "unit_forget_bias", "implementation", "use_cudnn",
-    "kernel_initializer", "recurrent_initializer", "bias_initializer",
-    "kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "activity_regularizer",
-    "kernel_constraint", "recurrent_constraint", "bias_constraint",
-    "input_shape", "batch_input_shape", "batch_size", "input_dim",
-})
-
-_DTYPES = ("float16", "float32", "float64")
-
-
-def _unknown_option_error(cls_name, dialect, unknown):
-    # The same exception type the framework raises for an unknown constructor argument.
-    if dialect == "keras3":
-        return ValueError(f"Unrecognized keyword arguments passed to {cls_name}: {unknown}")
-    return TypeError(f"Keyword argument not understood by {cls_name} (keras2 dialect): {sorted(unknown)}")
+__all__ = ["RecurrentLayer", "SimpleRNN", "LSTM", "GRU", "NO_EFFECT_OPTIONS"]
 
 
 def _broadcasts(shape, target):
@@ -44,53 +31,28 @@ class RecurrentLayer:
     """Base of SimpleRNN, LSTM and GRU. Subclasses name their cell and their extra options."""
 
     cell_class = None
-    state_names = ()
 
     def __init__(self, units, *, activation="tanh", use_bias=True, dropout=0.0,
                  recurrent_dropout=0.0, return_sequences=False, return_state=False,
                  go_backwards=False, stateful=False, unroll=False, zero_output_for_mask=False,
                  dialect="keras3", dtype="float32", cell_options=None, **options):
         cls_name = type(self).__name__
-        self.time_major = bool(options.pop("time_major", False))
-        if self.time_major and dialect == "keras3":
-            raise _unknown_option_error(cls_name, dialect, {"time_major": True})
-        unknown = {k: v for k, v in options.items() if k not in NO_EFFECT_OPTIONS}
-        if unknown:
-            raise _unknown_option_error(cls_name, dialect, unknown)
+        time_major = self._check_options(options, dialect)
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)):
             raise TypeError(f"{cls_name}: units must be a positive integer, got {units!r} "
                             f"({type(units).__name__})")
         if units <= 0:
             raise ValueError(f"{cls_name}: units must be a positive integer, got {units!r}")
-        rates = {}
-        for name, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
-            if isinstance(rate, bool) or not isinstance(rate, (int, float, np.integer, np.floating)):
-                raise TypeError(f"{cls_name}: {name} must be a number in [0, 1], got {rate!r}")
-            # Both Keras versions clip the rate to [0, 1] (min(1.0, max(0.0, rate))) and report the
-            # clipped value in get_config(); at inference the rate has no effect either way.
-            rates[name] = min(1.0, max(0.0, float(rate)))
-        dropout, recurrent_dropout = rates["dropout"], rates["recurrent_dropout"]
-        if not isinstance(dtype, str):
-            try:
-                dtype = np.dtype(dtype).name
-            except TypeError:
-                raise TypeError(f"{cls_name}: dtype must be a dtype name, got {dtype!r}") from None
-        if dtype not in _DTYPES:
-            raise ValueError(f"{cls_name}: dtype={dtype!r} is not modelled; use one of {_DTYPES}")
-        self.units = int(units)
-        self.dialect = dialect
-        self.dtype = dtype
-        self.return_sequences = bool(return_sequences)
-        self.return_state = bool(return_state)
-        self.go_backwards = bool(go_backwards)
-        self.stateful = bool(stateful)
-        self.unroll = bool(unroll)  # same maths; unrolling only changes the framework's graph
-        self.zero_output_for_mask = bool(zero_output_for_mask)
-        self.dropout = float(dropout)
-        self.recurrent_dropout = float(recurrent_dropout)
-        self.cell = self.cell_class(self.units, activation=activation, use_bias=use_bias,
-                                    dialect=dialect, dtype=dtype, **(cell_options or {}))
-        self.states = None
+        dropout, recurrent_dropout = checked_rates(cls_name, dropout, recurrent_dropout)
+        dtype = policy(dtype, cls_name).name
+        cell = self.cell_class(int(units), activation=activation, use_bias=use_bias,
+                               dialect=dialect, dtype=dtype, **(cell_options or {}))
+        self._setup(cell, return_sequences=return_sequences, return_state=return_state,
+                    go_backwards=go_backwards, stateful=stateful, unroll=unroll,
+                    zero_output_for_mask=zero_output_for_mask, time_major=time_major,
+                    dialect=dialect, dtype=dtype)
+        self.dropout = dropout
+        self.recurrent_dropout = recurrent_dropout
         self._config = dict(
             units=self.units, activation=activation, use_bias=bool(use_bias), dropout=self.dropout,
             recurrent_dropout=self.recurrent_dropout, return_sequences=self.return_sequences,
@@ -99,6 +61,44 @@ class RecurrentLayer:
             dialect=dialect, dtype=dtype, **(cell_options or {}))
         if dialect == "keras2":
             self._config["time_major"] = self.time_major
+
+    def _check_options(self, options, dialect):
+        """time_major (Keras 2 only); refuse unknown options like the framework. Consumes ``options``."""
+        cls_name = type(self).__name__
+        time_major = bool(options.pop("time_major", False))
+        if time_major and dialect == "keras3":
+            raise unknown_option_error(cls_name, dialect, {"time_major": True})
+        unknown = {k: v for k, v in options.items() if k not in NO_EFFECT_OPTIONS}
+        if unknown:
+            raise unknown_option_error(cls_name, dialect, unknown)
+        return time_major
+
+    def _setup(self, cell, *, return_sequences, return_state, go_backwards, stateful, unroll,
+               zero_output_for_mask, time_major, dialect, dtype):
+        self.cell = cell
+        self.units = cell.units  # the output width (the last cell's, for stacked cells)
+        self.dialect = dialect
+        self.policy = policy(dtype, type(self).__name__)
+        self.compute_dtype = self.policy.compute
+        self.dtype = self.compute_dtype.name  # what the layer computes in (Keras' compute_dtype)
+        self.return_sequences = bool(return_sequences)
+        self.return_state = bool(return_state)
+        self.go_backwards = bool(go_backwards)
+        self.stateful = bool(stateful)
+        self.unroll = bool(unroll)  # same maths; unrolling only changes the framework's graph
+        self.zero_output_for_mask = bool(zero_output_for_mask)
+        self.time_major = bool(time_major)
+        self.states = None  # stateful: the carried states, flat (every cell's, in order)
+
+    @property
+    def state_names(self):
+        return self.cell.STATE_NAMES
+
+    @property
+    def n_state_entries(self):
+        """How many entries initial_state has: one per state, or one per cell for stacked cells."""
+        groups = getattr(self.cell, "groups", None)
+        return len(self.state_names) if groups is None else len(groups)
 
     # -- config and weights --------------------------------------------------------------------
     def get_config(self):
@@ -110,6 +110,10 @@ class RecurrentLayer:
 
     def set_weights(self, weights):
         self.cell.set_weights(weights, owner=type(self).__name__)
+
+    @property
+    def n_weights(self):
+        return self.cell.n_weights
 
     def get_weights(self):
         return self.cell.get_weights()
@@ -133,35 +137,49 @@ class RecurrentLayer:
     reset_state = reset_states  # Keras 3 spelling
 
     def _check_states(self, states, batch, what):
+        """The flat list of state arrays (checked and cast to the compute dtype) for ``states``."""
+        return self._checked_arrays(self._flatten_states(states, what)[0], batch, what)
+
+    def _flatten_states(self, states, what):
+        return states_.flatten(states, self.cell, type(self).__name__, what)
+
+    def _default_structure(self):
+        return states_.default_structure(self.cell, self.dialect)
+
+    def _pack_states(self, flat, structure):
+        return states_.pack(flat, structure, getattr(self.cell, "groups", None))
+
+    def _checked_arrays(self, states, batch, what):
         name = type(self).__name__
-        if isinstance(states, np.ndarray) or np.isscalar(states) or hasattr(states, "__array__"):
-            states = [states]
-        try:
-            states = list(states)
-        except TypeError:
-            raise TypeError(f"{name}: {what} must be a list of arrays ({', '.join(self.state_names)}), "
-                            f"got {type(states).__name__}") from None
-        n = len(self.state_names)
-        if len(states) != n:
-            raise ValueError(f"{name}: {what} expects {n} state array(s) "
-                             f"({', '.join(self.state_names)}), got {len(states)}")
         out = []
-        for sname, s in zip(self.state_names, states):
+        for sname, units, s in zip(self.state_names, self.cell.state_units, states):
             s = np.asarray(s)
-            if not (np.issubdtype(s.dtype, np.floating) or np.issubdtype(s.dtype, np.integer)):
+            if not (is_float(s.dtype) or np.issubdtype(s.dtype, np.integer)):
                 raise TypeError(f"{name}: {what} state {sname!r} must be numeric, got dtype {s.dtype}")
             rows = batch if batch is not None else (s.shape[0] if s.ndim == 2 else None)
-            if s.shape != (rows, self.units):
+            if s.shape != (rows, units):
                 # Keras 3 adds the initial state into the step's arithmetic as is, so any shape that
                 # broadcasts to (batch, units) works there (e.g. (units,) or (1, units)); Keras 2
                 # checks the shape against (batch, units).
                 if not (self.dialect == "keras3" and batch is not None and what == "initial_state"
-                        and s.ndim <= 2 and _broadcasts(s.shape, (batch, self.units))):
+                        and s.ndim <= 2 and _broadcasts(s.shape, (batch, units))):
                     raise ValueError(f"{name}: {what} state {sname!r} must have shape "
-                                     f"(batch={rows}, units={self.units}), got {s.shape}")
-                s = np.broadcast_to(s, (batch, self.units))
-            out.append(np.array(s, dtype=self.dtype))
+                                     f"(batch={rows}, units={units}), got {s.shape}")
+                s = np.broadcast_to(s, (batch, units))
+            out.append(np.array(s, dtype=self.compute_dtype))
         return out
+
+    def _refuse_uncast_states(self, states):
+        """tf_keras passes a non-stateful layer's initial states to the cell as they are, and
+        TensorFlow refuses a matmul of two dtypes (a float32 state with a float16 kernel under
+        mixed_float16, a float64 state on a float32 layer): InvalidArgumentError on call."""
+        for sname, s in zip(self.state_names, states):
+            dtype = getattr(s, "dtype", None)
+            if isinstance(s, np.ndarray) and is_float(dtype) and dtype != self.compute_dtype:
+                raise ValueError(f"{type(self).__name__}: initial_state {sname!r} has dtype {dtype} but "
+                                 f"the layer computes in {self.compute_dtype} (dtype={self.policy.name!r}); "
+                                 f"tf_keras does not cast initial states and TensorFlow refuses the "
+                                 f"mixed-dtype matmul: cast them to {self.compute_dtype}")
 
     # -- call ----------------------------------------------------------------------------------
     def _prepare_inputs(self, x, mask):
@@ -173,7 +191,7 @@ class RecurrentLayer:
         if x.ndim != 3:
             layout = "(time, batch, features)" if self.time_major else "(batch, time, features)"
             raise ValueError(f"{name}: expected input of rank 3 {layout}, got shape {x.shape}")
-        if not np.issubdtype(x.dtype, np.floating):
+        if not is_float(x.dtype):
             # Keras 3 casts integer and boolean inputs to the layer dtype; Keras 2 does not (TF
             # refuses the matmul of an integer input with a float kernel).
             castable = np.issubdtype(x.dtype, np.integer) or x.dtype == bool
@@ -189,7 +207,7 @@ class RecurrentLayer:
         if x.shape[1] == 0:
             raise ValueError(f"{name}: input has 0 timesteps (shape {x.shape}); neither Keras "
                              f"version runs a recurrent layer over an empty sequence")
-        x = x.astype(self.dtype, copy=False)
+        x = x.astype(self.compute_dtype, copy=False)
         if mask is not None:
             mask = self._check_mask(mask, x.shape[:2])
         return x, mask
@@ -213,28 +231,48 @@ class RecurrentLayer:
         return np.swapaxes(mask, 0, 1) if self.time_major else mask
 
     def _initial_states(self, batch, initial_state):
+        """(flat states, structure of the returned states)."""
         if initial_state is not None:
-            return self._check_states(initial_state, batch, "initial_state")
+            flat, structure = self._flatten_states(initial_state, "initial_state")
+            if self.dialect == "keras2" and self.stateful and self._carrying():
+                # tf_keras _process_inputs: a stateful layer whose states are not all zero ignores
+                # the initial_state it is given and carries on from its own states
+                return self._carried(batch), self._default_structure()
+            if self.dialect == "keras2" and not self.stateful:
+                self._refuse_uncast_states(flat)
+            return self._checked_arrays(flat, batch, "initial_state"), structure
         if self.stateful and self.states is not None:
-            if self.states[0].shape[0] != batch:
-                raise ValueError(
-                    f"{type(self).__name__}: stateful layer was used with batch size "
-                    f"{self.states[0].shape[0]}, got batch size {batch}; a stateful layer keeps one "
-                    f"state per sample, so the batch size cannot change (reset does not change it)")
-            return self.states
-        return self.cell.zero_states(batch)
+            return self._carried(batch), self._default_structure()
+        return self.cell.zero_states(batch), self._default_structure()
+
+    def _carrying(self):
+        return self.states is not None and any(np.any(s != 0) for s in self.states)
+
+    def _carried(self, batch):
+        if self.states[0].shape[0] != batch:
+            raise ValueError(
+                f"{type(self).__name__}: stateful layer was used with batch size "
+                f"{self.states[0].shape[0]}, got batch size {batch}; a stateful layer keeps one "
+                f"state per sample, so the batch size cannot change (reset does not change it)")
+        return self.states
+
+    @property
+    def _training_dropout(self):
+        """(dropout, recurrent_dropout) that training=True would apply (nonzero means random)."""
+        return self.dropout, self.recurrent_dropout
 
     def run(self, x, mask=None, initial_state=None, training=None):
-        """Run the layer; return (output, final_states) before structuring."""
-        if training and (self.dropout or self.recurrent_dropout):
-            raise ValueError(f"{type(self).__name__}: training=True with dropout={self.dropout}, "
-                             f"recurrent_dropout={self.recurrent_dropout} is random; the reference "
+        """Run the layer; return (output, final states in their returned structure)."""
+        dropout, recurrent_dropout = self._training_dropout
+        if training and (dropout or recurrent_dropout):
+            raise ValueError(f"{type(self).__name__}: training=True with dropout={dropout}, "
+                             f"recurrent_dropout={recurrent_dropout} is random; the reference "
                              f"models inference only")
         x, mask = self._prepare_inputs(x, mask)
-        states = self._initial_states(x.shape[0], initial_state)
+        states, structure = self._initial_states(x.shape[0], initial_state)
         if x.shape[0] == 0:
             # an empty batch has empty outputs of the usual shapes (tf_keras; Keras 3 SimpleRNN/GRU)
-            outputs = np.zeros((0, x.shape[1], self.units), self.dtype)
+            outputs = np.zeros((0, x.shape[1], self.units), self.compute_dtype)
             last, final = outputs[:, -1], [s.copy() for s in states]
         else:
             last, outputs, final = scan(self.cell.step, self.cell.project_inputs(x), states,
@@ -246,7 +284,7 @@ class RecurrentLayer:
             output = np.swapaxes(outputs, 0, 1) if self.time_major else outputs
         else:
             output = last
-        return output, final
+        return output, self._pack_states(final, structure)
 
     def __call__(self, x, mask=None, initial_state=None, training=None):
         output, states = self.run(x, mask=mask, initial_state=initial_state, training=training)
@@ -262,7 +300,6 @@ class RecurrentLayer:
 
 class SimpleRNN(RecurrentLayer):
     cell_class = SimpleRNNCell
-    state_names = SimpleRNNCell.STATE_NAMES
 
     def __init__(self, units, activation="tanh", use_bias=True, **kwargs):
         super().__init__(units, activation=activation, use_bias=use_bias, **kwargs)
@@ -270,7 +307,6 @@ class SimpleRNN(RecurrentLayer):
 
 class LSTM(RecurrentLayer):
     cell_class = LSTMCell
-    state_names = LSTMCell.STATE_NAMES
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  **kwargs):
@@ -280,7 +316,6 @@ class LSTM(RecurrentLayer):
 
 class GRU(RecurrentLayer):
     cell_class = GRUCell
-    state_names = GRUCell.STATE_NAMES
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  reset_after=True, **kwargs):

@@ -14,7 +14,7 @@ class SimpleRNNCell(Cell):
 
     def step(self, x_t, states):
         (h_tm1,) = states
-        z = h_tm1 @ self.recurrent_kernel
+        z = self.matmul(h_tm1, self.recurrent_kernel)
         z += x_t
         h = self.activation_(z)  # z is this step's scratch
         return h, [h]
