@@ -9,7 +9,9 @@ A case file holds plain numbers only (never pickled objects; loaded with allow_p
 flat array per dtype (`data_float32`, `data_bool`...) and `meta`, JSON text with the case id, layer spec,
 dialect, plan steps, output containers, error, and where each named array lies in its blob: `x<k>`,
 `mask<k>`, `init<k>_<j>` per call k, `w<i>` per weight, `out<k>_<j>` per call and output (tf1 records:
-`in.<name>`, `w<i>`, `out<j>`, output names in `meta`). `golden.read_case` unpacks them.
+`in.<name>`, `w<i>`, `out<j>`, output names in `meta`). `golden.read_case` unpacks them. Nested
+structures (stacked cells' per-cell state lists, in outputs and in initial states) are stored as their
+leaves in order plus a JSON `tree`; bfloat16 arrays as their uint16 bits under the dtype name bfloat16.
 """
 from __future__ import annotations
 
@@ -30,6 +32,16 @@ from .data import Call, Plan, Reset
 from .runner import Outcome, Recording
 
 FORMAT = "rnnparity-golden/1"
+BFLOAT16 = "bfloat16"
+
+
+def _bfloat16():
+    try:
+        import ml_dtypes
+    except ImportError:
+        raise ValueError("this fixture holds bfloat16 arrays (mixed_bfloat16 cases): reading them needs "
+                         "the ml_dtypes package (pip install ml_dtypes)") from None
+    return ml_dtypes.bfloat16
 MANIFEST = "manifest.json"
 
 
@@ -43,11 +55,38 @@ class Tf1Recording:
 
 # -- Recording <-> arrays ------------------------------------------------------------------------
 def _container(out):
+    """The structure of one call's outputs: {"container", "n"} for an array or a flat list/tuple (the
+    format's first form), plus "tree" where a member is itself a list/tuple (stacked cells' states)."""
     if isinstance(out, (list, tuple)):
+        meta = {"container": type(out).__name__, "n": len(_leaves(out))}
         if any(isinstance(o, (list, tuple)) for o in out):
-            raise ValueError("golden: nested output structures are not supported")
-        return {"container": type(out).__name__, "n": len(out)}
+            meta["tree"] = _tree(out)
+        return meta
     return {"container": "array", "n": 1}
+
+
+def _tree(value):
+    """A nested list/tuple of arrays as JSON: "a" for an array, {"list"|"tuple": [children]}."""
+    if isinstance(value, (list, tuple)):
+        return {type(value).__name__: [_tree(v) for v in value]}
+    return "a"
+
+
+def _leaves(value):
+    if isinstance(value, (list, tuple)):
+        return [leaf for v in value for leaf in _leaves(v)]
+    return [value]
+
+
+def _rebuild(tree, leaves):
+    """The structure `tree` describes, taking arrays from the iterator `leaves` in order."""
+    if tree == "a":
+        return next(leaves)
+    (kind, children), = tree.items()
+    if kind not in ("list", "tuple"):
+        raise ValueError(f"unknown container {kind!r} in an output tree")
+    items = [_rebuild(c, leaves) for c in children]
+    return tuple(items) if kind == "tuple" else items
 
 
 def to_arrays(rec) -> dict:
@@ -66,18 +105,22 @@ def to_arrays(rec) -> dict:
             arrays[f"x{k}"] = np.asarray(call.x)
             if call.mask is not None:
                 arrays[f"mask{k}"] = np.asarray(call.mask)
-            for j, s in enumerate(call.initial_state or ()):
+            for j, s in enumerate(_leaves(list(call.initial_state or ()))):
                 arrays[f"init{k}_{j}"] = np.asarray(s)
         for step in rec.plan.steps:
             if isinstance(step, Reset):
                 steps.append({"reset": step.label})
             else:
-                steps.append({"call": step.label, "mask": step.mask is not None,
-                              "init": None if step.initial_state is None else len(step.initial_state)})
+                init = step.initial_state
+                entry = {"call": step.label, "mask": step.mask is not None,
+                         "init": None if init is None else len(_leaves(list(init)))}
+                if init is not None and any(isinstance(i, (list, tuple)) for i in init):
+                    entry["init_tree"] = _tree(list(init))  # per-cell state lists (stacked cells)
+                steps.append(entry)
         for i, w in enumerate(rec.weights or ()):
             arrays[f"w{i}"] = np.asarray(w)
         for k, out in enumerate(rec.outcome.outputs):
-            for j, o in enumerate(out if isinstance(out, (list, tuple)) else [out]):
+            for j, o in enumerate(_leaves(out)):
                 arrays[f"out{k}_{j}"] = np.asarray(o)
         meta = {"format": FORMAT, "kind": "keras", "case_id": rec.case_id, "spec": rec.spec,
                 "dialect": rec.dialect, "time_axis": rec.time_axis, "steps": steps,
@@ -93,11 +136,14 @@ def pack(arrays: dict, meta: dict, case_id: str) -> dict:
     dtype, offset and shape: a case loads with one zip read and a few npy headers."""
     blobs, index = {}, {}
     for name, a in arrays.items():
-        if a.dtype.hasobject or a.dtype.kind not in "biuf":
+        dt = a.dtype.name
+        if dt == BFLOAT16:  # ml_dtypes' bfloat16 (mixed_bfloat16 outputs): stored as its bits
+            a = a.view(np.uint16)
+        elif a.dtype.hasobject or a.dtype.kind not in "biuf":
             raise ValueError(f"golden: {case_id}: array {name!r} has dtype {a.dtype}; only plain numbers "
                              f"are stored (never pickled objects)")
-        parts = blobs.setdefault(a.dtype.name, [])
-        index[name] = [a.dtype.name, sum(p.size for p in parts), list(a.shape)]
+        parts = blobs.setdefault(dt, [])
+        index[name] = [dt, sum(p.size for p in parts), list(a.shape)]
         parts.append(a.ravel())
     out = {f"data_{dt}": np.concatenate(parts) for dt, parts in blobs.items()}
     out["meta"] = np.array(json.dumps({**meta, "arrays": index}, sort_keys=True))
@@ -111,8 +157,11 @@ def unpack(npz: dict) -> tuple:
     for name, (dt, offset, shape) in meta["arrays"].items():
         if dt not in blobs:
             blobs[dt] = npz[f"data_{dt}"]
-            if blobs[dt].dtype.name != dt or blobs[dt].ndim != 1:
+            stored = "uint16" if dt == BFLOAT16 else dt
+            if blobs[dt].dtype.name != stored or blobs[dt].ndim != 1:
                 raise ValueError(f"data_{dt} holds {blobs[dt].dtype} with shape {blobs[dt].shape}")
+            if dt == BFLOAT16:
+                blobs[dt] = blobs[dt].view(_bfloat16())
         size = math.prod(shape)
         if offset + size > blobs[dt].size:
             raise ValueError(f"array {name!r} ({dt}, offset {offset}, shape {shape}) is outside data_{dt}")
@@ -140,13 +189,18 @@ def from_arrays(npz, where="<arrays>"):
                 steps.append(Reset(s["reset"]))
                 continue
             init = None if s["init"] is None else [arrays[f"init{k}_{j}"] for j in range(s["init"])]
+            if init is not None and "init_tree" in s:
+                init = _rebuild(s["init_tree"], iter(init))
             steps.append(Call(arrays[f"x{k}"], arrays[f"mask{k}"] if s["mask"] else None, init, s["call"]))
             k += 1
         outputs = []
         for k, c in enumerate(meta["outputs"]):
             items = [arrays[f"out{k}_{j}"] for j in range(c["n"])]
-            outputs.append(items[0] if c["container"] == "array" else
-                           (tuple(items) if c["container"] == "tuple" else list(items)))
+            if "tree" in c:
+                outputs.append(_rebuild(c["tree"], iter(items)))
+            else:
+                outputs.append(items[0] if c["container"] == "array" else
+                               (tuple(items) if c["container"] == "tuple" else list(items)))
         chunk = tuple(meta["chunk_check"]) if meta["chunk_check"] else None
         weights = None if meta["n_weights"] is None else [arrays[f"w{i}"] for i in range(meta["n_weights"])]
         return Recording(meta["case_id"], meta["spec"], Plan(steps, chunk), weights,
