@@ -277,6 +277,29 @@ class Surprise:
 # Deliberate framework behaviour that surprises people; the reference models each one.
 SURPRISES = (
     Surprise(
+        "Keras 3 cannot load its own .h5 of a functional model with Embedding(mask_zero=True)",
+        ("keras3",),
+        "Keras 3 writes the mask's NotEqual op into the .h5 config as a layer, and its own load_model "
+        "then fails with \"Unknown layer: 'NotEqual'\" (a Sequential model, and the .keras format, "
+        "load). Also, a .h5 compiled with loss='mse' loads only with compile=False (\"Could not "
+        "deserialize 'keras.metrics.mse'\"). Seen on keras 3.15.1; tests/test_examples.py keeps both "
+        "as strict xfails.",
+        "keras.Model(ids, GRU(3)(Embedding(10, 4, mask_zero=True)(ids))).save('m.h5'); "
+        "keras.models.load_model('m.h5')  # ValueError: Unknown layer: 'NotEqual'",
+    ),
+    Surprise(
+        "Keras 3 drops the propagated mask of a recurrent layer called with initial_state",
+        ("keras3",),
+        "Keras 3's Layer.__call__ fills in the Keras mask of the input (Embedding(mask_zero=True), "
+        "Masking, an earlier layer's output mask) only when the call has a single tensor argument; "
+        "with initial_state= as well, the layer runs unmasked and the padded steps count as real "
+        "ones (a seq2seq / NMT decoder). tf_keras passes the mask. Pass mask= explicitly. Not "
+        "reported upstream that we could find (keras/src/layers/layer.py, __call__, step 6; seen "
+        "on keras 3.15.1).",
+        "g(e(ids), initial_state=s)  # keras3: unmasked, 0.0145 from g(e(ids), initial_state=s, "
+        "mask=e.compute_mask(ids)) on [[3, 5, 0, 0]]; tf_keras: identical",
+    ),
+    Surprise(
         "go_backwards does not re-reverse the output sequence",
         ("keras3", "tf_keras"),
         "With go_backwards=True and return_sequences=True the outputs come in processing order: "
