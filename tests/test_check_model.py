@@ -224,3 +224,69 @@ def test_the_layers_call_is_restored_even_on_error(target):
     rp.check_model(model, x)
     assert "call" not in vars(layer)
     np.testing.assert_array_equal(np.asarray(model(x)), np.asarray(model(x)))
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_a_registered_framework_bug_is_an_xfail(target):
+    """Unrolled masked Bidirectional sequences zero the wrong steps (divergences.REGISTRY): the row
+    is an xfail naming the entry, and the model still passes; the same layer not unrolled passes."""
+    K = keras_module(target)
+    L = K.layers
+    x_in = L.Input((T, 3))
+    masked = L.Masking(name="masking")(x_in)
+    buggy = L.Bidirectional(L.SimpleRNN(3, return_sequences=True, unroll=True), name="unrolled")(masked)
+    plain = L.Bidirectional(L.SimpleRNN(3, return_sequences=True), name="looped")(masked)
+    model = K.Model(x_in, [buggy, plain])
+    x = np.random.RandomState(0).normal(size=(B, T, 3)).astype("float32")
+    x[1, 4:] = 0.0
+    report = rp.check_model(model, x)
+    rows = _rows(report)
+    assert rows["unrolled"].status == "xfail", report.table()
+    assert rows["unrolled"].message.startswith("known framework bug [unroll-mask-go-backwards-zero-output]")
+    assert rows["looped"].status == "pass"
+    assert report.passed
+    from rnnparity.testing import model_layer_params
+
+    marks = {p.id: [m.name for m in p.marks] for p in model_layer_params(model, x)}
+    assert marks == {"unrolled": ["xfail"], "looped": []}
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_a_layer_that_raises_is_its_row(target):
+    """Keras 3's LSTM raises on an empty batch (a registered bug): its row is an xfail, and a layer
+    the forward pass never reached says so; tf_keras runs it."""
+    K = keras_module(target)
+    L = K.layers
+    x_in = L.Input((None, 3))
+    h = L.GRU(3, return_sequences=True, name="first_gru")(x_in)
+    h = L.LSTM(2, return_sequences=True, name="lstm")(h)
+    model = K.Model(x_in, L.SimpleRNN(2, name="last_rnn")(h))
+    report = rp.check_model(model, np.zeros((0, T, 3), "float32"))
+    rows = _rows(report)
+    assert rows["first_gru"].status == "pass"
+    if target == "keras3":
+        assert rows["lstm"].status == "xfail"
+        assert rows["lstm"].message.startswith("lstm: known framework bug [keras3-lstm-empty-batch]: "
+                                               "the framework raised InvalidArgumentError")
+        assert rows["last_rnn"].status == "fail"
+        assert rows["last_rnn"].message == ("last_rnn: the model's forward pass never called this layer; "
+                                            "the forward pass stopped with InvalidArgumentError")
+        assert not report.passed
+    else:
+        assert report.passed, report.table()
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_a_saturated_layer_passes_within_rounding(target):
+    """A float32 GRU at T=2000 whose outputs exceed the tolerance table by rounding alone (seed 0
+    of tests/saturation.py, see test_rounding): the row passes through the rounding verdict."""
+    from rnnparity.tolerances import tolerance
+    from tests.saturation import STEPS, saturated_layer
+
+    K = keras_module(target)
+    layer, x = saturated_layer(target, "gru", 0)
+    x_in = K.layers.Input(x.shape[1:])
+    model = K.Model(x_in, layer(x_in))
+    row = rp.check_model(model, x).layers[0]
+    assert row.status == "pass" and row.message.startswith("passes within rounding: rounding verdict: PASS")
+    assert row.max_abs_error > tolerance("float32", STEPS)["atol"]

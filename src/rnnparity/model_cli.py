@@ -57,8 +57,11 @@ def _check(args):
     from .models import check_model
 
     model, target, feed = _load(args)
-    report = check_model(model, feed, batches=getattr(args, "batches", 1),
-                         atol=getattr(args, "atol", None), rtol=getattr(args, "rtol", None))
+    try:
+        report = check_model(model, feed, batches=getattr(args, "batches", 1),
+                             atol=getattr(args, "atol", None), rtol=getattr(args, "rtol", None))
+    except ValueError as exc:
+        raise ValueError(f"{args.path}: {str(exc).removeprefix('check_model: ')}") from None
     report.model, report.unsafe = args.path, bool(args.unsafe)
     return report
 
