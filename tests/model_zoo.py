@@ -140,7 +140,7 @@ LIVE = {"seq2seq": seq2seq, "seq2seq_concat": lambda K: seq2seq(K, concat_states
 # the rows each model has: name -> (class, mask source); a dict of sources where the targets differ
 # (Keras 3 passes no propagated mask to a layer called with initial_state; tf_keras does)
 PROPAGATED = "a propagated Keras mask (no graph to trace it in)"
-DROPPED = "none (its input carries a Keras mask that this call does not receive)"
+DROPPED = "none (the mask its input carries is not passed)"
 ROWS = {
     "seq2seq": {"encoder": ("LSTM", "Embedding 'enc_emb' (mask_zero)"), "decoder": ("LSTM", "none")},
     "seq2seq_concat": {"encoder": ("Bidirectional(LSTM)", "Embedding 'enc_emb' (mask_zero)"),

@@ -108,6 +108,13 @@ def _numpy(value, what, name):
                          f"check a model that runs eagerly (not inside tf.function)") from exc
 
 
+def _numpy_tree(value, what, name):
+    """Nested lists of tensors (a stacked cell's states, one list per cell) as nested lists."""
+    if isinstance(value, (list, tuple)):
+        return [_numpy_tree(v, what, name) for v in value]
+    return _numpy(value, what, name)
+
+
 def _arguments(signature, args, kwargs):
     """(inputs, mask, initial_state, constants) of one call, however they were passed."""
     try:
@@ -141,7 +148,7 @@ def _wrap(entry: Captured, label):
         ma = None if mask is None else _numpy(mask, "mask", name).astype(bool)
         if states is not None and not isinstance(states, (list, tuple)):
             states = [states]
-        sa = None if states is None else [_numpy(s, "initial state", name) for s in states]
+        sa = None if states is None else [_numpy_tree(s, "initial state", name) for s in states]
         entry.calls.append(Call(xa, ma, sa, label(entry)))
         entry.mask_carried.append(getattr(x, "_keras_mask", None) is not None)
         try:
@@ -294,7 +301,7 @@ def mask_source(entry: Captured) -> str:
     given = [c.mask is not None for c in entry.calls]
     if not any(given):
         if any(entry.mask_carried):
-            return "none (its input carries a Keras mask that this call does not receive)"
+            return "none (the mask its input carries is not passed)"
         return "none"
     origin = graph_mask_origin(entry.found.layer, entry.found.parents)
     if origin is None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import rounding, runner
-from .capture import Found, capturing, mask_source, recurrent_layers
+from .capture import capturing, mask_source, recurrent_layers
 from .compare import Stats, as_list, coarsest, elementwise_errors, first_bad_timestep
 from .convert import dialect_of, from_keras
 from .data import Plan, Reset
@@ -103,7 +103,7 @@ def check_model(model, inputs=None, *, atol=None, rtol=None, batches=1, unsafe=F
         from .modelfile import load_model
 
         source = str(model)
-        model, target = load_model(source, unsafe=unsafe, framework=framework)
+        model, _ = load_model(source, unsafe=unsafe, framework=framework)
     target = _target_of(model)
     found = recurrent_layers(model)
     if not found:
@@ -112,7 +112,7 @@ def check_model(model, inputs=None, *, atol=None, rtol=None, batches=1, unsafe=F
                          f"TimeDistributed)")
     feed = _feeder(model, inputs)
     stateful = [f for f in found if _stateful(f.layer)]
-    entries, stopped = _forward(model, found, stateful, feed, batches, target)
+    entries, stopped = _forward(model, found, stateful, feed, batches)
     report = ModelReport(_name(model, source), target, [], _versions(target), unsafe=bool(unsafe),
                          batches=batches)
     for entry in entries:
@@ -170,7 +170,7 @@ def _flat(states):
     return [states]
 
 
-def _forward(model, found, stateful, feed, batches, target):
+def _forward(model, found, stateful, feed, batches):
     """Run the passes under capture; return (entries, the exception that stopped them or None).
     A stateful layer's entry gets `resets`: the call counts at which its states were reset."""
     passes = [(k, f"batch {k + 1}" + (" (states carried)" if k and stateful else "")) for k in range(batches)]
@@ -194,7 +194,7 @@ def _forward(model, found, stateful, feed, batches, target):
             try:
                 model(x, training=False)
             except Exception as exc:  # noqa: BLE001 - named below: a layer's, or the inputs'
-                if any(e.error is exc for e in entries):
+                if any(e.error is not None for e in entries):  # the row of that layer says it
                     return entries, exc
                 raise ValueError(f"check_model: the model raised {type(exc).__name__} on the inputs "
                                  f"({describe_inputs(x)}): {one_line(exc)}") from None
@@ -338,6 +338,3 @@ def known_bug(target, layer, calls):
             return known
     return None
 
-
-def describe(found: Found) -> str:
-    return f"{found.name} ({found.cls})"
