@@ -269,3 +269,23 @@ def test_assert_layer_fails_with_the_rows_report(monkeypatch):
     with pytest.raises(AssertionError, match=r"^encoder \(LSTM\) \[fail\]: \[encoder\] the reference and the "
                                              r"framework disagree"):
         assert_layer(params[0].values[0])
+
+
+def test_a_recorded_framework_bug_replays_as_a_strict_xfail(tmp_path, capsys):
+    K = keras_module("tf_keras")
+    L = K.layers
+    x_in = L.Input((model_zoo.T, 3))
+    masked = L.Masking(name="masking")(x_in)
+    out = L.Bidirectional(L.SimpleRNN(3, return_sequences=True, unroll=True), name="unrolled")(masked)
+    path = tmp_path / "unrolled.keras"
+    K.Model(x_in, out).save(str(path))
+    rec = tmp_path / "rec"
+    assert main(["record-model", str(path), "--out", str(rec)]) == 0
+    assert "check: xfail" in capsys.readouterr().out
+    manifest = golden.RecordingDir(rec).manifest
+    assert manifest["xfail"] == {"unrolled-tf_keras": "unroll-mask-go-backwards-zero-output"}
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rx", "-p", "no:cacheprovider", "--pyargs",
+                           "rnnparity.suite.test_replay", "--rnnparity-fixtures", str(rec)],
+                          capture_output=True, text=True, env=ENV, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0 and "1 xfailed" in done.stdout, done.stdout + done.stderr
+    assert "known framework bug [unroll-mask-go-backwards-zero-output]" in done.stdout

@@ -142,8 +142,8 @@ def cmd_explain_model(args):
         said = [(o.shape, o.dtype) for o in explanation.outputs]
         print(f"{head}:\n  " + str(explanation).replace("\n", "\n  "))
         if live == said:
-            print(f"  (checked: the live layer returned these {len(live)} output"
-                  f"{'s' if len(live) != 1 else ''} on this input)\n")
+            what = "this output" if len(live) == 1 else f"these {len(live)} outputs"
+            print(f"  (checked: the live layer returned {what} on this input)\n")
         else:
             print(f"  MISMATCH: the live layer returned {live}\n")
             status = 1
