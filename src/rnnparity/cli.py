@@ -1,10 +1,14 @@
-"""The `rnnparity` command: check | record | compare | explain | list, and --version.
+"""The `rnnparity` command: check | record | compare | explain | list | check-model | record-model,
+and --version (the model commands live in rnnparity.model_cli).
 
     rnnparity check [-n 4] [--tier default] [--target keras3,tf_keras,tf1] [--junit-xml F] [--json F]
     rnnparity check --case lstm-bidi_concat-seq-state-bwd-f32-keras3      # one case, full report
     rnnparity record --target keras3 [--out DIR] [--force] [--subset flags]
     rnnparity compare fixtures/tf_keras-2.21.0 fixtures/keras3-3.15.1 [--format markdown|json] [--out F]
     rnnparity explain LSTM --units 4 --return-sequences --return-state --input-shape 2,5,3
+    rnnparity explain model.keras                      # what each recurrent layer of a model returns
+    rnnparity check-model model.keras [--json F]       # every recurrent layer of a saved model
+    rnnparity record-model model.h5 --out DIR          # its layers' captured calls, for `compare`
     rnnparity list [--tier full] [--target tf_keras] [WORD ...]
 """
 from __future__ import annotations
@@ -184,9 +188,23 @@ def _shape(text):
     return shape
 
 
+LAYER_NAMES = ("SimpleRNN", "LSTM", "GRU")
+
+
 def cmd_explain(args):
     from .structure import Rejected, explain
 
+    if args.layer not in LAYER_NAMES:
+        if not (os.path.exists(args.layer) or args.layer.endswith((".keras", ".h5", ".hdf5"))):
+            raise ValueError(f"expected a layer ({', '.join(LAYER_NAMES)}) or a model file (.keras, "
+                             f".h5), got {args.layer!r}")
+        from .model_cli import cmd_explain_model
+
+        args.path = args.layer
+        return cmd_explain_model(args)
+    missing = [o for o, v in (("--units", args.units), ("--input-shape", args.input_shape)) if v is None]
+    if missing:
+        raise ValueError(f"explain {args.layer} needs {' and '.join(missing)}")
     config = {"units": args.units, "dtype": args.dtype}
     for flag in ("return_sequences", "return_state", "go_backwards", "stateful", "time_major"):
         if getattr(args, flag):
@@ -267,15 +285,21 @@ def parser():
     m.add_argument("--out", help="write the report here")
     m.set_defaults(func=cmd_compare)
 
-    e = sub.add_parser("explain", help="what a layer returns: outputs in order, names, shapes, dtypes")
-    e.add_argument("layer", choices=("SimpleRNN", "LSTM", "GRU"))
-    e.add_argument("--units", type=int, required=True)
-    e.add_argument("--input-shape", type=_shape, required=True, help="batch,time,features")
+    e = sub.add_parser("explain", help="what a layer returns: outputs in order, names, shapes, dtypes; "
+                       "or, given a .keras/.h5 file, what each of its recurrent layers returns")
+    e.add_argument("layer", metavar="LAYER_OR_PATH", help=f"{', '.join(LAYER_NAMES)}, or a model file")
+    e.add_argument("--units", type=int, help="units (with a layer name)")
+    e.add_argument("--input-shape", type=_shape, help="batch,time,features (with a layer name)")
     for flag in ("return-sequences", "return-state", "go-backwards", "stateful", "time-major"):
         e.add_argument(f"--{flag}", action="store_true")
     e.add_argument("--bidirectional", choices=("concat", "sum", "mul", "ave", "none"))
     e.add_argument("--dtype", default="float32", choices=("float32", "float64", "float16"))
     e.add_argument("--target", default="keras3", choices=KERAS_TARGETS)
+    for option, kwargs in (("--batch", {"type": int, "default": 4}), ("--time", {"type": int, "default": 12}),
+                           ("--seed", {"type": int, "default": 0}), ("--inputs", {}),
+                           ("--framework", {"choices": KERAS_TARGETS})):
+        e.add_argument(option, help="with a model file: as for check-model", **kwargs)
+    e.add_argument("--unsafe", action="store_true", help="with a model file: as for check-model")
     e.set_defaults(func=cmd_explain)
 
     li = sub.add_parser("list", help="list case ids")
@@ -284,6 +308,10 @@ def parser():
     li.add_argument("--count", action="store_true", help="print only how many")
     li.add_argument("word", nargs="*", help="only ids containing every WORD")
     li.set_defaults(func=cmd_list)
+
+    from .model_cli import add_parsers
+
+    add_parsers(sub)
     return p
 
 

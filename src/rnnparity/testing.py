@@ -11,6 +11,12 @@
 - A framework bug registered in rnnparity.divergences raises `KnownFrameworkBug` (an
   AssertionError) naming the entry and its repro, whether the framework raised or returned wrong
   values. Catch it to turn it into an xfail: ``except KnownFrameworkBug as e: pytest.xfail(str(e))``.
+
+A whole model, one test id per recurrent layer (see `model_layer_params`):
+
+    @pytest.mark.parametrize("layer", model_layer_params("model.keras"))
+    def test_model_layer(layer):
+        assert_layer(layer)
 """
 from __future__ import annotations
 
@@ -256,3 +262,36 @@ def _rounding_verdict(adapter, layer, saved, x, mask, states, low, problems, nam
                                                             f"{type(exc).__name__}: {exc}")]
     return _rounding.judge(problems, ([low[0]], [low[1]]), high, steps=[steps], names=[names],
                           time_axis=time_axis, rerun_problems=rerun_problems)
+
+
+# -- a user's whole model ------------------------------------------------------------------------
+def model_layer_params(model_or_path, inputs=None, **kwargs):
+    """One pytest param per recurrent layer of a model, with the layer's name as its test id: gate
+    CI on a model (a live Keras model or a .keras/.h5 path) with
+
+        from rnnparity.testing import assert_layer, model_layer_params
+
+        @pytest.mark.parametrize("layer", model_layer_params("model.keras"))
+        def test_model_layer(layer):
+            assert_layer(layer)
+
+    Each param holds the layer's row of `rp.check_model(model_or_path, inputs, **kwargs)` (inputs
+    None: synthesised from the model's input specs); a registered framework bug is a strict xfail."""
+    import pytest
+
+    from .models import check_model
+
+    report = check_model(model_or_path, inputs, **kwargs)
+    params = []
+    for row in report.layers:
+        marks = ([pytest.mark.xfail(strict=True, reason=row.message.splitlines()[0])]
+                 if row.status == "xfail" else [])
+        params.append(pytest.param(row, id=row.name, marks=marks))
+    return params
+
+
+def assert_layer(row):
+    """Raise AssertionError with the row's report unless the layer passed (see model_layer_params)."""
+    __tracebackhide__ = True
+    if row.status != "pass":
+        raise AssertionError(f"{row.name} ({row.cls}) [{row.status}]: {row.message}")

@@ -3,7 +3,9 @@
 No framework is imported: the recorded outputs are the oracle. Choose the recordings with
 `--rnnparity-fixtures DIR` (default: the checkout's fixtures/, else the recordings packaged with the
 wheel, rnnparity/recordings.tar.xz). Known framework bugs are strict xfails exactly as in the live
-suite (the recorded outputs carry the bug).
+suite (the recorded outputs carry the bug). A recording of a user's model (`rnnparity record-model`:
+manifest kind "model", one case per recurrent layer) replays the same way; its xfails are listed in
+its manifest.
 """
 from __future__ import annotations
 
@@ -31,6 +33,19 @@ def case_of(case_id):
     return Tf1Case.from_id(case_id) if case_id.startswith("tf1-") else case_from_id(case_id)
 
 
+def is_model_recording(rd) -> bool:
+    return rd.manifest.get("kind") == "model"
+
+
+def known_bug_reason(rd, case_id):
+    """The xfail reason of a recorded case, or None."""
+    if is_model_recording(rd):
+        key = (rd.manifest.get("xfail") or {}).get(case_id)
+        return f"known framework bug [{key}] (recorded by record-model)" if key else None
+    known = divergence_for(case_of(case_id))
+    return known.xfail_reason() if known else None
+
+
 def pytest_generate_tests(metafunc):
     if "replay_case" not in metafunc.fixturenames:
         return
@@ -39,8 +54,8 @@ def pytest_generate_tests(metafunc):
     for rd in golden.open_recordings(root) if root is not None else []:
         _OPEN.setdefault(str(rd.path), rd)
         for case_id in rd.case_ids:
-            known = divergence_for(case_of(case_id))
-            marks = [pytest.mark.xfail(strict=True, reason=known.xfail_reason())] if known else []
+            reason = known_bug_reason(rd, case_id)
+            marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
             params.append(pytest.param((str(rd.path), case_id), id=f"{rd.name}/{case_id}", marks=marks))
     if not params:
         why = (f"no recordings under {root}" if root is not None else
@@ -90,10 +105,11 @@ def test_replay(replay_case, record_property):
         record_property(STATS_KEY, stats.as_property("replay tf1"))
         return
     problems = runner.verify(rec, reference_factory(rec), stats)
-    case = case_from_id(case_id)
+    target = (recording(path).manifest.get("target") if is_model_recording(recording(path))
+              else case_from_id(case_id).target)
     if problems:
         report = runner.failure_report(case_id, problems, repro=replay_repro(path, case_id))
         pytest.fail(f"replay of {path}/{case_id}.npz (recorded outputs are the oracle)\n{report}",
                     pytrace=False)
     # only agreeing cases feed the summary of errors (a known-bug xfail would swamp it)
-    record_property(STATS_KEY, stats.as_property(f"replay {case.target}"))
+    record_property(STATS_KEY, stats.as_property(f"replay {target}"))

@@ -1,0 +1,168 @@
+"""`rnnparity check-model | record-model | explain PATH`: the commands on a user's model file.
+
+    rnnparity check-model model.keras [--inputs x.npz | --batch 4 --time 12 --seed 0] [--batches 3]
+                          [--json F] [--junit-xml F] [--unsafe] [--framework keras3|tf_keras]
+    rnnparity record-model model.h5 --out recordings/model-tf_keras [--force]
+    rnnparity explain model.keras
+
+Exit status: 0 passed, 1 a layer failed (or is unsupported, or could not be recorded), 2 bad input.
+"""
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import sys
+
+
+def add_input_options(p, batches=True):
+    p.add_argument("path", help="a .keras or .h5 model file")
+    p.add_argument("--inputs", help=".npz with the model's inputs (one array, the input names, or "
+                   "arr_0..arr_n); default: synthesised from the model's input specs")
+    p.add_argument("--batch", type=_positive, default=4, help="synthesised batch size (default 4)")
+    p.add_argument("--time", type=_positive, default=12, help="synthesised time steps (default 12)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the synthesised inputs (default 0)")
+    if batches:
+        p.add_argument("--batches", type=_positive, default=1, help="consecutive batches (a stateful "
+                       "model gets one more after a reset)")
+    p.add_argument("--unsafe", action="store_true", help="load with safe mode off: the file may run "
+                   "code it carries (Lambda layers, custom objects); only for files you trust")
+    p.add_argument("--framework", choices=("keras3", "tf_keras"), help="load with this framework "
+                   "(default: the one that wrote the file, from its keras_version)")
+
+
+def _positive(text):
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return value
+
+
+def _load(args):
+    from .modelfile import load_inputs, load_model, synthesise_inputs
+
+    model, target = load_model(args.path, unsafe=args.unsafe, framework=args.framework)
+    if args.inputs:
+        given = load_inputs(args.inputs, model)
+        return model, target, lambda k: given
+    return model, target, lambda k: synthesise_inputs(model, args.batch, args.time, args.seed + k)
+
+
+def _check(args):
+    from .models import check_model
+
+    model, target, feed = _load(args)
+    try:
+        report = check_model(model, feed, batches=getattr(args, "batches", 1),
+                             atol=getattr(args, "atol", None), rtol=getattr(args, "rtol", None))
+    except ValueError as exc:
+        raise ValueError(f"{args.path}: {str(exc).removeprefix('check_model: ')}") from None
+    report.model, report.unsafe = args.path, bool(args.unsafe)
+    return report
+
+
+def cmd_check_model(args):
+    from .model_report import junit_xml, to_json
+
+    report = _check(args)
+    print(report.table())
+    for option, render in ((args.json, to_json), (args.junit_xml, junit_xml)):
+        if option:
+            with open(option, "w") as f:
+                f.write(render(report))
+    return 0 if report.passed else 1
+
+
+def cmd_record_model(args):
+    from . import frameworks, golden
+
+    if os.path.exists(args.out) and not args.force:  # before loading anything
+        print(f"rnnparity record-model: {args.out} already exists; pass --force to replace it",
+              file=sys.stderr)
+        return 2
+    report = _check(args)
+    versions = frameworks.get(report.target).versions()
+    meta = {"kind": "model", "model": os.path.basename(args.path), "target": report.target,
+            "versions": versions, "backend": versions.get("backend", "tensorflow"),
+            "platform": platform.platform(), "python": platform.python_version(),
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "unsafe": report.unsafe, "batches": report.batches, "xfail": {}}
+    missing = []
+    with golden.Writer(args.out, meta, force=args.force) as writer:
+        for row in report.layers:
+            rec = report.recordings.get(row.name)
+            if rec is None:
+                missing.append(row)
+                print(f"not recorded: {row.name} ({row.cls}): {row.message.splitlines()[0]}")
+                continue
+            if row.status == "xfail":
+                writer.meta["xfail"][rec.case_id] = row.message.split("]", 1)[0].split("[", 1)[-1]
+            rec.layer = None
+            writer.add(rec)
+            print(f"recorded {row.name} ({row.cls}, {row.outputs_checked}) as {rec.case_id}.npz; "
+                  f"check: {row.status}")
+    print(f"recorded {len(report.layers) - len(missing)} of {len(report.layers)} recurrent layers of "
+          f"{args.path} ({report.target}) into {args.out}"
+          + ("; UNSAFE: loaded with --unsafe" if report.unsafe else ""))
+    return 1 if missing else 0
+
+
+def cmd_explain_model(args):
+    from .capture import capturing, recurrent_layers
+    from .compare import as_list
+    from .structure import explain
+
+    model, _, feed = _load(args)
+    x = feed(0)
+    found = recurrent_layers(model)
+    if not found:
+        raise ValueError(f"{args.path} has no recurrent layer")
+    with capturing(found, lambda entry: "call") as entries:
+        model(x, training=False)
+    status = 0
+    for entry in entries:
+        head = f"{entry.found.name} ({entry.found.cls})"
+        if not entry.outputs:
+            print(f"{head}: not called by the model's forward pass\n")
+            status = 1
+            continue
+        shape = entry.calls[0].x.shape
+        try:
+            explanation = explain(entry.found.layer, shape)
+        except ValueError as exc:
+            print(f"{head}: {exc}\n")
+            status = 1
+            continue
+        live = [(tuple(o.shape), str(o.dtype)) for o in as_list(entry.outputs[0])]
+        said = [(o.shape, o.dtype) for o in explanation.outputs]
+        print(f"{head}:\n  " + str(explanation).replace("\n", "\n  "))
+        if live == said:
+            what = "this output" if len(live) == 1 else f"these {len(live)} outputs"
+            print(f"  (checked: the live layer returned {what} on this input)\n")
+        else:
+            print(f"  MISMATCH: the live layer returned {live}\n")
+            status = 1
+    return status
+
+
+def add_parsers(sub):
+    c = sub.add_parser("check-model", help="check every recurrent layer of a .keras/.h5 model on "
+                       "the inputs, masks and states it really receives")
+    add_input_options(c)
+    c.add_argument("--atol", type=float, help="absolute tolerance (default: the tolerance table)")
+    c.add_argument("--rtol", type=float, help="relative tolerance (default: the tolerance table)")
+    c.add_argument("--json", help="write the report as JSON here")
+    c.add_argument("--junit-xml", help="write JUnit XML here (one testcase per recurrent layer)")
+    c.set_defaults(func=cmd_check_model)
+
+    r = sub.add_parser("record-model", help="record each recurrent layer's captured inputs, mask, "
+                       "states, weights and outputs (a recording `compare` and replay read)")
+    add_input_options(r)
+    r.add_argument("--out", required=True, help="the recording directory to write")
+    r.add_argument("--force", action="store_true", help="replace an existing recording")
+    r.set_defaults(func=cmd_record_model)

@@ -1,0 +1,340 @@
+"""`rp.check_model`: every recurrent layer of a user's model, checked on what it really receives.
+
+    report = rp.check_model(model, x)          # a live Keras 3 or tf_keras model, or a .keras/.h5 path
+    report.passed; report.layers               # one row per recurrent layer
+    print(report)                              # the table `rnnparity check-model` prints
+
+One forward pass (rnnparity.capture) records each recurrent layer's inputs, mask and initial states
+and what it returned; a reference copy of the layer (rp.from_keras) then runs on exactly that and
+the outputs are compared (rnnparity.runner: structure -> shape -> dtype -> values, the tolerance
+table, the rounding verdict for a float16/float32 values mismatch). Stateful layers are reset
+first, then `batches` consecutive batches run through one reference copy, then a reset and one more.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import rounding, runner
+from .capture import capturing, mask_source, recurrent_layers
+from .compare import Stats, as_list, coarsest, elementwise_errors, first_bad_timestep
+from .convert import dialect_of, from_keras
+from .data import Plan, Reset
+from .divergences import divergence_for_call
+from .specs import key_flags, layer_spec
+from .tolerances import tolerance
+
+STATUSES = ("pass", "fail", "xfail", "unsupported")
+TARGET_OF_DIALECT = {"keras3": "keras3", "keras2": "tf_keras"}
+
+
+@dataclass
+class LayerResult:
+    """One recurrent layer of the model: the row of the report."""
+    name: str  # its path of names: 'encoder/lstm' inside the nested model 'encoder'
+    cls: str  # 'LSTM', 'Bidirectional(GRU)', 'TimeDistributed(SimpleRNN)', 'RNN(LSTMCell)'
+    status: str  # one of STATUSES
+    max_abs_error: float | None = None
+    first_diverging_step: int | None = None
+    mask_source: str = "none"
+    message: str = ""
+    flags: str = ""
+    outputs_per_call: int = 0
+    calls: int = 0
+
+    @property
+    def outputs_checked(self) -> str:
+        return f"{self.outputs_per_call} x {self.calls} call{'s' if self.calls != 1 else ''}"
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "class": self.cls, "status": self.status,
+                "max_abs_error": self.max_abs_error, "first_diverging_step": self.first_diverging_step,
+                "mask_source": self.mask_source, "flags": self.flags,
+                "outputs_per_call": self.outputs_per_call, "calls": self.calls, "message": self.message}
+
+
+@dataclass
+class ModelReport:
+    model: str  # the model's name, or the file it was loaded from
+    target: str  # keras3 or tf_keras
+    layers: list
+    versions: dict = field(default_factory=dict)
+    unsafe: bool = False  # the file was loaded with safe mode off
+    batches: int = 1
+    recordings: dict = field(default_factory=dict, repr=False)  # row name -> runner.Recording
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.layers) and all(r.status in ("pass", "xfail") for r in self.layers)
+
+    def to_dict(self) -> dict:
+        return {"passed": self.passed, "model": self.model, "framework": self.target,
+                "versions": self.versions, "unsafe": self.unsafe, "batches": self.batches,
+                "layers": [r.to_dict() for r in self.layers]}
+
+    def table(self) -> str:
+        from .model_report import text_report
+
+        return text_report(self)
+
+    __str__ = table
+
+
+# -- the check ---------------------------------------------------------------------------------
+def check_model(model, inputs=None, *, atol=None, rtol=None, batches=1, unsafe=False,
+                framework=None) -> ModelReport:
+    """Check every recurrent layer of ``model`` on the inputs, mask and states it really receives.
+
+    ``model``: a live Keras 3 or tf_keras model, or the path of a .keras/.h5 file (loaded safely:
+    see rnnparity.modelfile; ``unsafe=True`` turns safe mode off and the report says so;
+    ``framework`` forces keras3 or tf_keras). ``inputs``: what ``model(inputs)`` takes; a callable
+    ``inputs(k)`` giving the k-th batch (k = 0 .. batches); or None to synthesise them from the
+    model's input specs (rnnparity.modelfile.synthesise_inputs). ``atol``/``rtol`` override the
+    tolerance table. ``batches``: consecutive forward passes (a stateful model gets one more after a
+    reset of its stateful layers). Raises ValueError for bad input (no recurrent layer, inputs that
+    do not fit the model), in one line."""
+    tolerance("float32", atol=atol, rtol=rtol)  # a bad override fails before anything runs
+    if isinstance(batches, bool) or not isinstance(batches, (int, np.integer)) or batches < 1:
+        raise ValueError(f"check_model: batches must be an integer >= 1, got {batches!r}")
+    source = None
+    if isinstance(model, (str, bytes)) or hasattr(model, "__fspath__"):
+        from .modelfile import load_model
+
+        source = str(model)
+        model, _ = load_model(source, unsafe=unsafe, framework=framework)
+    target = _target_of(model)
+    found = recurrent_layers(model)
+    if not found:
+        raise ValueError(f"check_model: {_name(model, source)} has no recurrent layer (SimpleRNN, "
+                         f"LSTM, GRU, RNN or Bidirectional, also inside nested models and "
+                         f"TimeDistributed)")
+    feed = _feeder(model, inputs)
+    stateful = [f for f in found if _stateful(f.layer)]
+    entries, stopped = _forward(model, found, stateful, feed, batches)
+    report = ModelReport(_name(model, source), target, [], _versions(target), unsafe=bool(unsafe),
+                         batches=batches)
+    for entry in entries:
+        row, rec = check_captured(entry, target, atol, rtol, stopped)
+        report.layers.append(row)
+        if rec is not None:
+            report.recordings[row.name] = rec
+    return report
+
+
+def _name(model, source):
+    return source or f"model {getattr(model, 'name', type(model).__name__)!r}"
+
+
+def _target_of(model):
+    try:
+        return TARGET_OF_DIALECT[dialect_of(model)]
+    except TypeError as exc:
+        raise ValueError(f"check_model: {exc}") from None
+
+
+def _versions(target):
+    from . import frameworks
+
+    v = frameworks.get(target).versions()
+    return {k: v[k] for k in ("tensorflow", "keras", "backend") if k in v}
+
+
+def _stateful(layer):
+    return bool(getattr(layer, "stateful", False))
+
+
+def _feeder(model, inputs):
+    if callable(inputs) and not hasattr(inputs, "shape"):
+        return inputs
+    if inputs is None:
+        from .modelfile import synthesise_inputs
+
+        return lambda k: synthesise_inputs(model, seed=k)
+    return lambda k: inputs
+
+
+def _reset(found):
+    from . import frameworks
+
+    for f in found:
+        states = getattr(f.layer, "states", None)
+        if states is not None and not all(s is None for s in _flat(states)):
+            frameworks.get(_target_of(f.layer)).reset(f.layer)
+
+
+def _flat(states):
+    if isinstance(states, (list, tuple)):
+        return [s for part in states for s in _flat(part)]
+    return [states]
+
+
+def _forward(model, found, stateful, feed, batches):
+    """Run the passes under capture; return (entries, the exception that stopped them or None).
+    A stateful layer's entry gets `resets`: the call counts at which its states were reset."""
+    passes = [(k, f"batch {k + 1}" + (" (states carried)" if k and stateful else "")) for k in range(batches)]
+    if stateful:
+        passes.append((batches, "after reset_states()"))
+    current = {"label": ""}
+
+    def label(entry):
+        return current["label"]
+
+    _reset(stateful)
+    with capturing(found, label) as entries:
+        for k, what in passes:
+            if k == batches:
+                _reset(stateful)
+                for entry in entries:
+                    if _stateful(entry.found.layer):
+                        entry.resets.append(len(entry.calls))
+            current["label"] = what
+            x = feed(k)
+            try:
+                model(x, training=False)
+            except Exception as exc:  # noqa: BLE001 - named below: a layer's, or the inputs'
+                if any(e.error is not None for e in entries):  # the row of that layer says it
+                    return entries, exc
+                raise ValueError(f"check_model: the model raised {type(exc).__name__} on the inputs "
+                                 f"({describe_inputs(x)}): {one_line(exc)}") from None
+    return entries, None
+
+
+def describe_inputs(x):
+    if isinstance(x, dict):
+        return "{" + ", ".join(f"{k!r}: {describe_inputs(v)}" for k, v in x.items()) + "}"
+    if isinstance(x, (list, tuple)):
+        return "[" + ", ".join(describe_inputs(v) for v in x) + "]"
+    a = np.asarray(x)
+    return f"{a.dtype} {a.shape}"
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def one_line(exc) -> str:
+    """The informative first line of an exception (Keras 3 wraps errors in call context)."""
+    for line in _ANSI.sub("", str(exc)).splitlines():
+        line = line.strip()
+        if line and not line.startswith(("Exception encountered when calling", "Arguments received by",
+                                         "Traceback", "Call arguments received")):
+            return line[:300]
+    return type(exc).__name__
+
+
+# -- one layer -----------------------------------------------------------------------------------
+def _plan(entry):
+    steps = []
+    for i, call in enumerate(entry.calls):
+        if i in entry.resets:
+            steps.append(Reset())
+        steps.append(call)
+    return Plan(steps)
+
+
+def recording(entry, target, spec) -> runner.Recording:
+    """The captured calls of one layer as a Recording (golden.py stores it; runner.verify replays it)."""
+    layer = entry.found.layer
+    dialect = dialect_of(layer)
+    time_major = bool(getattr(getattr(layer, "forward_layer", layer), "time_major", False))
+    case_id = f"{re.sub(r'[^A-Za-z0-9_.]', '_', entry.found.name)}-{target}"
+    weights = [np.asarray(w) for w in layer.get_weights()]
+    return runner.Recording(case_id, spec, _plan(entry), weights,
+                            runner.Outcome(list(entry.outputs)), dialect, 0 if time_major else 1,
+                            layer=layer)
+
+
+def check_captured(entry, target, atol=None, rtol=None, stopped=None):
+    """(LayerResult, Recording or None) for one captured layer."""
+    found = entry.found
+    row = LayerResult(found.name, found.cls, "fail", mask_source=mask_source(entry),
+                      flags=key_flags(found.layer), calls=len(entry.outputs),
+                      outputs_per_call=len(as_list(entry.outputs[0])) if entry.outputs else 0)
+    try:
+        reference = from_keras(found.layer)
+    except Exception as exc:  # noqa: BLE001 - whatever the reference cannot model is a row
+        row.status, row.message = "unsupported", f"{found.name}: {one_line(exc)}"
+        return row, None
+    if entry.unsupported:
+        row.status, row.message = "unsupported", entry.unsupported
+        return row, None
+    if entry.error is not None:
+        known = known_bug(target, found.layer, entry.calls)
+        why = f"the framework raised {type(entry.error).__name__}: {one_line(entry.error)}"
+        row.status = "xfail" if known else "fail"
+        row.message = f"{found.name}: " + (f"known framework bug [{known.key}]: {why}" if known else why)
+        return row, None
+    if not entry.calls:
+        where = f"; the forward pass stopped with {type(stopped).__name__}" if stopped else ""
+        row.message = f"{found.name}: the model's forward pass never called this layer{where}"
+        return row, None
+    if getattr(reference, "stateful", False):
+        reference.reset_states()  # the live layer was reset before the first batch
+    try:
+        spec = layer_spec(found.layer)
+    except ValueError:  # still checked against its from_keras copy; no float64 re-run, no recording
+        spec = None
+    rec = recording(entry, target, spec or {"class": type(found.layer).__name__, "config": {
+        "dtype": str(getattr(found.layer, "compute_dtype", None) or "float32")}})
+    stats = Stats()
+    problems, ours = runner._verify(rec, lambda: reference, stats, atol, rtol)
+    row.max_abs_error = float(stats.max_abs) if stats.elements else None
+    row.first_diverging_step = _first_diverging_step(problems, rec, ours, atol, rtol)
+    verdict = None
+    if rounding.eligible(problems) and spec is not None:
+        verdict = runner._rounding_verdict(_rerun(target, rec), rec, ours, problems)
+        problems = [] if verdict.passed else problems + [verdict.mismatch()]
+    known = known_bug(target, found.layer, entry.calls)
+    if not problems:
+        row.status = "pass"
+        row.message = "passes within rounding: " + verdict.report() if verdict else ""
+        return row, rec if spec is not None else None
+    report = runner.failure_report(found.name, problems).rsplit("\nrepro:", 1)[0]
+    row.status = "xfail" if known else "fail"
+    row.message = f"known framework bug [{known.key}]: {known.reason}\n{report}" if known else report
+    return row, rec if spec is not None else None
+
+
+def _rerun(target, rec):
+    """The runner's `run` for the float64 re-run: a fresh framework layer built from the spec."""
+    def run(spec, plan, weights, on_built):
+        return runner.record_spec(target, spec, plan, 0, rec.case_id, plan.calls[0].x.shape,
+                                  time_axis=rec.time_axis, on_built=on_built, weights=weights)
+    return run
+
+
+def _first_diverging_step(problems, rec, ours, atol, rtol):
+    steps = []
+    precision = rec.spec.get("config", {}).get("dtype")
+    for p in problems:
+        if p.kind != "values" or p.call is None or ours is None:
+            continue
+        e = np.asarray(as_list(rec.outcome.outputs[p.call])[p.output])
+        a = np.asarray(as_list(ours.outputs[p.call])[p.output])
+        if e.ndim != 3 or e.shape != a.shape:
+            continue
+        length = rec.plan.calls[p.call].x.shape[rec.time_axis]
+        tol = tolerance(coarsest(e.dtype, precision), length, atol, rtol)
+        bad = elementwise_errors(e, a, tol)[2]
+        if bad.any():
+            steps.append(first_bad_timestep(bad, rec.time_axis))
+    return min(steps) if steps else None
+
+
+def known_bug(target, layer, calls):
+    """The registered framework bug one of the layer's calls meets, or None."""
+    from .testing import _call_view
+
+    for call in calls or [None]:
+        x = call.x if call is not None else np.zeros((1, 1, 1), "float32")
+        try:
+            view = _call_view(target, layer, x, call.mask if call else None,
+                              call.initial_state if call else None)
+        except Exception:  # noqa: BLE001 - a layer the registry cannot describe has no entry
+            return None
+        known = divergence_for_call(view)
+        if known is not None:
+            return known
+    return None
+
