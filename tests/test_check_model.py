@@ -91,8 +91,8 @@ def test_stateful_batches_then_a_reset(target, monkeypatch):
     keep = RecurrentLayer._initial_states
 
     def dropping_carried_state(self, batch, initial_state):
-        states = keep(self, batch, initial_state)
-        return self.cell.zero_states(batch) if initial_state is None else states
+        states, structure = keep(self, batch, initial_state)
+        return (self.cell.zero_states(batch) if initial_state is None else states), structure
 
     monkeypatch.setattr(RecurrentLayer, "_initial_states", dropping_carried_state)
     bad = _rows(rp.check_model(model, feed, batches=3))["char_gru"]
