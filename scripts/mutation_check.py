@@ -63,8 +63,8 @@ MUTANTS = (
            "gru and not bidi and f64 and tf_keras"),
     Mutant("transposed_kernel_blocks", "each (units, units) block of the recurrent kernel transposed",
            "reference/cell.py",
-           (_e('self.recurrent_kernel = arrays["recurrent_kernel"]',
-               'self.recurrent_kernel = np.concatenate([b.T for b in np.split(arrays["recurrent_kernel"], '
+           (_e('self.recurrent_kernel = used["recurrent_kernel"]',
+               'self.recurrent_kernel = np.concatenate([b.T for b in np.split(used["recurrent_kernel"], '
                'len(self.GATES), axis=-1)], axis=-1)'),),
            "simple_rnn and not bidi and f64 and keras3"),
     Mutant("missing_go_backwards_reverse", "go_backwards does not reverse the time loop",
@@ -112,9 +112,9 @@ MUTANTS = (
            "simple_rnn and not bidi and f64 and tf_keras"),
     Mutant("initial_state_ignored", "initial_state is checked, then zeros are used",
            "reference/layer.py",
-           (_e('return self._check_states(initial_state, batch, "initial_state")',
-               'self._check_states(initial_state, batch, "initial_state")\n'
-               '            return self.cell.zero_states(batch)'),),
+           (_e('return self._checked_arrays(flat, batch, "initial_state"), structure',
+               'self._checked_arrays(flat, batch, "initial_state")\n'
+               '            return self.cell.zero_states(batch), structure'),),
            "init and keras3"),
     Mutant("time_major_output_not_swapped", "time_major sequence output left batch-major",
            "reference/layer.py",
