@@ -13,7 +13,7 @@ decides, from the reports the workers send.
 from __future__ import annotations
 
 import os
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 
 STATS_KEY = "rnnparity"
@@ -27,6 +27,22 @@ MARKERS = (
     "full: the full product tier (run with --rnnparity-tier=full)",
 )
 NOTHING_RAN = 5  # pytest.ExitCode.NO_TESTS_COLLECTED: nothing was tested
+
+
+def max_errors(stats) -> dict:
+    """precision -> (max abs error, max rel error, cases) over the agreeing cases' Stats payloads
+    (record_property(STATS_KEY, ...)): the summary of this plugin and of `rnnparity check`."""
+    out = {}
+    for s in stats:
+        for precision, (mabs, mrel) in s.get("precisions", {}).items():
+            a, r, n = out.get(precision, (0.0, 0.0, 0))
+            out[precision] = (max(a, mabs), max(r, mrel), n + 1)
+    return dict(sorted(out.items()))
+
+
+def skip_reason(report) -> str:
+    """A skipped test's reason, from its (path, line, "Skipped: why") longrepr."""
+    return str(report.longrepr[2]).removeprefix("Skipped: ")
 
 
 def pytest_addoption(parser):
@@ -143,7 +159,7 @@ class RunState:
         if (report.when == "call" and (not report.skipped or hasattr(report, "wasxfail"))) or report.failed:
             self.suite_ran.add(report.nodeid)
         elif report.skipped and isinstance(report.longrepr, tuple):
-            self.skip_reasons[str(report.longrepr[2]).removeprefix("Skipped: ")] += 1
+            self.skip_reasons[skip_reason(report)] += 1
         if report.when == "call":
             for name, value in getattr(report, "user_properties", ()):
                 if name == STATS_KEY and isinstance(value, dict):
@@ -163,14 +179,9 @@ class RunState:
         tr = terminalreporter
         tr.write_sep("=", "rnnparity")
         if self.stats:
-            per_precision = defaultdict(lambda: [0.0, 0.0, 0])
-            for s in self.stats:
-                for precision, (mabs, mrel) in s.get("precisions", {}).items():
-                    d = per_precision[precision]
-                    d[0], d[1], d[2] = max(d[0], mabs), max(d[1], mrel), d[2] + 1
             per_target = Counter(s["target"] for s in self.stats)
             tr.write_line("agreeing cases per target: " + ", ".join(f"{t} {n}" for t, n in sorted(per_target.items())))
-            for precision, (mabs, mrel, n) in sorted(per_precision.items()):
+            for precision, (mabs, mrel, n) in max_errors(self.stats).items():
                 tr.write_line(f"{precision} outputs: max abs error {mabs:.3g}, max rel error {mrel:.3g} "
                               f"over {n} cases (rel = |err| / max(|framework|, atol))")
             within_rounding = sum(s.get("within_rounding", 0) for s in self.stats)

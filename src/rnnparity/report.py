@@ -15,7 +15,7 @@ import pytest
 
 from .cli import ALL_TARGETS, _case_list, progress
 from .installed import versions
-from .plugin import STATS_KEY
+from .plugin import STATS_KEY, max_errors, skip_reason
 
 COLUMNS = ("all", "seq", "state", "bwd", "stateful", "bidi", "mask", "init", "f64", "f16")
 OUTCOMES = ("passed", "failed", "xfailed", "skipped")
@@ -70,8 +70,8 @@ def is_placeholder(nodeid):
 
 
 def _message(report, outcome):
-    if outcome == "skipped" and isinstance(report.longrepr, tuple):  # (path, line, "Skipped: why")
-        return str(report.longrepr[2]).removeprefix("Skipped: ")
+    if outcome == "skipped" and isinstance(report.longrepr, tuple):
+        return skip_reason(report)
     return report.longreprtext if outcome in ("failed", "skipped") else ""
 
 
@@ -96,17 +96,6 @@ def target_of(nodeid):
         return "tf1"
     last = case.rsplit("-", 1)[-1]
     return last if last in ALL_TARGETS else "?"
-
-
-def max_errors(stats) -> dict:
-    """precision -> (max abs error, max rel error, cases) over the agreeing cases' Stats payloads
-    (the same aggregate as the pytest plugin's terminal summary)."""
-    out = {}
-    for s in stats:
-        for precision, (mabs, mrel) in s.get("precisions", {}).items():
-            a, r, n = out.get(precision, (0.0, 0.0, 0))
-            out[precision] = (max(a, mabs), max(r, mrel), n + 1)
-    return dict(sorted(out.items()))
 
 
 def header(tier, targets) -> str:
