@@ -1,5 +1,5 @@
 """Build hook (the metadata is in pyproject.toml): a wheel ships the recordings of fixtures/ as one
-solid archive, rnnparity/recordings.tar.xz (see src/rnnparity/packed.py), so that an installed
+solid archive, rnnparity/recordings.tar.xz (see src/rnnparity/golden/packed.py), so that an installed
 `pytest --pyargs rnnparity` replays them. fixtures/ stays the one copy in the repository: the archive
 is made at build time, into the build tree (a wheel) or the release tree (an sdist, which then needs
 no fixtures/ to build its wheel). An editable install uses the checkout's fixtures/ directly."""
@@ -16,7 +16,7 @@ FIXTURES = ROOT / "fixtures"
 
 def _packed():
     # by path: importing the rnnparity package needs NumPy, which the build environment lacks
-    spec = importlib.util.spec_from_file_location("_rnnparity_packed", ROOT / "src" / "rnnparity" / "packed.py")
+    spec = importlib.util.spec_from_file_location("_rnnparity_packed", ROOT / "src" / "rnnparity" / "golden" / "packed.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

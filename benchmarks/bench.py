@@ -182,12 +182,13 @@ def _framework_timer(adapters):
 
 
 def bench_suite(limit=None, every=1):
-    from rnnparity import cases as case_matrix
-    from rnnparity import frameworks, runner
+    from rnnparity.matrix import cases as case_matrix
+    from rnnparity.targets import registry
+    from rnnparity.check import runner
 
-    all_cases = [c for c in case_matrix.cases("default") if frameworks.availability(c.target)[0]]
+    all_cases = [c for c in case_matrix.cases("default") if registry.availability(c.target)[0]]
     picked = all_cases[::every][:limit] if limit else all_cases[::every]
-    adapters = [frameworks.get(t) for t in sorted({c.target for c in picked})]
+    adapters = [registry.get(t) for t in sorted({c.target for c in picked})]
     for adapter in adapters:
         adapter.K  # import the framework outside the timed region (pytest startup covers it there)
     failures = 0
@@ -214,7 +215,8 @@ def bench_suite(limit=None, every=1):
 def bench_replay(root, limit=None):
     """Every recorded case under ``root`` against the reference, as suite/test_replay.py does it,
     split into loading the .npz and running reference + comparison."""
-    from rnnparity import golden, runner
+    from rnnparity import golden
+    from rnnparity.check import runner
     from rnnparity.suite.test_replay import recording, reference_factory, replay_tf1
 
     items = [(str(d), cid) for d in golden.recording_dirs(root) for cid in recording(str(d)).case_ids]

@@ -7,18 +7,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnparity import frameworks
+from rnnparity.targets import registry
 
 B, T, V = 4, 7, 20  # batch, time steps, vocabulary
 
 
 def keras_module(target):
-    ok, why = frameworks.availability(target)
+    ok, why = registry.availability(target)
     if not ok:
         import pytest
 
         pytest.skip(why)
-    K = frameworks.get(target).K
+    K = registry.get(target).K
     K.utils.set_random_seed(1)
     return K
 

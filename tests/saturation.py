@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnnparity import frameworks, runner
-from rnnparity.data import Call, Plan, Reset, make_mask, seeded_weights
+from rnnparity.targets import registry
+from rnnparity.check import runner
+from rnnparity.matrix.data import Call, Plan, Reset, make_mask, seeded_weights
 
 STEPS, BATCH, FEATURES, UNITS = 2000, 2, 4, 16
 SEEDS = range(6)
@@ -29,7 +30,7 @@ SATURATED = {
 
 
 def needs(target):
-    ok, reason = frameworks.availability(target)
+    ok, reason = registry.availability(target)
     if not ok:
         pytest.skip(reason)
 
@@ -73,7 +74,7 @@ def saturated_layer(target, key, seed, stateful=False, config=()):
                                      "stateful": stateful, "dtype": "float32", **fixed, **dict(config)},
             "wrapper": wrapper}
     x = np.random.RandomState(seed).normal(size=(BATCH, STEPS, FEATURES)).astype("float32")
-    adapter = frameworks.get(target)
+    adapter = registry.get(target)
     layer = adapter.build(spec, x.shape)
     shapes = [w.shape for w in adapter.get_weights(layer)]
     adapter.set_weights(layer, [w * scale for w in seeded_weights(shapes, seed)])

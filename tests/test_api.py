@@ -17,7 +17,7 @@ def test_public_names():
 
 
 def test_import_does_not_import_a_framework():
-    code = ("import sys, rnnparity, rnnparity.plugin, rnnparity.cases, rnnparity.runner;"
+    code = ("import sys, rnnparity, rnnparity.plugin, rnnparity.matrix.cases, rnnparity.check.runner;"
             "bad = [m for m in ('tensorflow', 'keras', 'tf_keras', 'jax', 'torch') if m in sys.modules];"
             "print(bad); sys.exit(1 if bad else 0)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -51,12 +51,12 @@ def test_weights_round_trip_and_unknown_options_raise():
 @pytest.mark.live
 @pytest.mark.parametrize("target", ["keras3", "tf_keras"])
 def test_assert_parity_on_a_users_layer(target):
-    from rnnparity import frameworks
+    from rnnparity.targets import registry
 
-    ok, reason = frameworks.availability(target)
+    ok, reason = registry.availability(target)
     if not ok:
         pytest.skip(reason)
-    K = frameworks.get(target).K
+    K = registry.get(target).K
     layer = K.layers.Bidirectional(K.layers.LSTM(3, return_sequences=True, return_state=True))
     x = np.random.RandomState(0).normal(size=(2, 5, 4)).astype("float32")
     layer.build(x.shape)
@@ -70,7 +70,7 @@ def test_assert_parity_on_a_users_layer(target):
     weights[1][0, 0] -= 0.5
     reference.set_weights(weights)
     with pytest.raises(AssertionError, match="beyond tolerance"):
-        from rnnparity.compare import compare_outputs
+        from rnnparity.check.compare import compare_outputs
 
-        problems = compare_outputs(frameworks.get(target).call(layer, x), reference(x))
+        problems = compare_outputs(registry.get(target).call(layer, x), reference(x))
         assert not problems, "\n".join(p.message for p in problems)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnnparity import frameworks
+from rnnparity.targets import registry
 from rnnparity.reference import lstm
 from rnnparity.testing import KnownFrameworkBug, assert_parity
 from tests.saturation import needs
@@ -23,7 +23,7 @@ def _state(*shape):
 
 def _built(target, make):
     needs(target)
-    K = frameworks.get(target).K
+    K = registry.get(target).K
     layer = make(K.layers)
     layer.build(X.shape)
     return layer
@@ -78,13 +78,13 @@ BAD_INPUT = [
 def test_bad_input_is_refused_before_the_framework_runs(target, row, monkeypatch):
     _, make, x, mask, states, pattern = row
     needs(target)
-    layer = make(frameworks.get(target).K.layers)
+    layer = make(registry.get(target).K.layers)
     layer.build((B, T, F))
 
     def framework_call(*args, **kwargs):
         raise AssertionError("the framework ran on input assert_parity should have refused")
 
-    monkeypatch.setattr(frameworks.get(target), "call", framework_call)
+    monkeypatch.setattr(registry.get(target), "call", framework_call)
     with pytest.raises(ValueError, match="^assert_parity: " + pattern):
         assert_parity(layer, x, mask=mask, initial_state=states)
 

@@ -21,13 +21,13 @@ import numpy as np
 import pytest
 
 import rnnparity as rp
-from rnnparity import frameworks
-from rnnparity.compare import compare_outputs
+from rnnparity.targets import registry
+from rnnparity.check.compare import compare_outputs
 from rnnparity.convert import from_spec
-from rnnparity.data import Call, Plan, Reset, seeded_weights
-from rnnparity.divergences import INPUT_BUGS, input_divergence
-from rnnparity.frameworks.keras_adapter import to_numpy
-from rnnparity.runner import execute, expected_reference_error
+from rnnparity.matrix.data import Call, Plan, Reset, seeded_weights
+from rnnparity.check.divergences import INPUT_BUGS, input_divergence
+from rnnparity.targets.keras_adapter import to_numpy
+from rnnparity.check.runner import execute, expected_reference_error
 
 TARGETS = ("keras3", "tf_keras")
 UNITS, FEATURES = 2, 3
@@ -184,10 +184,10 @@ LIVE_ROWS = CALL_ROWS + CONSTRUCT_ROWS + SET_WEIGHT_ROWS
 
 # -- running a row on a live framework and on the reference -------------------------------------
 def _adapter(target):
-    ok, reason = frameworks.availability(target)
+    ok, reason = registry.availability(target)
     if not ok:
         pytest.skip(reason)
-    return frameworks.get(target)
+    return registry.get(target)
 
 
 def _seed(row):

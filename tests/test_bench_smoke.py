@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnnparity import frameworks
+from rnnparity.targets import registry
 from rnnparity.reference import activations
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench.py"
@@ -46,7 +46,7 @@ def test_replay_section_writes_json(tmp_path):
 
 @pytest.mark.live
 def test_all_sections_write_json(tmp_path):
-    if not frameworks.availability("keras3")[0]:
+    if not registry.availability("keras3")[0]:
         pytest.skip("keras3 is not installed")
     results, stdout = _run(tmp_path)
     assert {r["layer"] for r in results["forward"]} == {"lstm", "gru", "gru_reset_before", "simple_rnn"}

@@ -7,8 +7,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from rnnparity import cases as cm
-from rnnparity.data import make_plan
+from rnnparity.matrix import cases as cm
+from rnnparity.matrix.data import make_plan
 
 DEFAULT = cm.cases("default")
 

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import rnnparity as rp
-from rnnparity import frameworks
-from rnnparity.cases import FLAGS, TARGETS, Case
-from rnnparity.divergences import REGISTRY, STACKED_STATE_BUGS, divergence_for, stacked_state_divergence
+from rnnparity.targets import registry
+from rnnparity.matrix.cases import FLAGS, TARGETS, Case
+from rnnparity.check.divergences import REGISTRY, STACKED_STATE_BUGS, divergence_for, stacked_state_divergence
 from rnnparity.structure import _BROKEN_BY_BUG, Rejected, explain
 
 pytestmark = pytest.mark.live
@@ -20,10 +20,10 @@ B, T, F = 2, 5, 3
 
 
 def _adapter(target):
-    ok, why = frameworks.availability(target)
+    ok, why = registry.availability(target)
     if not ok:
         pytest.skip(why)
-    return frameworks.get(target)
+    return registry.get(target)
 
 
 def shape_of(out):

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import rnnparity as rp
-from rnnparity import runner
-from rnnparity.data import Call, Plan
+from rnnparity.check import runner
+from rnnparity.matrix.data import Call, Plan
 from rnnparity.reference import lstm
 from rnnparity.reference.layer import RecurrentLayer
 from tests import model_zoo
@@ -280,7 +280,7 @@ def test_a_layer_that_raises_is_its_row(target):
 def test_a_saturated_layer_passes_within_rounding(target):
     """A float32 GRU at T=2000 whose outputs exceed the tolerance table by rounding alone (seed 0
     of tests/saturation.py, see test_rounding): the row passes through the rounding verdict."""
-    from rnnparity.tolerances import tolerance
+    from rnnparity.check.tolerances import tolerance
     from tests.saturation import STEPS, saturated_layer
 
     K = keras_module(target)

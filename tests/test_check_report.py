@@ -10,8 +10,8 @@ from argparse import Namespace
 
 import pytest
 
-from rnnparity import frameworks
-from rnnparity.cases import LAYERS
+from rnnparity.targets import registry
+from rnnparity.matrix.cases import LAYERS
 from rnnparity.cli import _case_list, main
 from rnnparity.report import Collector, case_of, kind_of, matrix_count_problem, summary_table
 
@@ -32,7 +32,7 @@ print(json.dumps({{"code": int(code), "collected": collector.collected}}))
 def collected():
     """The node ids `rnnparity check --target keras3,tf_keras` would run (collection only: ~10 s)."""
     for target in TARGETS.split(","):
-        ok, why = frameworks.availability(target)
+        ok, why = registry.availability(target)
         if not ok:
             pytest.skip(why)
     proc = subprocess.run([sys.executable, "-c", COLLECT], capture_output=True, text=True)

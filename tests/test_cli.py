@@ -15,12 +15,14 @@ import numpy as np
 import pytest
 
 import rnnparity
-from rnnparity import frameworks, golden, runner
-from rnnparity.cases import cases
+from rnnparity.targets import registry
+from rnnparity import golden
+from rnnparity.check import runner
+from rnnparity.matrix.cases import cases
 from rnnparity.cli import main
 from rnnparity.structure import explain
 from rnnparity.report import summary_table
-from rnnparity.tf1_cases import tf1_cases
+from rnnparity.matrix.tf1_cases import tf1_cases
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -35,7 +37,7 @@ def _recording(target):
 
 
 def _needs(target):
-    ok, why = frameworks.availability(target)
+    ok, why = registry.availability(target)
     if not ok:
         pytest.skip(why)
 

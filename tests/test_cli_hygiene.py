@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import rnnparity
-from rnnparity import frameworks
+from rnnparity.targets import registry
 from rnnparity.cli import main
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -28,7 +28,7 @@ def _cli(*argv):
 
 
 def _needs(target):
-    ok, why = frameworks.availability(target)
+    ok, why = registry.availability(target)
     if not ok:
         pytest.skip(why)
 
@@ -116,8 +116,8 @@ def test_check_defaults_to_the_installed_targets(monkeypatch):
     seen = {}
     monkeypatch.setattr(report, "check_suite", lambda args: seen.setdefault("target", args.target) and 0)
     main(["check"])
-    assert seen["target"] == ",".join(t for t in ("keras3", "tf_keras", "tf1") if frameworks.availability(t)[0])
-    monkeypatch.setattr(frameworks, "availability", lambda t: (False, f"target {t}: not installed"))
+    assert seen["target"] == ",".join(t for t in ("keras3", "tf_keras", "tf1") if registry.availability(t)[0])
+    monkeypatch.setattr(registry, "availability", lambda t: (False, f"target {t}: not installed"))
     seen.clear()
     assert main(["check"]) == 2 and not seen  # nothing to run live: said, not a silent exit 0
 

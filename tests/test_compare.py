@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnparity.compare import Stats, compare_array, compare_outputs
-from rnnparity.tolerances import TOLERANCES, tolerance
+from rnnparity.check.compare import Stats, compare_array, compare_outputs
+from rnnparity.check.tolerances import TOLERANCES, tolerance
 
 A = np.linspace(-1, 1, 2 * 4 * 3, dtype=np.float32).reshape(2, 4, 3)
 

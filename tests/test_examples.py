@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from examples import build_examples, catalog
-from rnnparity import frameworks
+from rnnparity.targets import registry
 
 pytestmark = pytest.mark.live
 TOL = dict(rtol=1e-5, atol=1e-6)  # bitwise equal on the stack that built them; other CPUs round differently
@@ -34,7 +34,7 @@ def _dialect_selected(request):
         targets = list(catalog.DIALECTS)
     if dialect not in targets:
         pytest.skip(f"target {dialect} not selected (--rnnparity-targets={','.join(targets)})")
-    ok, why = frameworks.availability(dialect)
+    ok, why = registry.availability(dialect)
     if not ok:
         pytest.skip(why)
 

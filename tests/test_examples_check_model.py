@@ -7,7 +7,7 @@ import pytest
 
 import rnnparity as rp
 from examples import catalog
-from rnnparity import frameworks
+from rnnparity.targets import registry
 from rnnparity.reference import lstm
 
 pytestmark = pytest.mark.live
@@ -19,12 +19,12 @@ def _params():
             for fmt in catalog.FORMATS:
                 note = catalog.KNOWN_LOAD_FAILURES.get((example.name, dialect, fmt))
                 marks = [pytest.mark.xfail(strict=True, raises=ValueError, reason=f"{note}: Keras 3 cannot load "
-                                           f"this .h5 it wrote (rnnparity.divergences SURPRISES)")] if note else []
+                                           f"this .h5 it wrote (rnnparity.check.divergences SURPRISES)")] if note else []
                 yield pytest.param(example, dialect, fmt, id=f"{example.name}-{dialect}-{fmt}", marks=marks)
 
 
 def _needs(dialect):
-    ok, why = frameworks.availability(dialect)
+    ok, why = registry.availability(dialect)
     if not ok:
         pytest.skip(why)
 

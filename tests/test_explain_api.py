@@ -6,16 +6,16 @@ import numpy as np
 import pytest
 
 import rnnparity as rp
-from rnnparity import frameworks
+from rnnparity.targets import registry
 from rnnparity.cli import main
 from rnnparity.structure import Rejected
 
 
 def _module(target):
-    ok, why = frameworks.availability(target)
+    ok, why = registry.availability(target)
     if not ok:
         pytest.skip(why)
-    return frameworks.get(target).K
+    return registry.get(target).K
 
 
 def _container(out):

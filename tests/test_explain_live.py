@@ -11,9 +11,9 @@ import itertools
 import numpy as np
 import pytest
 
-from rnnparity import frameworks
-from rnnparity.cases import FLAGS, LAYERS, TARGETS, WRAPPERS, Case
-from rnnparity.divergences import divergence_for
+from rnnparity.targets import registry
+from rnnparity.matrix.cases import FLAGS, LAYERS, TARGETS, WRAPPERS, Case
+from rnnparity.check.divergences import divergence_for
 from rnnparity.structure import _BROKEN_BY_BUG, Rejected, explain
 
 
@@ -68,10 +68,10 @@ def _check_order(case, expl, outputs):
 
 @pytest.mark.parametrize("case", [_param(c) for c in _params()])
 def test_explain_matches_the_framework(case):
-    ok, why = frameworks.availability(case.target)
+    ok, why = registry.availability(case.target)
     if not ok:
         pytest.skip(why)
-    adapter = frameworks.get(case.target)
+    adapter = registry.get(case.target)
     spec = case.layer_spec()
     out, error = _run(adapter, case, spec)
     try:

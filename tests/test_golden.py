@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnnparity import golden, runner
+from rnnparity import golden
+from rnnparity.check import runner
 from rnnparity.suite.test_replay import reference_factory
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

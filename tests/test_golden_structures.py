@@ -6,8 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnnparity import frameworks, golden, runner
-from rnnparity.cases import case_from_id
+from rnnparity.targets import registry
+from rnnparity import golden
+from rnnparity.check import runner
+from rnnparity.matrix.cases import case_from_id
 from rnnparity.convert import from_spec
 
 IDS = (
@@ -47,7 +49,7 @@ def test_trees_round_trip():
 @pytest.mark.parametrize("case_id", IDS)
 def test_recording_keeps_nested_states_and_bfloat16(case_id):
     case = case_from_id(case_id)
-    ok, why = frameworks.availability(case.target)
+    ok, why = registry.availability(case.target)
     if not ok:
         pytest.skip(why)
     rec = runner.record(case)

@@ -7,7 +7,7 @@ run the same plan (for stateful layers: two batches, a reset, a third batch) and
 
 Profiles (RNNPARITY_HYPOTHESIS_PROFILE): `ci` (default) is derandomized, 60 examples per target;
 `deep` is 2000 random examples per target. Known framework bugs are recognised through the
-registry in `rnnparity.divergences` (the exact registered conditions, then `reject()`), nothing else.
+registry in `rnnparity.check.divergences` (the exact registered conditions, then `reject()`), nothing else.
 """
 from __future__ import annotations
 
@@ -19,9 +19,10 @@ import pytest
 from hypothesis import HealthCheck, given, note, reject, settings
 from hypothesis import strategies as st
 
-from rnnparity import frameworks, runner
-from rnnparity.data import Call, Plan, Reset
-from rnnparity.divergences import activation_divergence, divergence_for
+from rnnparity.targets import registry
+from rnnparity.check import runner
+from rnnparity.matrix.data import Call, Plan, Reset
+from rnnparity.check.divergences import activation_divergence, divergence_for
 from rnnparity.reference import activations
 
 settings.register_profile("ci", derandomize=True, max_examples=60, deadline=None, database=None,
@@ -145,7 +146,7 @@ def _check(target, drawn):
 @pytest.mark.live
 @pytest.mark.parametrize("target", TARGETS)
 def test_reference_matches_framework(target):
-    ok, reason = frameworks.availability(target)
+    ok, reason = registry.availability(target)
     if not ok:
         pytest.skip(reason)
 

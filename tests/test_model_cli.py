@@ -13,7 +13,8 @@ from xml.etree import ElementTree
 import numpy as np
 import pytest
 
-from rnnparity import golden, runner
+from rnnparity import golden
+from rnnparity.check import runner
 from rnnparity.cli import main
 from rnnparity.modelfile import load_model, synthesise_inputs
 from rnnparity.reference import lstm
@@ -143,7 +144,7 @@ def _replay(directory, plant_bug=False):
         "import sys, json\n"
         "for name in ('tensorflow', 'keras', 'tf_keras'):\n"
         "    sys.modules[name] = None\n"
-        "from rnnparity import golden, runner\n"
+        "from rnnparity import golden\nfrom rnnparity.check import runner\n"
         "from rnnparity.reference import lstm\n"
         f"if {plant_bug}:\n"
         "    lstm.LSTM_GATES = ('i', 'c', 'f', 'o')\n"

@@ -1,4 +1,4 @@
-"""The recordings shipped with the package: rnnparity.packed packs fixtures/ into one archive, the
+"""The recordings shipped with the package: rnnparity.golden.packed packs fixtures/ into one archive, the
 build hook (setup.py) puts it in the wheel, and an installed rnnparity with no checkout replays it by
 default. The wheel is built from a copy of the repository with a few recorded cases (seconds, offline)."""
 from __future__ import annotations
@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnnparity import golden, packed, plugin
+from rnnparity import golden, plugin
+from rnnparity.golden import packed
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"

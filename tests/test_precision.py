@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import rnnparity as rp
-from rnnparity.cases import Case
+from rnnparity.matrix.cases import Case
 from rnnparity.convert import from_spec
 from rnnparity.reference import activations, precision
 
@@ -79,9 +79,9 @@ def test_bfloat16_without_ml_dtypes_is_a_clear_error():
     script = (
         "import sys; sys.modules['ml_dtypes'] = None\n"
         "import numpy as np, rnnparity as rp\n"
-        "from rnnparity.cases import Case\n"
+        "from rnnparity.matrix.cases import Case\n"
         "from rnnparity.convert import from_spec\n"
-        "from rnnparity.data import make_plan\n"
+        "from rnnparity.matrix.data import make_plan\n"
         "make_plan(Case(dtype='mixed_bf16'))\n"
         "rp.GRU(2, dtype='mixed_float16')\n"
         "try:\n"

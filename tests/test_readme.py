@@ -2,10 +2,10 @@
 import re
 from pathlib import Path
 
-from rnnparity.cases import cases
-from rnnparity.divergences import ACTIVATION_BUGS, INPUT_BUGS, REGISTRY, markdown
+from rnnparity.matrix.cases import cases
+from rnnparity.check.divergences import ACTIVATION_BUGS, INPUT_BUGS, REGISTRY, markdown
 from rnnparity.structure import return_table_markdown
-from rnnparity.tf1_cases import tf1_cases
+from rnnparity.matrix.tf1_cases import tf1_cases
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 

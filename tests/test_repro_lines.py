@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from rnnparity import runner
-from rnnparity.compare import Mismatch
+from rnnparity.check import runner
+from rnnparity.check.compare import Mismatch
 from rnnparity.suite import test_replay
 
-SUITE = Path(runner.__file__).parent / "suite"
+SUITE = Path(test_replay.__file__).parent
 
 
 def _selected(k, *files):

@@ -1,4 +1,4 @@
-"""The rounding-aware verdict (rnnparity.rounding) and the atol/rtol overrides.
+"""The rounding-aware verdict (rnnparity.check.rounding) and the atol/rtol overrides.
 
 First the verdict's rules on arrays (a harness test, like tests/test_compare.py); then, live, a sweep
 of saturated layers at T=2000 that fails on the tolerance table alone but must pass within rounding,
@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 import rnnparity as rp
-from rnnparity import frameworks, rounding, runner
-from rnnparity.compare import Mismatch, Stats, compare_array, compare_outputs
-from rnnparity.data import Call, Plan, seeded_weights
+from rnnparity.targets import registry
+from rnnparity.check import rounding, runner
+from rnnparity.check.compare import Mismatch, Stats, compare_array, compare_outputs
+from rnnparity.matrix.data import Call, Plan, seeded_weights
 from rnnparity.testing import _snapshot, assert_parity, float64_twin
 from tests.saturation import SATURATED, SEEDS, STEPS, needs, saturated_check, saturated_layer
 
@@ -112,7 +113,7 @@ def test_atol_rtol_override_the_table():
 
 @pytest.mark.live
 def test_tf1_check_takes_the_overrides():
-    from rnnparity.tf1_cases import compare_to_reference, run_live, tf1_cases
+    from rnnparity.matrix.tf1_cases import compare_to_reference, run_live, tf1_cases
 
     needs("tf1")
     case = tf1_cases()[0]
@@ -177,7 +178,7 @@ def test_assert_parity_passes_saturated_layers_within_rounding(target, key):
     """The issue's case: assert_parity on a saturated float32 layer at T=2000 used to fail."""
     needs(target)
     layer, x = saturated_layer(target, key, 0)
-    strict = compare_outputs(frameworks.get(target).call(layer, x), rp.from_keras(layer)(x), steps=STEPS)
+    strict = compare_outputs(registry.get(target).call(layer, x), rp.from_keras(layer)(x), steps=STEPS)
     assert strict, "this seed must exceed the table, or the test proves nothing"
     with pytest.raises(AssertionError, match="beyond tolerance"):
         assert_parity(layer, x, rounding=False)
@@ -196,7 +197,7 @@ def test_float64_twin_of_a_stateful_layer_starts_from_the_states_before_the_call
     needs(target)
     # return_sequences only: Keras 3 Bidirectional(stateful, return_state) is a registered bug
     layer, x = saturated_layer(target, "bidi_gru", 1, stateful=True, config={"return_state": False})
-    frameworks.get(target).call(layer, x[:, :40])  # advance the states
+    registry.get(target).call(layer, x[:, :40])  # advance the states
     saved = _snapshot(layer)
     assert all(s is not None and np.abs(s[0]).max() > 0 for s in saved["states"])
     twin = float64_twin(layer, saved, x.shape)
@@ -214,10 +215,10 @@ def test_float64_twin_of_a_stateful_layer_starts_from_the_states_before_the_call
 def test_long_sequences_run_traced_and_agree_with_eager(target, monkeypatch):
     """The adapter traces calls of COMPILED_FROM_STEPS steps or more (eager Keras runs the loop from
     Python, 25-50x slower); the traced call must see the mask and initial states and agree with eager."""
-    from rnnparity.frameworks.keras_adapter import COMPILED_FROM_STEPS, to_numpy
+    from rnnparity.targets.keras_adapter import COMPILED_FROM_STEPS, to_numpy
 
     needs(target)
-    adapter = frameworks.get(target)
+    adapter = registry.get(target)
     spec = {"class": "SimpleRNN", "config": {"units": 4, "return_sequences": True, "return_state": True},
             "wrapper": {"merge_mode": "concat"}}
     rng = np.random.RandomState(3)

@@ -1,6 +1,6 @@
 """The tf1 harness: the adapter, record serialisation, cell_from_tf, and the configurations TF rejects.
 
-The live tf1 conformance cases (every case of rnnparity.tf1_cases against real TF) are shipped with
+The live tf1 conformance cases (every case of rnnparity.matrix.tf1_cases against real TF) are shipped with
 the package: src/rnnparity/suite/test_tf1.py, run by `pytest --pyargs rnnparity` and `rnnparity check`.
 """
 from __future__ import annotations
@@ -16,9 +16,9 @@ tf = pytest.importorskip("tensorflow", reason='tensorflow is not installed: pip 
 pytest.importorskip("tf_keras", reason='tf_keras (the legacy cells) is not installed: pip install "rnnparity[tf]"')
 
 from rnnparity import tf1  # noqa: E402
-from rnnparity.compare import compare_outputs  # noqa: E402
-from rnnparity.frameworks import get  # noqa: E402
-from rnnparity.tf1_cases import CELLS, Tf1Case, run_live, run_reference  # noqa: E402
+from rnnparity.check.compare import compare_outputs  # noqa: E402
+from rnnparity.targets.registry import get  # noqa: E402
+from rnnparity.matrix.tf1_cases import CELLS, Tf1Case, run_live, run_reference  # noqa: E402
 
 pytestmark = [
     pytest.mark.live,

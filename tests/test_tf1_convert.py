@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from rnnparity import tf1
-from rnnparity.tf1_cases import CELLS
+from rnnparity.matrix.tf1_cases import CELLS
 from rnnparity.tf1_convert import keras_states, keras_to_tf1, tf1_state, tf1_to_keras
 
 TF_REASON = 'tensorflow, keras and tf_keras are needed for live conversion tests: pip install "rnnparity[tf]"'
@@ -37,13 +37,13 @@ def fw():
     tf = pytest.importorskip("tensorflow", reason=TF_REASON)
     keras = pytest.importorskip("keras", reason=TF_REASON)
     tf_keras = pytest.importorskip("tf_keras", reason=TF_REASON)
-    from rnnparity.frameworks import get
+    from rnnparity.targets.registry import get
 
     return tf, {"keras3": keras, "tf_keras": tf_keras}, get("tf1")
 
 
 def _check(expected, actual, names, label):
-    from rnnparity.compare import compare_outputs
+    from rnnparity.check.compare import compare_outputs
 
     problems = compare_outputs(list(expected), list(actual), names=names, prefix=f"{label}: ")
     assert not problems, "\n".join(p.message for p in problems)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from rnnparity import tf1
-from rnnparity.tf1_cases import CELLS, DTYPES, FUNCTIONS, SEQLENS, Tf1Case, tf1_cases
+from rnnparity.matrix.tf1_cases import CELLS, DTYPES, FUNCTIONS, SEQLENS, Tf1Case, tf1_cases
 
 DEPTH = 3
 
@@ -188,7 +188,7 @@ def test_case_ids_unique_readable_and_sized():
 
 
 def test_case_ids_stable_across_processes():
-    code = "from rnnparity.tf1_cases import tf1_cases; print(','.join(c.id + str(c.seed) for c in tf1_cases()))"
+    code = "from rnnparity.matrix.tf1_cases import tf1_cases; print(','.join(c.id + str(c.seed) for c in tf1_cases()))"
     runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
             for _ in range(2)}
     assert len(runs) == 1 and runs.pop().strip() == ",".join(c.id + str(c.seed) for c in tf1_cases())
@@ -225,7 +225,7 @@ def test_case_rejects_unknown_axes():
 
 
 def test_no_framework_imported():
-    code = ("import sys, rnnparity.tf1, rnnparity.tf1_cases, rnnparity.tf1_convert, rnnparity.frameworks.tf1; "
+    code = ("import sys, rnnparity.tf1, rnnparity.matrix.tf1_cases, rnnparity.tf1_convert, rnnparity.targets.tf1; "
             "bad = [m for m in ('tensorflow', 'keras', 'tf_keras') if m in sys.modules]; print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]", f"importing the tf1 modules imported {out.strip()}"

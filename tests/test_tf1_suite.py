@@ -6,10 +6,10 @@ import dataclasses
 
 import pytest
 
-from rnnparity import divergences
+from rnnparity.check import divergences
 from rnnparity.suite.test_replay import case_of
 from rnnparity.suite.test_tf1 import tf1_params
-from rnnparity.tf1_cases import tf1_cases
+from rnnparity.matrix.tf1_cases import tf1_cases
 
 
 def _marks(param, name):

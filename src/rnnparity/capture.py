@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .convert import _framework_dialect
-from .data import Call
-from .frameworks.keras_adapter import to_numpy
+from .matrix.data import Call
+from .targets.keras_adapter import to_numpy
 
 RECURRENT_BASES = ("RNN", "Bidirectional")
 

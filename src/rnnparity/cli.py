@@ -21,7 +21,7 @@ import platform
 import signal
 import sys
 
-from . import installed
+from .targets import installed
 
 # Below 2 the user asked for TensorFlow's logs, and gets them all.
 _SHOW_TF_LOGS = os.environ.get("TF_CPP_MIN_LOG_LEVEL") in ("0", "1")
@@ -60,11 +60,11 @@ def progress(i, total, label="", stream=sys.stderr, width=30):
 
 
 def _case_list(tier, targets, words=()):
-    from .cases import cases
+    from .matrix.cases import cases
 
     out = [c.id for c in cases(tier, tuple(t for t in targets if t in KERAS_TARGETS))]
     if "tf1" in targets:
-        from .tf1_cases import tf1_cases
+        from .matrix.tf1_cases import tf1_cases
 
         out += [c.id for c in tf1_cases(tier)]
     return [i for i in out if all(w in i.split("-") or w in i for w in words)]
@@ -96,14 +96,14 @@ def _record_one(case_id):
     from . import golden
 
     if case_id.startswith("tf1-"):
-        from .tf1_cases import Tf1Case, run_live
+        from .matrix.tf1_cases import Tf1Case, run_live
 
         try:
             return golden.Tf1Recording(case_id, run_live(Tf1Case.from_id(case_id)))
         except Exception as exc:  # noqa: BLE001 - a rejected configuration is a case too
             return golden.Tf1Recording(case_id, None, (-1, type(exc).__name__, str(exc)[:300]))
-    from .cases import case_from_id
-    from .runner import record
+    from .matrix.cases import case_from_id
+    from .check.runner import record
 
     rec = record(case_from_id(case_id))
     rec.layer = None
@@ -115,7 +115,8 @@ def _terminate(signum, frame):
 
 
 def cmd_record(args):
-    from . import frameworks, golden
+    from .targets import registry
+    from . import golden
 
     signal.signal(signal.SIGTERM, _terminate)
     if args.out and os.path.exists(args.out) and not args.force:  # before importing any framework
@@ -123,7 +124,7 @@ def cmd_record(args):
         return 2
 
     installed.import_quietly(args.target, show_logs=_SHOW_TF_LOGS)
-    adapter = frameworks.get(args.target)
+    adapter = registry.get(args.target)
     versions = adapter.versions() if hasattr(adapter, "versions") else {}
     if args.target == "tf1":
         import tensorflow as tf
@@ -136,7 +137,7 @@ def cmd_record(args):
             versions["keras"] = "?"
     ids = _case_list(args.tier, (args.target,), args.word)
     if args.subset == "flags":
-        from .cases import FIELD_NAMES, FLAGS, Case, case_from_id
+        from .matrix.cases import FIELD_NAMES, FLAGS, Case, case_from_id
         plain = {f: getattr(Case(), f) for f in FIELD_NAMES if f not in ("layer", "wrapper", "target", *FLAGS)}
         ids = [i for i in ids if i.startswith("tf1-") or
                all(getattr(case_from_id(i), f) == v for f, v in plain.items())]
@@ -165,7 +166,7 @@ def cmd_record(args):
 
 # -- compare, explain, list ----------------------------------------------------------------------
 def cmd_compare(args):
-    from . import upgrade
+    from .golden import upgrade
 
     result = upgrade.compare(args.a, args.b)
     text = upgrade.to_json(result) if args.format == "json" else upgrade.to_markdown(result)
@@ -241,10 +242,10 @@ def cmd_check(args):
     if args.target is None:
         args.target = ",".join(installed.targets())
         if not args.target and not args.replay:
-            from . import frameworks
+            from .targets import registry
 
             print("rnnparity check: no framework is installed: " +
-                  "; ".join(frameworks.availability(t)[1] for t in ALL_TARGETS), file=sys.stderr)
+                  "; ".join(registry.availability(t)[1] for t in ALL_TARGETS), file=sys.stderr)
             return 2
     return report.check_suite(args)
 

@@ -116,7 +116,7 @@ def _reference_rnn(spec, dialect, policy=None):
 
 
 def from_spec(spec, dialect):
-    """A reference layer for a layer spec (see frameworks.keras_adapter); weights unset.
+    """A reference layer for a layer spec (see targets.keras_adapter); weights unset.
 
     ``spec["policy"]``, when present, is a dtype policy (e.g. "mixed_float16") for the layer, its
     cells and its wrapper alike, as a global Keras policy would set them."""

@@ -67,7 +67,7 @@ def _check(args):
 
 
 def cmd_check_model(args):
-    from .model_report import junit_xml, to_json
+    from .report.model_report import junit_xml, to_json
 
     report = _check(args)
     print(report.table())
@@ -79,14 +79,15 @@ def cmd_check_model(args):
 
 
 def cmd_record_model(args):
-    from . import frameworks, golden
+    from .targets import registry
+    from . import golden
 
     if os.path.exists(args.out) and not args.force:  # before loading anything
         print(f"rnnparity record-model: {args.out} already exists; pass --force to replace it",
               file=sys.stderr)
         return 2
     report = _check(args)
-    versions = frameworks.get(report.target).versions()
+    versions = registry.get(report.target).versions()
     meta = {"kind": "model", "model": os.path.basename(args.path), "target": report.target,
             "versions": versions, "backend": versions.get("backend", "tensorflow"),
             "platform": platform.platform(), "python": platform.python_version(),
@@ -114,7 +115,7 @@ def cmd_record_model(args):
 
 def cmd_explain_model(args):
     from .capture import capturing, recurrent_layers
-    from .compare import as_list
+    from .check.compare import as_list
     from .structure import explain
 
     model, _, feed = _load(args)

@@ -141,13 +141,14 @@ def unsafe_objects(config, builtin, framework="the framework") -> list[str]:
 def load_model(path, unsafe=False, framework=None):
     """(model, target) for a .keras or .h5 file; UnsafeModel for a file that would run code it
     carries unless ``unsafe``; ValueError in one line for anything that is not a loadable model."""
-    from . import frameworks, installed
+    from .targets import registry
+    from .targets import installed
 
     path = str(path)
     version, config = read_metadata(path)
     target = framework_for(path, version, framework)
     installed.import_quietly(target)
-    K = frameworks.get(target).K
+    K = registry.get(target).K
     if not unsafe:
         risky = unsafe_objects(config, _builtin_names(K, target), target)
         if risky:

@@ -6,7 +6,7 @@
 
 One forward pass (rnnparity.capture) records each recurrent layer's inputs, mask and initial states
 and what it returned; a reference copy of the layer (rp.from_keras) then runs on exactly that and
-the outputs are compared (rnnparity.runner: structure -> shape -> dtype -> values, the tolerance
+the outputs are compared (rnnparity.check.runner: structure -> shape -> dtype -> values, the tolerance
 table, the rounding verdict for a float16/float32 values mismatch). Stateful layers are reset
 first, then `batches` consecutive batches run through one reference copy, then a reset and one more.
 """
@@ -17,14 +17,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import rounding, runner
+from .check import rounding, runner
 from .capture import capturing, mask_source, recurrent_layers
-from .compare import Stats, as_list, coarsest, elementwise_errors, first_bad_timestep
+from .check.compare import Stats, as_list, coarsest, elementwise_errors, first_bad_timestep
 from .convert import dialect_of, from_keras
-from .data import Plan, Reset
-from .divergences import divergence_for_call
+from .matrix.data import Plan, Reset
+from .check.divergences import divergence_for_call
 from .specs import key_flags, layer_spec
-from .tolerances import tolerance
+from .check.tolerances import tolerance
 
 STATUSES = ("pass", "fail", "xfail", "unsupported")
 TARGET_OF_DIALECT = {"keras3": "keras3", "keras2": "tf_keras"}
@@ -75,7 +75,7 @@ class ModelReport:
                 "layers": [r.to_dict() for r in self.layers]}
 
     def table(self) -> str:
-        from .model_report import text_report
+        from .report.model_report import text_report
 
         return text_report(self)
 
@@ -135,9 +135,9 @@ def _target_of(model):
 
 
 def _versions(target):
-    from . import frameworks
+    from .targets import registry
 
-    v = frameworks.get(target).versions()
+    v = registry.get(target).versions()
     return {k: v[k] for k in ("tensorflow", "keras", "backend") if k in v}
 
 
@@ -156,12 +156,12 @@ def _feeder(model, inputs):
 
 
 def _reset(found):
-    from . import frameworks
+    from .targets import registry
 
     for f in found:
         states = getattr(f.layer, "states", None)
         if states is not None and not all(s is None for s in _flat(states)):
-            frameworks.get(_target_of(f.layer)).reset(f.layer)
+            registry.get(_target_of(f.layer)).reset(f.layer)
 
 
 def _flat(states):

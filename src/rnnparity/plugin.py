@@ -19,7 +19,7 @@ from pathlib import Path
 STATS_KEY = "rnnparity"
 PACKAGE_DIR = Path(__file__).resolve().parent
 SUITE_DIR = PACKAGE_DIR / "suite"
-# the recordings packaged with a wheel (rnnparity.packed); a source checkout has fixtures/ instead
+# the recordings packaged with a wheel (rnnparity.golden.packed); a source checkout has fixtures/ instead
 PACKAGED_RECORDINGS = PACKAGE_DIR / "recordings.tar.xz"
 MARKERS = (
     "live: runs a real framework (keras3, tf_keras or tf1)",

@@ -1,4 +1,4 @@
-"""The layer spec (see frameworks.keras_adapter) of a live recurrent layer, and its key flags.
+"""The layer spec (see targets.keras_adapter) of a live recurrent layer, and its key flags.
 
 A spec is what a recording stores of a layer: `convert.from_spec` builds the reference from it with
 no framework, and the framework adapter builds a fresh layer from it (the float64 re-run of the

@@ -69,7 +69,7 @@ def _rejection(spec, dialect):
     """Why the framework of `dialect` refuses `spec` (checked against Keras 3.15.1 and tf_keras
     2.21, which accepts all three), or None. The same order as Keras 3: the layer's own arguments
     are checked first, at construction, then the wrapper's."""
-    from .divergences import REGISTRY
+    from .check.divergences import REGISTRY
 
     if dialect != "keras3":
         return None
@@ -92,7 +92,7 @@ def _rejection(spec, dialect):
     for d in REGISTRY:
         if d.key in _BROKEN_BY_BUG and d.matches(as_case):
             return (f"Keras 3 fails on the first call of this configuration (known framework bug "
-                    f"[{d.key}]: {d.reason}); see rnnparity.divergences for the repro")
+                    f"[{d.key}]: {d.reason}); see rnnparity.check.divergences for the repro")
     return None
 
 

@@ -6,9 +6,9 @@
 - Bad input (x's rank or feature size, the mask's shape, the number or shapes of initial states)
   raises ValueError naming the argument, the shape expected and the shape given, before either side
   runs.
-- A float16/float32 mismatch that is rounding passes (the rounding verdict, rnnparity.rounding:
+- A float16/float32 mismatch that is rounding passes (the rounding verdict, rnnparity.check.rounding:
   the call is repeated on a float64 twin of the layer and on its float64 reference).
-- A framework bug registered in rnnparity.divergences raises `KnownFrameworkBug` (an
+- A framework bug registered in rnnparity.check.divergences raises `KnownFrameworkBug` (an
   AssertionError) naming the entry and its repro, whether the framework raised or returned wrong
   values. Catch it to turn it into an xfail: ``except KnownFrameworkBug as e: pytest.xfail(str(e))``.
 
@@ -24,20 +24,20 @@ import types
 
 import numpy as np
 
-from . import frameworks
-from . import rounding as _rounding
-from .compare import Mismatch, compare_outputs
+from .targets import registry
+from .check import rounding as _rounding
+from .check.compare import Mismatch, compare_outputs
 from .convert import dialect_of, from_keras
-from .divergences import divergence_for_call
-from .runner import failure_report
+from .check.divergences import divergence_for_call
+from .check.runner import failure_report
 from .structure import explain
-from .tolerances import tolerance
+from .check.tolerances import tolerance
 
 _TARGET_OF_DIALECT = {"keras3": "keras3", "keras2": "tf_keras"}
 
 
 class KnownFrameworkBug(AssertionError):
-    """The call met a framework bug registered in rnnparity.divergences (``.divergence``)."""
+    """The call met a framework bug registered in rnnparity.check.divergences (``.divergence``)."""
 
     def __init__(self, divergence, detail):
         self.divergence = divergence
@@ -52,7 +52,7 @@ def assert_parity(framework_layer, x, mask=None, initial_state=None, *, atol=Non
     Returns the framework's outputs (NumPy, the framework's structure) when they agree, exactly or
     within rounding. For a stateful layer both sides start from the layer's current states and the
     layer advances. ``initial_state``: one array or a list of arrays. ``atol``/``rtol`` override
-    the tolerance table (rnnparity.tolerances) in the layer's precision; None keeps the table's
+    the tolerance table (rnnparity.check.tolerances) in the layer's precision; None keeps the table's
     value. ``rounding=False`` turns the rounding verdict off (a tighter atol still passes a mismatch
     shown to be rounding unless it is off).
     """
@@ -74,7 +74,7 @@ def assert_parity(framework_layer, x, mask=None, initial_state=None, *, atol=Non
     # The reference first: it refuses what it does not model before the framework sees the input.
     actual = reference(x, mask=mask, initial_state=states)
     view = _call_view(target, framework_layer, x, mask, states)
-    adapter = frameworks.get(target)
+    adapter = registry.get(target)
     try:
         expected = adapter.call(framework_layer, x, mask, states)
     except Exception as exc:

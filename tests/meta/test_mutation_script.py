@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from rnnparity import frameworks
+from rnnparity.targets import registry
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "mutation_check.py"
 
@@ -88,7 +88,7 @@ def test_slice_selecting_nothing_is_an_error():
 
 @pytest.mark.live
 def test_script_catches_a_planted_bug_and_its_control_passes():
-    ok, reason = frameworks.availability("keras3")
+    ok, reason = registry.availability("keras3")
     if not ok:
         pytest.skip(reason)
     # one mutant, a slice of a few cases: the control passes, the mutant is caught

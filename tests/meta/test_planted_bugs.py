@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnnparity import frameworks, runner
-from rnnparity.cases import case_from_id
+from rnnparity.targets import registry
+from rnnparity.check import runner
+from rnnparity.matrix.cases import case_from_id
 from rnnparity.reference import bidirectional, cell, gru, layer, lstm
 
 
 def _needs(target):
-    ok, reason = frameworks.availability(target)
+    ok, reason = registry.availability(target)
     if not ok:
         pytest.skip(reason)
 

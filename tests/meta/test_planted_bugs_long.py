@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnnparity import rounding
+from rnnparity.check import rounding
 from rnnparity.reference import activations, bidirectional, cell, gru, layer, simple_rnn
 from tests.meta.test_planted_bugs import (states_updated_at_masked_steps, swapped_gru_gates,
                                           swapped_lstm_gates, transposed_recurrent_kernel,

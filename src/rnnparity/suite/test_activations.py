@@ -14,9 +14,10 @@ import zlib
 import numpy as np
 import pytest
 
-from rnnparity import frameworks, runner
-from rnnparity.data import Call, Plan
-from rnnparity.divergences import activation_divergence
+from rnnparity.targets import registry
+from rnnparity.check import runner
+from rnnparity.matrix.data import Call, Plan
+from rnnparity.check.divergences import activation_divergence
 from rnnparity.suite import not_selected
 
 NOT_ACTIVATIONS = {"get", "serialize", "deserialize", "activations"}
@@ -32,10 +33,10 @@ def _case_id(cls, option, name, target):
 
 
 def _names(target):
-    ok, _ = frameworks.availability(target)
+    ok, _ = registry.availability(target)
     if not ok:
         return []
-    module = frameworks.get(target).K.activations
+    module = registry.get(target).K.activations
     return sorted(n for n in dir(module) if not n.startswith("_") and n not in NOT_ACTIVATIONS
                   and callable(getattr(module, n)))
 
@@ -65,7 +66,7 @@ def pytest_generate_tests(metafunc):
 @pytest.mark.live
 def test_builtin_activation(activation_case):
     target, cls, option, name = activation_case
-    ok, reason = frameworks.availability(target)
+    ok, reason = registry.availability(target)
     if not ok:
         pytest.skip(reason)
     case_id = _case_id(cls, option, name, target)

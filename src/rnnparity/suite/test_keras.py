@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from rnnparity import cases as case_matrix
-from rnnparity import frameworks, runner
-from rnnparity.compare import Stats
-from rnnparity.divergences import divergence_for
+from rnnparity.matrix import cases as case_matrix
+from rnnparity.targets import registry
+from rnnparity.check import runner
+from rnnparity.check.compare import Stats
+from rnnparity.check.divergences import divergence_for
 from rnnparity.plugin import STATS_KEY, selected_targets
 from rnnparity.suite import not_selected
 
@@ -28,7 +29,7 @@ def pytest_generate_tests(metafunc):
 
 @pytest.mark.live
 def test_keras(keras_case, record_property):
-    available, reason = frameworks.availability(keras_case.target)
+    available, reason = registry.availability(keras_case.target)
     if not available:
         pytest.skip(reason)
     stats = Stats()

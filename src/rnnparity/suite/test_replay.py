@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import pytest
 
-from rnnparity import golden, runner
-from rnnparity.cases import case_from_id
-from rnnparity.compare import Stats
+from rnnparity import golden
+from rnnparity.check import runner
+from rnnparity.matrix.cases import case_from_id
+from rnnparity.check.compare import Stats
 from rnnparity.convert import from_spec
-from rnnparity.divergences import divergence_for
+from rnnparity.check.divergences import divergence_for
 from rnnparity.plugin import STATS_KEY, fixtures_root
-from rnnparity.tf1_cases import Tf1Case
+from rnnparity.matrix.tf1_cases import Tf1Case
 
 # recording path -> RecordingDir / PackedRecording: each manifest is parsed once per process
 _OPEN: dict = {}
@@ -77,7 +78,7 @@ def reference_factory(rec: runner.Recording):
 
 def replay_tf1(rec: golden.Tf1Recording, stats=None):
     """Mismatch messages for a recorded tf1 case (the reference on the recorded inputs and weights)."""
-    from rnnparity.tf1_cases import compare_to_reference
+    from rnnparity.matrix.tf1_cases import compare_to_reference
 
     if rec.record is None:
         return [f"TF rejected this case ({rec.error[1]}: {rec.error[2]}); replaying rejections of tf1 "

@@ -1,8 +1,8 @@
 """tf1 conformance: tf.compat.v1.nn RNN functions with the legacy cells, live TF vs the NumPy reference
 (the `tf1` target, selected with --rnnparity-targets like the Keras targets).
 
-Every expected value comes from running real TF (rnnparity.tf1_cases.run_live); the reference replays
-the recorded inputs and weights. Known TF bugs are strict xfails from rnnparity.divergences (the same
+Every expected value comes from running real TF (rnnparity.matrix.tf1_cases.run_live); the reference replays
+the recorded inputs and weights. Known TF bugs are strict xfails from rnnparity.check.divergences (the same
 registry as the Keras cases; none is registered for tf1). Select with -k, e.g.
     pytest --pyargs rnnparity.suite -k "dynamic_rnn and lstm_cell_peep and ragged"
 """
@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import pytest
 
-from rnnparity import frameworks, runner
-from rnnparity.compare import Stats
-from rnnparity.divergences import divergence_for
+from rnnparity.targets import registry
+from rnnparity.check import runner
+from rnnparity.check.compare import Stats
+from rnnparity.check.divergences import divergence_for
 from rnnparity.plugin import STATS_KEY, selected_targets
 from rnnparity.suite import not_selected
-from rnnparity.tf1_cases import compare_to_reference, run_live, tf1_cases
+from rnnparity.matrix.tf1_cases import compare_to_reference, run_live, tf1_cases
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:`tf.nn.rnn_cell.*is deprecated:UserWarning"),
@@ -45,7 +46,7 @@ def pytest_generate_tests(metafunc):
 
 @pytest.mark.live
 def test_tf1(tf1_case, record_property):
-    available, reason = frameworks.availability("tf1")
+    available, reason = registry.availability("tf1")
     if not available:
         pytest.skip(reason)
     stats = Stats()

@@ -6,9 +6,9 @@ import importlib.util
 
 # target -> (adapter module, the import that must succeed, what to install when it does not)
 TARGETS = {
-    "keras3": ("rnnparity.frameworks.keras3", "keras", 'pip install "rnnparity[tf]" (tensorflow + keras 3)'),
-    "tf_keras": ("rnnparity.frameworks.tf_keras", "tf_keras", 'pip install "rnnparity[tf]" (tf-keras)'),
-    "tf1": ("rnnparity.frameworks.tf1", "tf_keras", 'pip install "rnnparity[tf]" (tensorflow + tf-keras legacy cells)'),
+    "keras3": ("rnnparity.targets.keras3", "keras", 'pip install "rnnparity[tf]" (tensorflow + keras 3)'),
+    "tf_keras": ("rnnparity.targets.tf_keras", "tf_keras", 'pip install "rnnparity[tf]" (tf-keras)'),
+    "tf1": ("rnnparity.targets.tf1", "tf_keras", 'pip install "rnnparity[tf]" (tensorflow + tf-keras legacy cells)'),
 }
 
 

@@ -15,7 +15,7 @@ def versions() -> dict:
     """rnnparity, Python and each framework's version, from package metadata (imports no framework)."""
     from importlib import metadata
 
-    from . import __version__
+    from .. import __version__
 
     out = {"rnnparity": __version__, "python": platform.python_version()}
     for dist, name in VERSIONED:
@@ -30,9 +30,9 @@ def versions() -> dict:
 
 def targets() -> tuple:
     """The targets among keras3, tf_keras, tf1 whose framework can be imported (nothing is imported)."""
-    from . import frameworks
+    from . import registry
 
-    return tuple(t for t in ALL_TARGETS if frameworks.availability(t)[0])
+    return tuple(t for t in ALL_TARGETS if registry.availability(t)[0])
 
 
 def import_quietly(target, show_logs=False):
@@ -43,15 +43,15 @@ def import_quietly(target, show_logs=False):
     import importlib
     import tempfile
 
-    from . import frameworks
-    from .frameworks._quiet import quiet_tensorflow
+    from . import registry
+    from ..targets._quiet import quiet_tensorflow
 
     if show_logs:
         return
-    if target not in frameworks.TARGETS or not frameworks.availability(target)[0]:
+    if target not in registry.TARGETS or not registry.availability(target)[0]:
         return  # the command itself says what is missing
     quiet_tensorflow()
-    modules = ["tensorflow", "keras" if target == "keras3" else frameworks.keras2_module()]
+    modules = ["tensorflow", "keras" if target == "keras3" else registry.keras2_module()]
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as log:

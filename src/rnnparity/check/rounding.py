@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .compare import Mismatch, as_list, compare_outputs
-from .data import Call, Plan
+from ..matrix.data import Call, Plan
 from .tolerances import tolerance
 
 LOW_PRECISIONS = ("float16", "float32")

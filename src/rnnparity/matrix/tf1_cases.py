@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .reference import tf1 as ref
+from ..reference import tf1 as ref
 
 FUNCTIONS = ("static_rnn", "dynamic_rnn", "static_bidirectional_rnn", "bidirectional_dynamic_rnn")
 DYNAMIC = ("dynamic_rnn", "bidirectional_dynamic_rnn")  # the functions with a time_major argument
@@ -100,7 +100,7 @@ class Tf1Case:
 
     @property
     def target(self) -> str:
-        return "tf1"  # what rnnparity.divergences matches a registry entry's targets against
+        return "tf1"  # what rnnparity.check.divergences matches a registry entry's targets against
 
     @property
     def cell_spec(self) -> dict:
@@ -212,7 +212,7 @@ def _kwargs(case, inputs):
 def run_live(case: Tf1Case) -> dict:
     """Run the case on real TF. Returns {"inputs": {name: array}, "weights": [arrays],
     "outputs": [arrays], "output_names": [str]}; every value is NumPy (npz-serialisable)."""
-    from .frameworks import get
+    from ..targets.registry import get
 
     adapter = get("tf1")
     inputs, weights = _make_data(case)
@@ -273,7 +273,7 @@ def compare_to_reference(case: Tf1Case, record: dict, prefix: str = "", stats=No
     """Mismatches between a record's outputs (live or replayed TF) and the reference on its inputs
     and weights; [] when they agree. `stats` (a compare.Stats) collects the errors seen;
     ``atol``/``rtol`` override the tolerance table."""
-    from .compare import compare_outputs
+    from ..check.compare import compare_outputs
 
     return compare_outputs(record["outputs"], run_reference(case, record), names=record["output_names"],
                            time_axis=0 if case.time_major else 1, prefix=prefix, stats=stats,

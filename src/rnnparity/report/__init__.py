@@ -13,9 +13,9 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from .cli import ALL_TARGETS, _case_list, progress
-from .installed import versions
-from .plugin import STATS_KEY, max_errors, skip_reason
+from ..cli import ALL_TARGETS, _case_list, progress
+from ..targets.installed import versions
+from ..plugin import STATS_KEY, max_errors, skip_reason
 
 COLUMNS = ("all", "seq", "state", "bwd", "stateful", "bidi", "mask", "init", "f64", "f16")
 OUTCOMES = ("passed", "failed", "xfailed", "skipped")
@@ -226,11 +226,12 @@ def check_suite(args) -> int:
 
 def check_one(case_id: str) -> int:
     """Run one case live, print its explanation and full report; 0 pass/known bug, 1 failure."""
-    from . import frameworks, runner
-    from .compare import Stats
+    from ..targets import registry
+    from ..check import runner
+    from ..check.compare import Stats
 
     if case_id.startswith("tf1-"):
-        from .tf1_cases import Tf1Case, compare_to_reference, run_live
+        from ..matrix.tf1_cases import Tf1Case, compare_to_reference, run_live
 
         case = Tf1Case.from_id(case_id)
         record = run_live(case)
@@ -238,12 +239,12 @@ def check_one(case_id: str) -> int:
         print(f"{case_id}: {len(record['outputs'])} outputs: {', '.join(record['output_names'])}")
         print(runner.failure_report(case_id, problems) if problems else f"{case_id}: PASS")
         return 1 if problems else 0
-    from .cases import case_from_id
-    from .divergences import divergence_for
-    from .structure import Rejected, explain
+    from ..matrix.cases import case_from_id
+    from ..check.divergences import divergence_for
+    from ..structure import Rejected, explain
 
     case = case_from_id(case_id)
-    ok, why = frameworks.availability(case.target)
+    ok, why = registry.availability(case.target)
     if not ok:
         print(f"rnnparity check: {why}", file=sys.stderr)
         return 2
@@ -272,6 +273,6 @@ def check_one(case_id: str) -> int:
               f"over {stats.elements} elements")
     if known:
         print(f"XPASS: expected the known bug [{known.key}], but the framework now agrees: remove it "
-              f"from rnnparity.divergences")
+              f"from rnnparity.check.divergences")
         return 1
     return 0

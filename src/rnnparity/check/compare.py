@@ -28,7 +28,7 @@ class Stats:
     """Max errors seen over every compared element (reported in the run summary), overall and per
     precision compared (a float64 layer whose output Keras casts to float32 counts as float32).
 
-    A case that passes only within rounding (rnnparity.rounding) adds no errors, which would exceed
+    A case that passes only within rounding (rnnparity.check.rounding) adds no errors, which would exceed
     the table by definition; it is counted in ``within_rounding``."""
     max_abs: float = 0.0
     max_rel: float = 0.0
@@ -162,7 +162,7 @@ def compare_outputs(expected, actual, names=None, time_axis=1, stats=None, prefi
                     precision=None, atol=None, rtol=None):
     """All mismatches between two output structures (empty list when they agree).
 
-    ``atol``/``rtol`` override the tolerance table (rnnparity.tolerances); None keeps its value."""
+    ``atol``/``rtol`` override the tolerance table (rnnparity.check.tolerances); None keeps its value."""
     problem = compare_structure(expected, actual, names)
     if problem:
         problem.message = prefix + problem.message

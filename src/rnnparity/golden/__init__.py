@@ -28,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import Call, Plan, Reset
-from .runner import Outcome, Recording
+from ..matrix.data import Call, Plan, Reset
+from ..check.runner import Outcome, Recording
 
 FORMAT = "rnnparity-golden/1"
 BFLOAT16 = "bfloat16"
@@ -335,7 +335,7 @@ class RecordingDir:
 
 
 class PackedRecording(RecordingDir):
-    """One recording inside a packed archive (rnnparity.packed: the recordings shipped in the wheel).
+    """One recording inside a packed archive (rnnparity.golden.packed: the recordings shipped in the wheel).
     Its `path` is `<archive>/<name>`, a name for reports; cases load exactly as from a directory."""
 
     def __init__(self, archive, name: str):

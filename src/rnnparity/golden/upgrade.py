@@ -14,10 +14,10 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from . import golden
-from .compare import as_list, elementwise_errors, first_bad_timestep
-from .structure import explain
-from .tolerances import tolerance
+from .. import golden
+from ..check.compare import as_list, elementwise_errors, first_bad_timestep
+from ..structure import explain
+from ..check.tolerances import tolerance
 
 PRIORITY = ("rejection", "shape", "values", "dtype", "structure")  # what a case is grouped under
 STATUSES = ("same", "differs", "rejected in A", "rejected in B", "only in A", "only in B")

@@ -4,7 +4,7 @@
 framework: spec, plan, weights, outputs or the error). `verify(recording, reference_factory)` runs
 the reference through the same plan and returns the mismatches. `check_live(case)` does both, with
 the reference built by `from_keras` from the live layer, and when a float16/float32 comparison fails
-on values only it re-runs the case in float64 for the rounding verdict (rnnparity.rounding).
+on values only it re-runs the case in float64 for the rounding verdict (rnnparity.check.rounding).
 """
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import frameworks, rounding
-from .cases import Case
+from ..targets import registry
+from . import rounding
+from ..matrix.cases import Case
 from .compare import Mismatch, Stats, as_list, compare_array, compare_outputs
-from .convert import from_keras, from_spec
-from .data import Call, Plan, Reset, make_plan, seeded_weights
-from .structure import explain
+from ..convert import from_keras, from_spec
+from ..matrix.data import Call, Plan, Reset, make_plan, seeded_weights
+from ..structure import explain
 
 
 @dataclass
@@ -78,7 +79,7 @@ def record_spec(target, spec, plan, seed, case_id, input_shape, time_axis=1, on_
     ``weights``: None for the seeded uniform(-0.6, 0.6) weights; a list of arrays; or a callable
     ``weights(shapes) -> arrays`` (e.g. seeded weights scaled up to saturate the gates). They are
     cast to the spec's dtype."""
-    adapter = frameworks.get(target)
+    adapter = registry.get(target)
     rec = Recording(case_id, spec, plan, None, Outcome(), adapter.dialect, time_axis)
     try:
         layer = adapter.build(spec, input_shape)

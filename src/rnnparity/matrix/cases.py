@@ -148,7 +148,7 @@ class Case:
 
     # -- the layer -----------------------------------------------------------------------------
     def layer_spec(self) -> dict:
-        """The layer as a spec (frameworks/keras_adapter.py). Under a mixed-precision policy the
+        """The layer as a spec (targets/keras_adapter.py). Under a mixed-precision policy the
         configs hold no dtype and "policy" names it for the layer, its cells and its wrapper."""
         cls, fixed = LAYERS[self.layer]
         cell = {"units": UNITS, **fixed, **ACTIVATIONS[self.activation]}  # the cell's own options

@@ -1,0 +1,1 @@
+"""The oracles: one module per target behind one protocol (see targets.base)."""
