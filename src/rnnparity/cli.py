@@ -21,7 +21,7 @@ import platform
 import signal
 import sys
 
-from .targets import installed
+from .targets import installed, registry
 
 # Below 2 the user asked for TensorFlow's logs, and gets them all.
 _SHOW_TF_LOGS = os.environ.get("TF_CPP_MIN_LOG_LEVEL") in ("0", "1")
@@ -29,7 +29,7 @@ _SHOW_TF_LOGS = os.environ.get("TF_CPP_MIN_LOG_LEVEL") in ("0", "1")
 # never the command's answer; a failure reaches us as a Python exception. FATAL still prints.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-KERAS_TARGETS = ("keras3", "tf_keras")
+KERAS_TARGETS = registry.keras_targets()
 ALL_TARGETS = installed.ALL_TARGETS
 
 
@@ -79,9 +79,9 @@ def unknown_case(case_id):
         return (f"{case_id!r} is not a case of the matrix (`rnnparity list`); an activation-sweep case "
                 f"runs with: pytest --pyargs rnnparity -k \"{case_id}\"")
     ids = _case_list("full", ALL_TARGETS)
-    target = case_id.rsplit("-", 1)[-1]  # look among the same target's ids first: fewer, and closer
+    target = registry.target_of(case_id)  # look among the same target's ids first: fewer, and closer
     pool = [i for i in ids if i.startswith("tf1-")] if case_id.startswith("tf1") else \
-        [i for i in ids if i.endswith("-" + target)] or ids
+        [i for i in ids if target and i.endswith("-" + target)] or ids
     words = sorted(case_id.split("-"))
     reordered = [i for i in pool if sorted(i.split("-")) == words]  # the right words, out of order
     near = (reordered + [i for i in difflib.get_close_matches(case_id, pool, n=3, cutoff=0.5)
@@ -236,14 +236,12 @@ def cmd_check(args):
         if complaint:
             print(f"rnnparity check: {complaint}", file=sys.stderr)
             return 2
-        installed.import_quietly("tf1" if args.case.startswith("tf1-") else args.case.rsplit("-", 1)[-1],
+        installed.import_quietly("tf1" if args.case.startswith("tf1-") else registry.target_of(args.case),
                                  show_logs=_SHOW_TF_LOGS)
         return report.check_one(args.case)
     if args.target is None:
         args.target = ",".join(installed.targets())
         if not args.target and not args.replay:
-            from .targets import registry
-
             print("rnnparity check: no framework is installed: " +
                   "; ".join(registry.availability(t)[1] for t in ALL_TARGETS), file=sys.stderr)
             return 2
@@ -260,8 +258,8 @@ def parser():
     c = sub.add_parser("check", help="run the conformance matrix against the installed frameworks")
     c.add_argument("--case", help="run one case id and print its full report")
     c.add_argument("--tier", default="default", choices=("default", "full"))
-    c.add_argument("--target", default=None, help="comma-separated: keras3,tf_keras,tf1 (default: "
-                   "those installed)")
+    c.add_argument("--target", default=None, help=f"comma-separated: {','.join(ALL_TARGETS)} "
+                   "(default: those installed)")
     c.add_argument("-n", "--numprocesses", default=None, help="processes (pytest-xdist), e.g. 4 or auto")
     c.add_argument("-k", dest="keyword", help="pytest -k expression to select cases")
     c.add_argument("--replay", action="store_true", help="also replay the recorded fixtures")
@@ -305,7 +303,7 @@ def parser():
 
     li = sub.add_parser("list", help="list case ids")
     li.add_argument("--tier", default="default", choices=("default", "full"))
-    li.add_argument("--target", default="keras3,tf_keras,tf1")
+    li.add_argument("--target", default=",".join(registry.default_targets()))
     li.add_argument("--count", action="store_true", help="print only how many")
     li.add_argument("word", nargs="*", help="only ids containing every WORD")
     li.set_defaults(func=cmd_list)

@@ -49,8 +49,9 @@ def pytest_addoption(parser):
     group = parser.getgroup("rnnparity")
     group.addoption("--rnnparity-tier", default=os.environ.get("RNNPARITY_TIER", "default"),
                     choices=("default", "full"), help="case tier: default (pairwise) or full product")
-    group.addoption("--rnnparity-targets", default=os.environ.get("RNNPARITY_TARGETS", "keras3,tf_keras,tf1"),
-                    help="comma-separated targets to run live: keras3, tf_keras, tf1")
+    group.addoption("--rnnparity-targets", default=os.environ.get("RNNPARITY_TARGETS"),
+                    help="comma-separated targets to run live (default: keras3, tf_keras, tf1 and every "
+                         "other registered target that is installed)")
     group.addoption("--rnnparity-fixtures", default=os.environ.get("RNNPARITY_FIXTURES"),
                     help="recordings to replay (a recording dir, a dir of them, or a packed .tar.xz); "
                          "default: the checkout's fixtures/, else the recordings packaged with rnnparity")
@@ -63,7 +64,12 @@ def pytest_configure(config):
 
 
 def selected_targets(config):
-    return tuple(t.strip() for t in config.getoption("--rnnparity-targets").split(",") if t.strip())
+    option = config.getoption("--rnnparity-targets")
+    if option is None:
+        from .targets import registry  # metadata only: imports no framework
+
+        return registry.default_targets()
+    return tuple(t.strip() for t in option.split(",") if t.strip())
 
 
 def checkout_root():

@@ -8,8 +8,6 @@ on values only it re-runs the case in float64 for the rounding verdict (rnnparit
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 
 from ..targets import registry
@@ -17,43 +15,9 @@ from . import rounding
 from ..matrix.cases import Case
 from .compare import Mismatch, Stats, as_list, compare_array, compare_outputs
 from ..convert import from_keras, from_spec
-from ..matrix.data import Call, Plan, Reset, make_plan, seeded_weights
+from ..matrix.data import Plan, make_plan
+from ..targets.base import Outcome, Recording, execute  # noqa: F401 - re-exported
 from ..structure import explain
-
-
-@dataclass
-class Outcome:
-    """What running a plan produced: one output structure per call, or an error at some step."""
-    outputs: list = field(default_factory=list)
-    error: tuple | None = None  # (step index, exception type name, message)
-
-
-@dataclass
-class Recording:
-    case_id: str
-    spec: dict
-    plan: Plan
-    weights: list | None
-    outcome: Outcome
-    dialect: str
-    time_axis: int = 1
-    layer: object = None  # the live layer (not serialised)
-    rounding: object = None  # the rounding.Verdict, when the case needed one (not serialised)
-
-
-def execute(call, reset, plan: Plan) -> Outcome:
-    """Run a plan through `call(Call) -> outputs` and `reset()`; stop at the first error."""
-    outcome = Outcome()
-    for i, step in enumerate(plan.steps):
-        try:
-            if isinstance(step, Reset):
-                reset()
-            else:
-                outcome.outputs.append(call(step))
-        except Exception as exc:  # noqa: BLE001 - the error *is* the observation
-            outcome.error = (i, type(exc).__name__, str(exc).strip().splitlines()[0][:300] if str(exc).strip() else "")
-            break
-    return outcome
 
 
 def expected_reference_error(framework_error_type: str) -> str:
@@ -74,32 +38,14 @@ def record(case: Case, on_built=None) -> Recording:
 
 def record_spec(target, spec, plan, seed, case_id, input_shape, time_axis=1, on_built=None,
                 weights=None) -> Recording:
-    """`record` for any layer spec (used by the case matrix and by sweeps outside it).
+    """`record` for any layer spec (used by the case matrix and by sweeps outside it), on any target
+    (targets/base.py: the protocol).
 
     ``weights``: None for the seeded uniform(-0.6, 0.6) weights; a list of arrays; or a callable
     ``weights(shapes) -> arrays`` (e.g. seeded weights scaled up to saturate the gates). They are
     cast to the spec's dtype."""
-    adapter = registry.get(target)
-    rec = Recording(case_id, spec, plan, None, Outcome(), adapter.dialect, time_axis)
-    try:
-        layer = adapter.build(spec, input_shape)
-        shapes = [w.shape for w in adapter.get_weights(layer)]
-        dtype = spec["config"].get("dtype", "float32")
-        if weights is None:
-            rec.weights = seeded_weights(shapes, seed, dtype)
-        else:
-            given = weights(shapes) if callable(weights) else weights
-            rec.weights = [np.asarray(w, dtype) for w in given]
-        adapter.set_weights(layer, rec.weights)
-    except Exception as exc:  # noqa: BLE001 - a rejected configuration is a case too
-        rec.outcome.error = (-1, type(exc).__name__, str(exc).strip().splitlines()[0][:300])
-        return rec
-    rec.layer = layer
-    if on_built is not None:
-        on_built(layer)
-    rec.outcome = execute(lambda s: adapter.call(layer, s.x, s.mask, s.initial_state),
-                          lambda: adapter.reset(layer), plan)
-    return rec
+    return registry.get(target).record(spec, plan, seed, case_id, input_shape, time_axis=time_axis,
+                                       on_built=on_built, weights=weights)
 
 
 def output_names(rec: Recording, x_shape):
@@ -265,9 +211,20 @@ def _record_and_verify(run, spec, plan, weights, stats, atol, rtol):
         return copied["ref"]
 
     rec = run(spec, plan, weights, copy_reference)
-    factory = (lambda: from_spec(rec.spec, rec.dialect)) if rec.layer is None else reference
+    # no live layer here: a rejected configuration, or a target that ran in another process
+    factory = reference_factory(rec) if rec.layer is None else reference
     problems, ours = _verify(rec, factory, stats, atol, rtol)
     return rec, ours, problems
+
+
+def reference_factory(rec: Recording):
+    """A reference built from the recorded spec, with the recorded weights (when there are any)."""
+    def build():
+        ref = from_spec(rec.spec, rec.dialect)
+        if rec.weights is not None:
+            ref.set_weights(list(rec.weights))
+        return ref
+    return build
 
 
 def pytest_repro(selector: str) -> str:

@@ -21,6 +21,8 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
+from ..targets import registry
+
 TARGETS = ("keras3", "tf_keras")
 
 # id -> (Keras class name, fixed constructor options)
@@ -120,7 +122,7 @@ class Case:
 
     @property
     def dialect(self) -> str:
-        return "keras3" if self.target == "keras3" else "keras2"
+        return registry.dialect(self.target)
 
     @property
     def n_steps(self) -> int:
@@ -363,8 +365,11 @@ def cases(tier="default", targets=TARGETS):
 
 def case_from_id(case_id: str) -> Case:
     """Parse an id back into a Case (the inverse of Case.id)."""
-    parts = case_id.split("-")
-    target, dtype = parts[-1], parts[-2]
+    target = registry.target_of(case_id)
+    if target is None:
+        raise ValueError(f"case id {case_id!r}: it does not end with a target ({', '.join(registry.TARGETS)})")
+    parts = case_id[: -len(target) - 1].split("-") + [target]
+    dtype = parts[-2]
     kwargs = {"layer": parts[0], "target": target, "dtype": dtype}
     words = {"seq": "return_sequences", "state": "return_state", "bwd": "go_backwards",
              "stateful": "stateful", "init": "initial_state", "unroll": "unroll",

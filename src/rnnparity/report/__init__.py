@@ -14,6 +14,7 @@ from collections import Counter, defaultdict
 import pytest
 
 from ..cli import ALL_TARGETS, _case_list, progress
+from ..targets import registry
 from ..targets.installed import versions
 from ..plugin import STATS_KEY, max_errors, skip_reason
 
@@ -94,8 +95,7 @@ def target_of(nodeid):
     case = case_of(nodeid)
     if case.startswith("tf1-"):
         return "tf1"
-    last = case.rsplit("-", 1)[-1]
-    return last if last in ALL_TARGETS else "?"
+    return registry.target_of(case) or "?"
 
 
 def header(tier, targets) -> str:

@@ -16,14 +16,14 @@ def pytest_generate_tests(metafunc):
     if "keras_case" not in metafunc.fixturenames:
         return
     config = metafunc.config
-    targets = [t for t in selected_targets(config) if t in case_matrix.TARGETS]
+    targets = [t for t in selected_targets(config) if t in registry.keras_targets()]
     params = []
     for case in case_matrix.cases(config.getoption("--rnnparity-tier"), targets):
         known = divergence_for(case)
         marks = [pytest.mark.xfail(strict=True, reason=known.xfail_reason())] if known else []
         params.append(pytest.param(case, id=case.id, marks=marks))
     if not targets:  # a visible reason rather than pytest's "got empty parameter set"
-        params = [not_selected("keras", case_matrix.TARGETS, selected_targets(config))]
+        params = [not_selected("keras", registry.keras_targets(), selected_targets(config))]
     metafunc.parametrize("keras_case", params)
 
 

@@ -15,7 +15,6 @@ from rnnparity import golden
 from rnnparity.check import runner
 from rnnparity.matrix.cases import case_from_id
 from rnnparity.check.compare import Stats
-from rnnparity.convert import from_spec
 from rnnparity.check.divergences import divergence_for
 from rnnparity.plugin import STATS_KEY, fixtures_root
 from rnnparity.matrix.tf1_cases import Tf1Case
@@ -66,14 +65,7 @@ def pytest_generate_tests(metafunc):
     metafunc.parametrize("replay_case", params)
 
 
-def reference_factory(rec: runner.Recording):
-    """A reference built from the recorded spec, with the recorded weights."""
-    def build():
-        ref = from_spec(rec.spec, rec.dialect)
-        if rec.weights is not None:
-            ref.set_weights(list(rec.weights))
-        return ref
-    return build
+reference_factory = runner.reference_factory
 
 
 def replay_tf1(rec: golden.Tf1Recording, stats=None):

@@ -6,7 +6,9 @@ import os
 import platform
 import sys
 
-ALL_TARGETS = ("keras3", "tf_keras", "tf1")
+from . import registry
+
+ALL_TARGETS = tuple(registry.TARGETS)
 # distribution -> the name printed by --version and the check header
 VERSIONED = (("tensorflow", "tensorflow"), ("keras", "keras"), ("tf-keras", "tf_keras"), ("numpy", "numpy"))
 
@@ -29,10 +31,8 @@ def versions() -> dict:
 
 
 def targets() -> tuple:
-    """The targets among keras3, tf_keras, tf1 whose framework can be imported (nothing is imported)."""
-    from . import registry
-
-    return tuple(t for t in ALL_TARGETS if registry.availability(t)[0])
+    """The registered targets whose framework can be imported (nothing is imported)."""
+    return registry.installed()
 
 
 def import_quietly(target, show_logs=False):
@@ -43,15 +43,14 @@ def import_quietly(target, show_logs=False):
     import importlib
     import tempfile
 
-    from . import registry
-    from ..targets._quiet import quiet_tensorflow
+    from ._quiet import quiet_tensorflow
 
     if show_logs:
         return
     if target not in registry.TARGETS or not registry.availability(target)[0]:
         return  # the command itself says what is missing
     quiet_tensorflow()
-    modules = ["tensorflow", "keras" if target == "keras3" else registry.keras2_module()]
+    modules = [registry.keras2_module() if m == "tf_keras" else m for m in registry.info(target).requires]
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as log:

@@ -19,11 +19,12 @@ from functools import cached_property
 import numpy as np
 
 from ._quiet import quiet_tensorflow
+from .base import LayerTarget
 
 
-class KerasAdapter:
+class KerasAdapter(LayerTarget):
     def __init__(self, target: str, module_name: str, dialect: str):
-        self.target = target
+        self.target = self.name = target
         self.module_name = module_name
         self.dialect = dialect
 

@@ -1,15 +1,38 @@
-"""One adapter per framework target, imported lazily (importing rnnparity never imports TF)."""
+"""Every target rnnparity knows, found and imported lazily (importing rnnparity never imports TF).
+
+A target is one module under rnnparity/targets/ exposing ``ADAPTER`` (a targets.base.Target).
+Nothing here imports a framework: availability is decided from the import system's metadata.
+"""
 from __future__ import annotations
 
 import importlib
 import importlib.util
+from dataclasses import dataclass
 
-# target -> (adapter module, the import that must succeed, what to install when it does not)
+
+@dataclass(frozen=True)
+class TargetInfo:
+    module: str        # the module defining ADAPTER
+    requires: tuple    # top-level modules that must be importable
+    install: str       # what to install when one is missing
+    dialect: str       # the Keras semantics its reference follows
+    default: bool      # selected by default even when not installed (then reported as not installed)
+    matrix: str = "keras"  # the case matrix it runs: "keras" (matrix/cases.py) or "tf1" (matrix/tf1_cases.py)
+
+
+_TF = 'pip install "rnnparity[tf]"'
 TARGETS = {
-    "keras3": ("rnnparity.targets.keras3", "keras", 'pip install "rnnparity[tf]" (tensorflow + keras 3)'),
-    "tf_keras": ("rnnparity.targets.tf_keras", "tf_keras", 'pip install "rnnparity[tf]" (tf-keras)'),
-    "tf1": ("rnnparity.targets.tf1", "tf_keras", 'pip install "rnnparity[tf]" (tensorflow + tf-keras legacy cells)'),
+    "keras3": TargetInfo("rnnparity.targets.keras3", ("tensorflow", "keras"),
+                         f"{_TF} (tensorflow + keras 3)", "keras3", True),
+    "tf_keras": TargetInfo("rnnparity.targets.tf_keras", ("tensorflow", "tf_keras"),
+                           f"{_TF} (tf-keras)", "keras2", True),
+    "tf1": TargetInfo("rnnparity.targets.tf1", ("tensorflow", "tf_keras"),
+                      f"{_TF} (tensorflow + tf-keras legacy cells)", "keras2", True, "tf1"),
 }
+
+
+def register(name, info: TargetInfo):
+    TARGETS[name] = info
 
 
 def keras2_module() -> str:
@@ -27,23 +50,58 @@ def keras2_module() -> str:
     return "tf_keras"
 
 
+def info(target: str) -> TargetInfo:
+    if target not in TARGETS:
+        raise ValueError(f"unknown target {target!r}: expected one of {', '.join(TARGETS)}")
+    return TARGETS[target]
+
+
+def dialect(target: str) -> str:
+    return info(target).dialect
+
+
 def availability(target: str) -> tuple[bool, str]:
     """(available, reason): whether the target's framework can be imported here, without importing it."""
-    if target not in TARGETS:
-        raise ValueError(f"unknown target {target!r}: expected one of {sorted(TARGETS)}")
-    _, module, install = TARGETS[target]
-    if target == "tf_keras":
-        module = keras2_module()
-    try:
-        found = importlib.util.find_spec(module) is not None and importlib.util.find_spec("tensorflow") is not None
-    except (ImportError, ValueError):
-        found = False
-    return found, ("" if found else f"target {target}: {module} is not installed; {install}")
+    requires = [keras2_module() if m == "tf_keras" else m for m in info(target).requires]
+    missing = []
+    for module in requires:
+        try:
+            if importlib.util.find_spec(module) is None:
+                missing.append(module)
+        except (ImportError, ValueError):
+            missing.append(module)
+    if not missing:
+        return True, ""
+    return False, f"target {target}: {', '.join(missing)} not installed; {info(target).install}"
+
+
+def installed() -> tuple:
+    """The registered targets whose requirements are importable here (nothing is imported)."""
+    return tuple(t for t in TARGETS if availability(t)[0])
+
+
+def default_targets() -> tuple:
+    """What runs when no target is named: the framework targets (reported as not installed when
+    they are not), and each other target that is installed."""
+    return tuple(t for t, i in TARGETS.items() if i.default or availability(t)[0])
+
+
+def keras_targets() -> tuple:
+    """The targets that run the Keras case matrix (every one but tf1)."""
+    return tuple(t for t, i in TARGETS.items() if i.matrix == "keras")
+
+
+def target_of(case_id: str) -> str | None:
+    """The target a case id ends with (targets may contain hyphens: keras3-numpy), or None."""
+    for t in sorted(TARGETS, key=len, reverse=True):
+        if case_id.endswith("-" + t):
+            return t
+    return None
 
 
 def get(target: str):
-    """The adapter object for a target (imports the framework)."""
+    """The target object (imports its framework)."""
     ok, reason = availability(target)
     if not ok:
         raise ImportError(reason)
-    return importlib.import_module(TARGETS[target][0]).ADAPTER
+    return importlib.import_module(info(target).module).ADAPTER
