@@ -257,7 +257,7 @@ def parser():
 
     c = sub.add_parser("check", help="run the conformance matrix against the installed frameworks")
     c.add_argument("--case", help="run one case id and print its full report")
-    c.add_argument("--tier", default="default", choices=("default", "full"))
+    c.add_argument("--tier", default="default", choices=("quick", "default", "full"))
     c.add_argument("--target", default=None, help=f"comma-separated: {','.join(ALL_TARGETS)} "
                    "(default: those installed)")
     c.add_argument("-n", "--numprocesses", default=None, help="processes (pytest-xdist), e.g. 4 or auto")
@@ -271,7 +271,7 @@ def parser():
     r.add_argument("--target", default="keras3", choices=ALL_TARGETS)
     r.add_argument("--out", help="output dir (default fixtures/<target>-<keras version>)")
     r.add_argument("--force", action="store_true", help="replace an existing recording")
-    r.add_argument("--tier", default="default", choices=("default", "full"))
+    r.add_argument("--tier", default="default", choices=("quick", "default", "full"))
     r.add_argument("--subset", choices=("flags",), help="flags: only the 16-flag product x layer x "
                    "wrapper (every other axis at its default)")
     r.add_argument("word", nargs="*", help="only case ids containing every WORD")
@@ -302,7 +302,7 @@ def parser():
     e.set_defaults(func=cmd_explain)
 
     li = sub.add_parser("list", help="list case ids")
-    li.add_argument("--tier", default="default", choices=("default", "full"))
+    li.add_argument("--tier", default="default", choices=("quick", "default", "full"))
     li.add_argument("--target", default=",".join(registry.default_targets()))
     li.add_argument("--count", action="store_true", help="print only how many")
     li.add_argument("word", nargs="*", help="only ids containing every WORD")

@@ -48,7 +48,7 @@ def skip_reason(report) -> str:
 def pytest_addoption(parser):
     group = parser.getgroup("rnnparity")
     group.addoption("--rnnparity-tier", default=os.environ.get("RNNPARITY_TIER", "default"),
-                    choices=("default", "full"), help="case tier: default (pairwise) or full product")
+                    choices=("quick", "default", "full"), help="case tier: quick (a smoke gate), default (pairwise) or full product")
     group.addoption("--rnnparity-targets", default=os.environ.get("RNNPARITY_TARGETS"),
                     help="comma-separated targets to run live (default: keras3, tf_keras, tf1 and every "
                          "other registered target that is installed)")

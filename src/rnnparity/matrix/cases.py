@@ -355,12 +355,23 @@ def _unique(cases):
     return out
 
 
+TIERS = ("quick", "default", "full")
+
+
 def cases(tier="default", targets=TARGETS):
-    if tier == "default":
-        return default_cases(targets)
-    if tier == "full":
-        return full_cases(targets)
-    raise ValueError(f"unknown tier {tier!r}: expected 'default' or 'full'")
+    """The cases of a tier on the targets. A target may run a smaller grid in the default tier
+    (registry: TargetInfo.default_tier, e.g. "runtime" for a converted runtime, matrix/subsets.py)."""
+    from . import subsets
+
+    if tier not in TIERS:
+        raise ValueError(f"unknown tier {tier!r}: expected one of {', '.join(TIERS)}")
+    make = {"quick": subsets.quick_cases, "default": default_cases, "full": full_cases,
+            "runtime": subsets.runtime_cases}
+    out = []  # consecutive targets of the same grid are made together: the order they always had
+    for own, group in itertools.groupby(
+            targets, lambda t: registry.info(t).default_tier if tier == "default" else tier):
+        out += make[own](tuple(group))
+    return out
 
 
 def case_from_id(case_id: str) -> Case:

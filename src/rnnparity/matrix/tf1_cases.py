@@ -118,9 +118,17 @@ class Tf1Case:
 
 def tf1_cases(tier: str = "default") -> list[Tf1Case]:
     """``full``: the full product (864 cases). ``default``: function x cell x seqlen x dtype in full
-    (288 cases), with (time_major, init) rotated so that every pair of axis values occurs."""
-    if tier not in ("default", "full"):
-        raise ValueError(f"tf1_cases: tier must be 'default' or 'full', got {tier!r}")
+    (288 cases), with (time_major, init) rotated so that every pair of axis values occurs. ``quick``:
+    every function x cell once (16 cases), the other axes rotating."""
+    if tier not in ("quick", "default", "full"):
+        raise ValueError(f"tf1_cases: tier must be 'quick', 'default' or 'full', got {tier!r}")
+    if tier == "quick":
+        default = tf1_cases("default")
+        quick = []
+        for n, pair in enumerate(itertools.product(FUNCTIONS, CELLS)):
+            same = [c for c in default if (c.function, c.cell) == pair]
+            quick.append(same[n % len(same)])
+        return quick
     cases = []
     for function in FUNCTIONS:
         layouts = [(tm, init) for tm in ((False, True) if function in DYNAMIC else (False,))

@@ -1,0 +1,47 @@
+"""Smaller tiers than the default one, made of the same cases (same ids, data and weights).
+
+- quick: the 16 flag combinations x every layer x (no wrapper, Bidirectional concat), plus one case
+  for every value of every other axis (layer, flags and wrapper rotating): a smoke gate.
+- runtime: quick, plus every mask pattern x every layer, with and without initial states: the
+  curated grid a converted runtime (tflite, onnx) runs in its default tier, where each case costs a
+  conversion.
+"""
+from __future__ import annotations
+
+import itertools
+
+from . import cases as m
+
+
+def _rotating(targets, overrides):
+    layers, flags = list(m.LAYERS), m._flag_product()
+    out = []
+    for target in targets:
+        for n, override in enumerate(overrides):
+            layer = layers[n % len(layers)]
+            if str(override.get("activation", "")).startswith("ract") and layer == "simple_rnn":
+                layer = "lstm"
+            case = m._with_flags(m.Case(layer=layer, target=target, **override), flags[(5 * n) % len(flags)])
+            out.append(case)
+    return out
+
+
+def quick_cases(targets=m.TARGETS):
+    core = [m._with_flags(m.Case(layer=layer, wrapper=wrapper, target=target), flags)
+            for target in targets
+            for layer, wrapper, flags in itertools.product(m.LAYERS, ("none", "bidi_concat"), m._flag_product())]
+    others = [{"wrapper": w} for w in list(m.WRAPPERS)[2:]]
+    others += [o for values in m._extra_axes().values() for o in values]
+    others += [o for values in m.NEW_VALUES.values() for o in values]
+    return m._unique(c for c in core + _rotating(targets, others) if m._fits(c))
+
+
+def runtime_cases(targets=m.TARGETS):
+    layers, flags = list(m.LAYERS), m._flag_product()
+    masks = []
+    for target in targets:
+        for n, (layer, mask, init) in enumerate(itertools.product(layers, m.MASKS[1:], (False, True))):
+            wrapper = ("none", "bidi_concat")[n % 2]
+            masks.append(m._with_flags(m.Case(layer=layer, wrapper=wrapper, mask=mask, initial_state=init,
+                                              target=target), flags[(3 * n + 1) % len(flags)]))
+    return m._unique([*quick_cases(targets), *masks])
