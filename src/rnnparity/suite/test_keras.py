@@ -19,8 +19,10 @@ def pytest_generate_tests(metafunc):
     targets = [t for t in selected_targets(config) if t in registry.keras_targets()]
     params = []
     for case in case_matrix.cases(config.getoption("--rnnparity-tier"), targets):
-        known = divergence_for(case)
+        known, inexpressible = divergence_for(case), registry.cannot_express(case)
         marks = [pytest.mark.xfail(strict=True, reason=known.xfail_reason())] if known else []
+        if inexpressible:  # visible, naming the option: the conformance table's "rejected" cell
+            marks = [pytest.mark.skip(reason=f"{case.target} cannot express this case: {inexpressible}")]
         params.append(pytest.param(case, id=case.id, marks=marks))
     if not targets:  # a visible reason rather than pytest's "got empty parameter set"
         params = [not_selected("keras", registry.keras_targets(), selected_targets(config))]
@@ -33,7 +35,9 @@ def test_keras(keras_case, record_property):
     if not available:
         pytest.skip(reason)
     stats = Stats()
-    _, problems = runner.check_live(keras_case, stats)
+    rec, problems = runner.check_live(keras_case, stats)
+    if rec.info:  # how the target ran it (ops, kernel): in the report and the JUnit XML
+        record_property("ran_as", rec.info)
     if problems:
         pytest.fail(runner.failure_report(keras_case.id, problems), pytrace=False)
     # only agreeing cases feed the summary of errors (a known-bug xfail would swamp it)

@@ -19,6 +19,7 @@ class TargetInfo:
     default: bool      # selected by default even when not installed (then reported as not installed)
     matrix: str = "keras"  # the case matrix it runs: "keras" (matrix/cases.py) or "tf1" (matrix/tf1_cases.py)
     default_tier: str = "default"  # the grid it runs in the default tier ("runtime": matrix/subsets.py)
+    auto: bool = True  # selected by default whenever it is installed (False: too slow; named explicitly)
 
 
 _TF = 'pip install "rnnparity[tf]"'
@@ -84,7 +85,7 @@ def installed() -> tuple:
 def default_targets() -> tuple:
     """What runs when no target is named: the framework targets (reported as not installed when
     they are not), and each other target that is installed."""
-    return tuple(t for t, i in TARGETS.items() if i.default or availability(t)[0])
+    return tuple(t for t, i in TARGETS.items() if i.default or (i.auto and availability(t)[0]))
 
 
 def keras_targets() -> tuple:
@@ -98,6 +99,12 @@ def target_of(case_id: str) -> str | None:
         if case_id.endswith("-" + t):
             return t
     return None
+
+
+def cannot_express(case) -> str | None:
+    """What the case's target cannot express in it (named), or None. Imports the target's module,
+    which imports no framework until it runs something."""
+    return importlib.import_module(info(case.target).module).ADAPTER.cannot_express(case)
 
 
 def get(target: str):
