@@ -228,8 +228,14 @@ def reference_factory(rec: Recording):
 
 
 def pytest_repro(selector: str) -> str:
-    """The pytest command line that selects one test of the shipped suite by its id."""
-    return f'pytest --pyargs rnnparity -k "{selector}"'
+    """The pytest command line that selects one test of the shipped suite by its id. -k matches
+    substrings, so an id ending in `keras3` would also select its `keras3-numpy` twin: those are
+    excluded by name."""
+    from ..targets import registry
+
+    target = registry.target_of(selector)
+    longer = target is not None and any(t.startswith(target + "-") for t in registry.TARGETS)
+    return f'pytest --pyargs rnnparity -k "{selector}' + (f' and not {selector}-"' if longer else '"')
 
 
 def repro_command(case_id: str) -> str:
