@@ -390,7 +390,7 @@ SURPRISES = (
 def markdown() -> str:
     """The README sections on known bugs and surprises, generated from the registries."""
     parts = ["## Known framework bugs (strict xfails)", "",
-             "Each is registered in `src/rnnparity/divergences.py` and applied as a strict xfail: the day "
+             "Each is registered in `src/rnnparity/check/divergences.py` and applied as a strict xfail: the day "
              "the framework fixes it the case XPASSes, the suite fails and says so, and the entry is "
              "removed. Nothing else is skipped or xfailed.", ""]
     for d in (list(REGISTRY) + list(ACTIVATION_BUGS.values()) + list(INPUT_BUGS.values())
