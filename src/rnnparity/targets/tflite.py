@@ -31,7 +31,7 @@ from functools import cached_property
 import numpy as np
 
 from ._quiet import quiet_tensorflow
-from .base import Outcome, Recording, Target, build_source_layer, execute
+from .base import Outcome, Recording, Target, build_source_layer, execute, spec_dtype
 from .keras_adapter import KerasAdapter, to_numpy
 
 CONVERTER = "TFLiteConverter.from_keras_model"
@@ -73,13 +73,17 @@ class TFLiteTarget(Target):
         if layer is None:
             return rec
         stateful = bool(spec["config"].get("stateful"))
+        # Keras unrolls only a time axis of known length: then each length is its own model
+        open_time = None if spec["config"].get("unroll") else time_axis
         models: dict = {}  # input signature -> Converted
         live: dict = {}  # input signature -> the interpreter carrying the state
 
         def run(call):
-            key = _signature(call, time_axis)
+            if spec_dtype(spec) == "float64":  # the rounding verdict's re-run: say why, fast
+                raise NotImplementedError(f"tflite cannot express this case: {DTYPE_REASONS['f64']}")
+            key = _signature(call, open_time)
             if key not in models:
-                models[key] = self.convert(layer, call, time_axis, stateful)
+                models[key] = self.convert(layer, call, open_time, stateful)
                 rec.info = models[key].info(self.interpreter_class[1])
             if key not in live:
                 live[key] = models[key].interpreter(self.interpreter_class[0])
@@ -171,8 +175,35 @@ def ops_of(content) -> tuple[list, list]:
     return main, loops
 
 
-# -- what the converter / runtime cannot express (measured on TF 2.21, see tests) ------------------
+# -- what the converter / runtime cannot express (measured on TF 2.21: tests/test_target_tflite.py
+# converts one case of each and expects the converter's error) -------------------------------------
+_NO_KERNELS = ("TFLite's builtin kernels have no {dtype} {ops} (ConverterError: 'op is neither a "
+               "custom op nor a flex op'); only the Flex delegate (SELECT_TF_OPS: TensorFlow's own "
+               "kernels linked into the runtime) would run it")
+DTYPE_REASONS = {
+    "f64": "float64: " + _NO_KERNELS.format(dtype="float64", ops="AddV2, BiasAdd, GatherV2"),
+    "f16": ("float16 layers: " + _NO_KERNELS.format(dtype="float16", ops="AddV2, BiasAdd, GatherV2")
+            + "; TFLite's float16 is a weight quantization of a float32 model"),
+    "mixed_f16": ("mixed_float16: the float16 compute is " + _NO_KERNELS.format(
+        dtype="float16", ops="AddV2, BiasAdd, ConcatV2")),
+    "mixed_bf16": ("mixed_bfloat16: the converter cannot lower the bfloat16 time loop "
+                   "('tf.TensorListReserve' op requires element_dtype to be ... 16-bit/32-bit/64-bit "
+                   "float type)"),
+}
+UNROLLED_STATEFUL_CHUNKS = (
+    "unroll with a stateful layer fed in chunks of different lengths: an unrolled model has a fixed "
+    "length, each length is its own converted model with its own resource variables, so the state "
+    "cannot pass from the first chunk's model to the second's")
+
+
 def cannot_express(case) -> str | None:
+    if case.dtype in DTYPE_REASONS:
+        return DTYPE_REASONS[case.dtype]
+    if case.unroll and case.stateful:
+        from ..matrix.data import make_plan
+
+        if make_plan(case).chunk_check is not None:
+            return UNROLLED_STATEFUL_CHUNKS
     return None
 
 
@@ -190,7 +221,8 @@ def _signature(call, time_axis):
 def _open_time(shape, time_axis):
     """The shape with the time axis left open (None): one model runs calls of any length."""
     shape = list(shape)
-    shape[time_axis] = None
+    if time_axis is not None:
+        shape[time_axis] = None
     return tuple(shape)
 
 
