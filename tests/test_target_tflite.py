@@ -35,15 +35,32 @@ def test_bidirectional_return_state_keeps_the_keras_structure():
 def test_stateful_state_is_carried_between_calls_and_reset():
     case = Case(layer="lstm", return_sequences=True, stateful=True, target="tflite")
     x1, x2 = (c.x for c in make_plan(case).calls[:2])
-    plan = Plan([Call(x1), Call(x2), Reset(), Call(x2), Call(x2)])
+    plan = Plan([Call(x1), Call(x2), Reset(), Call(x2), Reset(), Call(x1), Call(x2)])
     rec = runner.record_spec("tflite", case.layer_spec(), plan, case.seed, case.id, case.input_shape)
     assert rec.outcome.error is None, rec.outcome.error
-    carried, fresh, carried_again = rec.outcome.outputs[1:]
+    first, carried, fresh, first_again, carried_again = rec.outcome.outputs
     assert "ASSIGN_VARIABLE" in rec.info["ops"] + rec.info.get("loop_ops", [])
     assert np.abs(carried - fresh).max() > 1e-2  # the second call started from the first's state
-    assert np.abs(carried_again - carried).max() > 1e-2  # and the reset forgot it
+    assert np.array_equal(first_again, first) and np.array_equal(carried_again, carried)  # reset
     # the whole case (carry, reset, chunked calls) agrees with the reference
     _check("gru-seq-stateful-f32-tflite")
+
+
+def test_reset_all_variables_does_not_reset_the_resource_variables():
+    """Why a reset is a fresh interpreter (divergences.SURPRISES); fails the day it does reset."""
+    from rnnparity.targets.tflite import ADAPTER
+
+    case = Case(layer="gru", stateful=True, target="tflite")
+    call = make_plan(case).calls[0]
+    layer = ADAPTER.keras.build(case.layer_spec(), case.input_shape)
+    model = ADAPTER.convert(layer, call, 1, True)
+    session = model.interpreter(ADAPTER.interpreter_class[0])
+    first = model.run(session, call)
+    second = model.run(session, call)
+    assert np.abs(second - first).max() > 1e-2  # carried
+    session.interpreter.reset_all_variables()
+    assert np.abs(model.run(session, call) - first).max() > 1e-2  # still carried
+    assert np.abs(model.run(model.interpreter(ADAPTER.interpreter_class[0]), call) - first).max() == 0
 
 
 def test_a_tampered_weight_in_the_converted_model_is_caught(monkeypatch):
@@ -95,3 +112,24 @@ def test_unroll_is_expressed_but_not_with_stateful_chunks_of_different_lengths()
     assert "unroll" in registry.cannot_express(case_from_id("lstm-stateful-unroll-f32-tflite"))
     # a stateful unrolled layer not fed in chunks (go_backwards: no chunking check) is expressed
     assert registry.cannot_express(case_from_id("lstm-bwd-stateful-unroll-f32-tflite")) is None
+
+
+def test_litert_is_preferred_and_tf_lite_is_the_fallback(monkeypatch):
+    import sys
+
+    from rnnparity.targets.tflite import TFLiteTarget
+
+    monkeypatch.setitem(sys.modules, "ai_edge_litert", None)  # not installed: TF's (deprecated) one
+    cls, name = TFLiteTarget().interpreter_class
+    assert name.startswith("tf.lite.Interpreter") and cls.__module__.startswith("tensorflow")
+
+
+def test_the_default_tier_runs_the_runtime_grid_and_full_runs_everything():
+    from rnnparity.matrix import cases as cm, subsets
+
+    default = [c.id for c in cm.cases("default", ("tflite",))]
+    assert default == [c.id for c in subsets.runtime_cases(("tflite",))]
+    assert len(cm.cases("full", ("tflite",))) > 10 * len(default)
+    flags = {(c.layer, c.wrapper, tuple(getattr(c, f) for f in cm.FLAGS)) for c in cm.cases("default", ("tflite",))}
+    assert len(flags & {(la, w, f) for la in cm.LAYERS for w in ("none", "bidi_concat")
+                        for f in cm._flag_product()}) == 128

@@ -378,6 +378,19 @@ SURPRISES = (
         "l = tf_keras.layers.LSTM(4, stateful=True); l(x1); l(x2, initial_state=s)  # s is ignored",
     ),
     Surprise(
+        "TFLite's reset_all_variables() does not reset a converted stateful layer",
+        ("tflite",),
+        "A Keras 3 stateful layer converted with experimental_enable_resource_variables keeps its states "
+        "in resource variables of the interpreter (VAR_HANDLE, READ_VARIABLE, ASSIGN_VARIABLE, "
+        "zeroed once by CALL_ONCE), carried from one invoke to the next as Keras carries them. "
+        "Interpreter.reset_all_variables() resets only the legacy variable tensors, so the state stays "
+        "carried; a fresh interpreter on the same model is the reset (what the tflite target does). "
+        "The same question, for TFLite's fused LSTM: tensorflow#46620, #47813; TFLite Micro added a "
+        "resource-variable reset (tflite-micro#948). Seen on TF 2.21 and ai_edge_litert 2.3.0.",
+        "it.get_signature_runner()(x); it.reset_all_variables(); it.get_signature_runner()(x)  "
+        "# differs from the first call: the state was carried",
+    ),
+    Surprise(
         "Return containers differ",
         ("keras3", "tf_keras"),
         "With return_state=True (or Bidirectional merge_mode=None) Keras 3 returns a tuple and "

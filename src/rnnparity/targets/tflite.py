@@ -27,6 +27,7 @@ import importlib
 import os
 import warnings
 from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 
@@ -119,23 +120,31 @@ class TFLiteTarget(Target):
         return Converted(content, out, len(inputs))
 
 
+class Session(NamedTuple):
+    interpreter: object
+    runner: object  # its (only) signature runner
+
+
 class Converted:
     """One converted model: its flatbuffer, the Keras output structure, its ops."""
 
     def __init__(self, content, structure, n_inputs):
         self.content, self.structure, self.n_inputs = content, structure, n_inputs
 
-    def interpreter(self, cls):
+    def interpreter(self, cls) -> "Session":
+        """A fresh interpreter on the model (a stateful layer's states start at zero)."""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation warning
-            return cls(model_content=self.content).get_signature_runner()
+            interpreter = cls(model_content=self.content)
+        return Session(interpreter, interpreter.get_signature_runner())
 
-    def run(self, runner, call):
+    def run(self, session, call):
         import keras
 
         arrays = [call.x] + ([call.mask] if call.mask is not None else [])
         if call.initial_state is not None:
             arrays += keras.tree.flatten(list(call.initial_state))
+        runner = session.runner
         names = _ordered(runner.get_input_details())
         if len(names) != len(arrays):
             raise RuntimeError(f"the TFLite model has {len(names)} inputs, the call {len(arrays)}")
@@ -184,8 +193,8 @@ DTYPE_REASONS = {
     "f64": "float64: " + _NO_KERNELS.format(dtype="float64", ops="AddV2, BiasAdd, GatherV2"),
     "f16": ("float16 layers: " + _NO_KERNELS.format(dtype="float16", ops="AddV2, BiasAdd, GatherV2")
             + "; TFLite's float16 is a weight quantization of a float32 model"),
-    "mixed_f16": ("mixed_float16: the float16 compute is " + _NO_KERNELS.format(
-        dtype="float16", ops="AddV2, BiasAdd, ConcatV2")),
+    "mixed_f16": "mixed_float16 (float16 compute): " + _NO_KERNELS.format(
+        dtype="float16", ops="AddV2, BiasAdd, ConcatV2"),
     "mixed_bf16": ("mixed_bfloat16: the converter cannot lower the bfloat16 time loop "
                    "('tf.TensorListReserve' op requires element_dtype to be ... 16-bit/32-bit/64-bit "
                    "float type)"),
