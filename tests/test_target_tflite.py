@@ -6,7 +6,7 @@ import pytest
 
 from rnnparity.check import runner
 from rnnparity.matrix.cases import Case, case_from_id
-from rnnparity.matrix.data import Call, Plan, Reset, make_plan
+from rnnparity.matrix.data import Call, Plan, Reset, make_plan, seeded_weights
 from rnnparity.targets import registry
 
 pytestmark = pytest.mark.skipif(not registry.availability("tflite")[0],
@@ -53,6 +53,7 @@ def test_reset_all_variables_does_not_reset_the_resource_variables():
     case = Case(layer="gru", stateful=True, target="tflite")
     call = make_plan(case).calls[0]
     layer = ADAPTER.keras.build(case.layer_spec(), case.input_shape)
+    layer.set_weights(seeded_weights([w.shape for w in layer.get_weights()], case.seed))
     model = ADAPTER.convert(layer, call, 1, True)
     session = model.interpreter(ADAPTER.interpreter_class[0])
     first = model.run(session, call)
