@@ -134,3 +134,15 @@ def test_the_default_tier_runs_the_runtime_grid_and_full_runs_everything():
     flags = {(c.layer, c.wrapper, tuple(getattr(c, f) for f in cm.FLAGS)) for c in cm.cases("default", ("tflite",))}
     assert len(flags & {(la, w, f) for la in cm.LAYERS for w in ("none", "bidi_concat")
                         for f in cm._flag_product()}) == 128
+
+
+def test_check_case_prints_how_it_ran_and_names_what_it_cannot_express(capfd):
+    from rnnparity.report import check_one
+
+    assert check_one("simple_rnn-f32-tflite") == 0
+    out, err = capfd.readouterr()
+    assert "ran as: converter TFLiteConverter.from_keras_model; runtime " in out and "WHILE" in out
+    # the export's endpoints (stdout) and the runtime's delegate line (fd 2) are silenced
+    assert "Saved artifact" not in out and "XNNPACK" not in err
+    assert check_one("simple_rnn-f64-tflite") == 0
+    assert "SKIP: tflite cannot express this case: float64: TFLite's builtin kernels" in capfd.readouterr().out
