@@ -39,7 +39,7 @@ def _mixed(case):
 REGISTRY = (
     Divergence(
         key="keras3-bidirectional-stateful-return-state",
-        targets=("keras3",),
+        targets=("keras3", "tflite"),  # tflite converts the Keras 3 layer: the call fails before
         reason=("Keras 3 Bidirectional(stateful=True, return_state=True) raises TypeError on call: "
                 "compute_mask builds `state_mask = (None for _ in self.states)` (a generator) and "
                 "multiplies it by 2"),
@@ -54,7 +54,7 @@ REGISTRY = (
     ),
     Divergence(
         key="unroll-mask-go-backwards-zero-output",
-        targets=("tf_keras", "keras3"),
+        targets=("tf_keras", "keras3", "tflite"),  # tflite converts Keras 3's unrolled graph, bug included
         reason=("rnn(unroll=True, go_backwards=True, zero_output_for_mask=True) zeroes the "
                 "outputs, which are in processing (reversed) order, with the un-reversed mask, so the "
                 "wrong steps are zeroed. Bidirectional(return_sequences=True) sets "
@@ -73,7 +73,7 @@ REGISTRY = (
                "    print(unroll, b(x, mask=m)[1].numpy()[0, :, 0])  # unrolled: the wrong step is zero"),
         # Keras 3 rejects go_backwards and time_major Bidirectional configurations at construction
         applies=lambda c: (c.unroll and c.mask != "none" and c.wrapper != "none" and c.return_sequences
-                           and not (c.target == "keras3" and (c.go_backwards or c.time_major))),
+                           and not (c.target in ("keras3", "tflite") and (c.go_backwards or c.time_major))),
     ),
     Divergence(
         key="keras3-stacked-cells-mixed-precision-mask",
@@ -376,6 +376,19 @@ SURPRISES = (
         "any stored state is nonzero (so only the first call after a reset takes it); Keras 3 always "
         "starts from the initial_state it is given.",
         "l = tf_keras.layers.LSTM(4, stateful=True); l(x1); l(x2, initial_state=s)  # s is ignored",
+    ),
+    Surprise(
+        "TFLite's reset_all_variables() does not reset a converted stateful layer",
+        ("tflite",),
+        "A Keras 3 stateful layer converted with experimental_enable_resource_variables keeps its states "
+        "in resource variables of the interpreter (VAR_HANDLE, READ_VARIABLE, ASSIGN_VARIABLE, "
+        "zeroed once by CALL_ONCE), carried from one invoke to the next as Keras carries them. "
+        "Interpreter.reset_all_variables() resets only the legacy variable tensors, so the state stays "
+        "carried; a fresh interpreter on the same model is the reset (what the tflite target does). "
+        "The same question, for TFLite's fused LSTM: tensorflow#46620, #47813; TFLite Micro added a "
+        "resource-variable reset (tflite-micro#948). Seen on TF 2.21 and ai_edge_litert 2.3.0.",
+        "it.get_signature_runner()(x); it.reset_all_variables(); it.get_signature_runner()(x)  "
+        "# differs from the first call: the state was carried",
     ),
     Surprise(
         "Return containers differ",

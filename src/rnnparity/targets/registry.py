@@ -30,6 +30,8 @@ TARGETS = {
                            f"{_TF} (tf-keras)", "keras2", True),
     "tf1": TargetInfo("rnnparity.targets.tf1", ("tensorflow", "tf_keras"),
                       f"{_TF} (tensorflow + tf-keras legacy cells)", "keras2", True, "tf1"),
+    "tflite": TargetInfo("rnnparity.targets.tflite", ("tensorflow", "keras"), _TF, "keras3", True,
+                         default_tier="runtime"),
 }
 
 
