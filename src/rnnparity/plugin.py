@@ -64,6 +64,10 @@ def pytest_configure(config):
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
     config.pluginmanager.register(RunState(config), "rnnparity-run")
+    if os.environ.get("RNNPARITY_TIMING"):  # where the time goes (check/timing.py); off by default
+        from .check import timing
+
+        timing.install(config)
 
 
 def shard_of(config):
