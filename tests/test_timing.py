@@ -49,9 +49,11 @@ def test_a_timed_run_writes_framework_seconds_per_test(tmp_path):
 
 def test_summary_of_written_files(tmp_path):
     for pid, tests in ((1, {"a.py::t[x-t100-k]": {"framework_cpu": 3.0, "test_cpu": 4.0}}),
-                       (2, {"a.py::t[y-k]": {"framework_cpu": 1.0, "test_cpu": 1.5}})):
+                       (2, {"a.py::t[y-k]": {"framework_cpu": 1.0, "test_cpu": 1.5}}),
+                       (3, {"a.py::t[y-k]": {"test_wall": 0.5}})):  # a row in a second file adds up
         (tmp_path / f"timing-{pid}.json").write_text(json.dumps(
             {"pid": pid, "process_wall": 9.0, "process_cpu": 8.0, "tests": tests}))
     s = timing.summarise(str(tmp_path), cores=2)
-    assert (s["framework_cpu_s"], s["floor_s"], s["process_cpu_s"], s["process_wall_s"]) == (4.0, 2.0, 16.0, 9.0)
+    assert (s["framework_cpu_s"], s["floor_s"], s["process_cpu_s"], s["process_wall_s"]) == (4.0, 2.0, 24.0, 9.0)
+    assert s["tests"] == 2 and s["test_wall_s"] == 0.5
     assert s["by_file"]["a.py (T=100)"]["framework_cpu_s"] == 3.0 and s["by_file"]["a.py"]["tests"] == 1

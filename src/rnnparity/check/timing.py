@@ -74,6 +74,8 @@ def install(config):
     from ..targets.keras_adapter import KerasAdapter
     from ..matrix import tf1_cases
 
+    if not hasattr(config, "workerinput") and config.getoption("numprocesses", None):
+        return None  # an xdist controller runs no test: its workers write the timings
     timer = Timer()
     for name in METHODS:
         setattr(KerasAdapter, name, timer.wrap(getattr(KerasAdapter, name), "framework"))
@@ -86,7 +88,11 @@ def install(config):
 def summarise(directory, cores=2) -> dict:
     files = [os.path.join(directory, f) for f in os.listdir(directory) if f.startswith("timing-")]
     runs = [json.load(open(f)) for f in files]
-    tests = {k: v for r in runs for k, v in r["tests"].items()}
+    tests = defaultdict(lambda: defaultdict(float))  # a test is in one process; summed all the same
+    for r in runs:
+        for nodeid, row in r["tests"].items():
+            for key, value in row.items():
+                tests[nodeid][key] += value
     fw_cpu = sum(v.get("framework_cpu", 0) for v in tests.values())
     fw_wall = sum(v.get("framework_wall", 0) for v in tests.values())
     test_cpu = sum(v.get("test_cpu", 0) for v in tests.values())
