@@ -6,12 +6,15 @@ sides timed alternately (round robin) and the median of the repeats kept.
     python benchmarks/bench.py                          # forward + scaling + suite (in process)
     python benchmarks/bench.py --pytest                 # also time the pytest command end to end
     python benchmarks/bench.py --section forward --json /tmp/forward.json
+    python benchmarks/bench.py --section forward --section loaded   # quiet and other core busy
     python benchmarks/bench.py --tiny                   # a few seconds; what the smoke test runs
 
 Sections
 - forward: reference time / tf.function(Keras 3 layer) time, same weights and input, float32,
   return_sequences=True, for LSTM, GRU (reset_after True and False) and SimpleRNN. Also the max abs
   difference between the two outputs, so a fast but wrong reference cannot hide.
+- loaded: the same ratios while a co-running process keeps one core busy (a spinning Python
+  process, as the other worker of `pytest -n 2` or a shared CI runner does).
 - scaling: reference LSTM (units 64) time over T x batch; time per step and per sample should be flat.
 - suite: `runner.check_live` over the default tier's Keras cases in this process, split into time
   inside the framework (the adapter's build / get_weights / set_weights / call / reset) and time in the
@@ -44,7 +47,10 @@ LAYERS = {  # name -> (Keras class, extra config)
     "gru_reset_before": ("GRU", {"reset_after": False}),
     "simple_rnn": ("SimpleRNN", {}),
 }
-FORWARD_SHAPES = [(32, 100, 32, 64), (64, 200, 128, 256)]  # (batch, time, features, units)
+FORWARD_SHAPES = [(32, 100, 32, 64), (64, 200, 128, 256),  # (batch, time, features, units)
+                  (64, 1000, 256, 512)]  # a big layer, as users' models have
+BIG_WORK = 64 * 1000 * 256 * 512  # shapes at least this big are timed with fewer repeats
+BLAS_ENV_PREFIXES = ("OPENBLAS_", "OMP_", "MKL_", "BLIS_", "GOTO_", "VECLIB_")
 SCALING_T = (10, 100, 1000)
 SCALING_BATCH = (1, 32, 256)
 PYTEST_CMDS = {  # what --pytest times end to end: the live Keras suite, and the fixture replay
@@ -95,11 +101,12 @@ def _weights(shapes, seed):
 
 
 # -- forward -----------------------------------------------------------------------------------
-def bench_forward(shapes, layers, repeats):
+def bench_forward(shapes, layers, repeats, big_repeats=3):
     import tensorflow as tf
 
     rows = []
     for batch, steps, features, units in shapes:
+        n = repeats if batch * steps * features * units < BIG_WORK else min(repeats, big_repeats)
         for name in layers:
             layer = _keras_layer(name, features, units)
             ref = rp.from_keras(layer)
@@ -109,7 +116,7 @@ def bench_forward(shapes, layers, repeats):
             want = fn(x_tf).numpy()  # traces once
             got = ref(x)
             err = float(np.max(np.abs(got - want)))
-            t_ref, t_tf = _round_robin([lambda: ref(x), lambda: fn(x_tf)], repeats)
+            t_ref, t_tf = _round_robin([lambda: ref(x), lambda: fn(x_tf)], n)
             rows.append({"layer": name, "batch": batch, "time": steps, "features": features,
                          "units": units, "reference_s": t_ref, "tf_function_s": t_tf,
                          "ratio": t_ref / t_tf, "max_abs_err": err})
@@ -117,6 +124,28 @@ def bench_forward(shapes, layers, repeats):
                   f"tf.function {t_tf * 1e3:8.2f} ms  ratio {t_ref / t_tf:5.2f}  max|err| {err:.1e}",
                   flush=True)
     return rows
+
+
+# -- loaded ------------------------------------------------------------------------------------
+SPINNER = "import time\nwhile True:\n    pass\n"
+
+
+@contextmanager
+def co_runners(n=1):
+    """``n`` processes that each keep one core busy for the duration of the block."""
+    procs = [subprocess.Popen([sys.executable, "-c", SPINNER]) for _ in range(n)]
+    try:
+        time.sleep(0.5)  # let them get scheduled
+        yield procs
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+
+
+def bench_loaded(shapes, layers, repeats, busy=1, big_repeats=3):
+    with co_runners(busy):
+        return bench_forward(shapes, layers, repeats, big_repeats)
 
 
 # -- scaling -----------------------------------------------------------------------------------
@@ -274,6 +303,19 @@ def markdown(results):
         out += ["Reference forward vs tf.function(Keras 3 layer), float32, return_sequences=True:", "",
                 _table(rows, [("layer", "{}"), ("shape", "{}"), ("ref_ms", "{:.2f}"), ("tf_ms", "{:.2f}"),
                               ("ratio", "{:.2f}"), ("max_abs_err", "{:.1e}")]), ""]
+    if "loaded" in results:
+        quiet = {(r["layer"], r["batch"], r["time"], r["features"], r["units"]): r
+                 for r in results.get("forward", [])}
+        rows = []
+        for r in results["loaded"]:
+            q = quiet.get((r["layer"], r["batch"], r["time"], r["features"], r["units"]))
+            rows.append({"layer": r["layer"], "shape": f"({r['batch']}, {r['time']}, {r['features']}, {r['units']})",
+                         "quiet": "{:.2f}".format(q["ratio"]) if q else "-", "loaded": r["ratio"],
+                         "ref_ms": r["reference_s"] * 1e3, "tf_ms": r["tf_function_s"] * 1e3,
+                         "max_abs_err": r["max_abs_err"]})
+        out += ["Reference / tf.function, quiet and with the other core busy (loaded; ms are loaded):", "",
+                _table(rows, [("layer", "{}"), ("shape", "{}"), ("quiet", "{}"), ("loaded", "{:.2f}"),
+                              ("ref_ms", "{:.2f}"), ("tf_ms", "{:.2f}"), ("max_abs_err", "{:.1e}")]), ""]
     if "scaling" in results:
         rows = [{**r, "ms": r["reference_s"] * 1e3} for r in results["scaling"]]
         out += ["Reference LSTM scaling (units 64): time, and growth per step / per sample "
@@ -299,8 +341,13 @@ def markdown(results):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--section", action="append", choices=("forward", "scaling", "suite", "replay"),
-                   help="run only these sections (repeatable; default: all four)")
+    p.add_argument("--section", action="append",
+                   choices=("forward", "loaded", "scaling", "suite", "replay"),
+                   help="run only these sections (repeatable; default: all five)")
+    p.add_argument("--busy", type=int, default=1, help="loaded: co-running busy processes (default 1)")
+    p.add_argument("--shape", action="append", type=lambda t: tuple(int(v) for v in t.split(",")),
+                   help="forward/loaded: only this batch,time,features,units (repeatable)")
+    p.add_argument("--layer", action="append", choices=tuple(LAYERS), help="forward/loaded: only these")
     p.add_argument("--pytest", action="store_true", help="also time the pytest command end to end")
     p.add_argument("--tiny", action="store_true", help="tiny shapes and few cases (smoke test)")
     p.add_argument("--repeats", type=int, default=None, help="timed repeats per measurement")
@@ -308,25 +355,39 @@ def main(argv=None):
     p.add_argument("--suite-limit", type=int, default=None, help="suite: at most this many cases")
     p.add_argument("--json", default="benchmarks/results.json", help="where to write the results")
     args = p.parse_args(argv)
-    sections = args.section or ["forward", "scaling", "suite", "replay"]
+    sections = args.section or ["forward", "loaded", "scaling", "suite", "replay"]
     repeats = args.repeats or (2 if args.tiny else 7)
-    from rnnparity.reference.scan import openblas_core
+    from rnnparity.reference import threads
 
+    blas_env = {k: v for k, v in sorted(os.environ.items()) if k.startswith(BLAS_ENV_PREFIXES)}
     results = {"meta": {"python": platform.python_version(), "numpy": np.__version__,
                         "platform": platform.platform(), "cpus": os.cpu_count(),
+                        "usable_cores": threads.usable_cores(),
+                        "loadavg_at_start": os.getloadavg() if hasattr(os, "getloadavg") else None,
+                        # the BLAS NumPy uses: library, version, kernel set ("architecture"), threads
+                        "blas": threads.blas_info(),
                         # the kernels NumPy's OpenBLAS picked; OPENBLAS_CORETYPE overrides (README)
-                        "openblas_core": openblas_core(),
-                        "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
+                        "openblas_core": threads.openblas_core(),
+                        # the user's BLAS/OpenMP variables: the reference never overrides them
+                        "blas_env": blas_env,
                         "argv": sys.argv[1:] if argv is None else list(argv)}}
-    print(f"NumPy {np.__version__}, OpenBLAS kernels: {openblas_core()} "
-          f"(OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')})", flush=True)
-    if "forward" in sections:
-        print("forward: reference / tf.function(Keras 3)", flush=True)
+    print(f"NumPy {np.__version__}, BLAS: " + "; ".join(
+        f"{b.get('internal_api')} {b.get('version')} kernels {b.get('architecture')}, "
+        f"{b.get('num_threads')} threads" for b in threads.blas_info()) +
+        f"; environment: {blas_env or 'no BLAS/OpenMP variables'}", flush=True)
+    shapes = [(2, 5, 3, 4)] if args.tiny else args.shape or FORWARD_SHAPES
+    layers = args.layer or list(LAYERS)
+    if "forward" in sections or "loaded" in sections:
         import keras
         import tensorflow as tf
         results["meta"].update(tensorflow=tf.__version__, keras=keras.__version__)
-        shapes = [(2, 5, 3, 4)] if args.tiny else FORWARD_SHAPES
-        results["forward"] = bench_forward(shapes, list(LAYERS), repeats)
+    if "forward" in sections:
+        print("forward: reference / tf.function(Keras 3)", flush=True)
+        results["forward"] = bench_forward(shapes, layers, repeats)
+    if "loaded" in sections:
+        print(f"loaded: reference / tf.function(Keras 3), {args.busy} co-running busy process(es)", flush=True)
+        results["loaded"] = bench_loaded(shapes, layers, repeats, args.busy)
+        results["meta"]["loaded_busy_processes"] = args.busy
     if "scaling" in sections:
         print("scaling: reference LSTM", flush=True)
         if args.tiny:

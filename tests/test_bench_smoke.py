@@ -41,6 +41,7 @@ def test_replay_section_writes_json(tmp_path):
     assert replay["cases"] == 20 and replay["load_s"] > 0 and replay["reference_and_compare_s"] > 0
     assert replay["total_s"] == pytest.approx(replay["load_s"] + replay["reference_and_compare_s"])
     assert "openblas_core" in results["meta"]  # which BLAS kernels the timings were taken with
+    assert isinstance(results["meta"]["blas"], list) and isinstance(results["meta"]["blas_env"], dict)
     assert "Replay in one process: 20 recorded cases" in stdout
 
 
@@ -50,7 +51,10 @@ def test_all_sections_write_json(tmp_path):
         pytest.skip("keras3 is not installed")
     results, stdout = _run(tmp_path)
     assert {r["layer"] for r in results["forward"]} == {"lstm", "gru", "gru_reset_before", "simple_rnn"}
-    for r in results["forward"]:
+    assert [r["layer"] for r in results["loaded"]] == [r["layer"] for r in results["forward"]]
+    assert results["meta"]["loaded_busy_processes"] == 1
+    assert "| layer | shape | quiet | loaded |" in stdout
+    for r in results["forward"] + results["loaded"]:
         assert r["ratio"] == pytest.approx(r["reference_s"] / r["tf_function_s"])
         assert r["max_abs_err"] <= 1e-6  # the benchmarked reference computes the same numbers
     suite = results["suite"]

@@ -59,15 +59,19 @@ def progress(i, total, label="", stream=sys.stderr, width=30):
     stream.flush()
 
 
-def _case_list(tier, targets, words=()):
+def _case_list(tier, targets, words=(), shard=None):
+    """The matrix's case ids (Keras targets, then tf1) containing every word, of ``shard`` (i/n) only."""
     from .matrix.cases import cases
+    from .matrix.shard import parse_shard
 
+    shard = parse_shard(shard, "--shard")
     out = [c.id for c in cases(tier, tuple(t for t in targets if t in KERAS_TARGETS))]
     if "tf1" in targets:
         from .matrix.tf1_cases import tf1_cases
 
         out += [c.id for c in tf1_cases(tier)]
-    return [i for i in out if all(w in i.split("-") or w in i for w in words)]
+    return [i for i in out if all(w in i.split("-") or w in i for w in words)
+            and (shard is None or shard.holds(i))]
 
 
 def unknown_case(case_id):
@@ -223,13 +227,16 @@ def cmd_explain(args):
 
 
 def cmd_list(args):
-    ids = _case_list(args.tier, args.target.split(","), args.word)
+    ids = _case_list(args.tier, args.target.split(","), args.word, args.shard)
     print("\n".join(ids) if not args.count else len(ids))
     return 0 if ids else 1
 
 
 def cmd_check(args):
     from . import report
+    from .matrix.shard import parse_shard
+
+    parse_shard(args.shard, "--shard")  # a bad value: a one-line error before anything is imported
 
     if args.case:
         complaint = unknown_case(args.case)
@@ -263,6 +270,8 @@ def parser():
     c.add_argument("-n", "--numprocesses", default=None, help="processes (pytest-xdist), e.g. 4 or auto")
     c.add_argument("-k", dest="keyword", help="pytest -k expression to select cases")
     c.add_argument("--replay", action="store_true", help="also replay the recorded fixtures")
+    c.add_argument("--shard", default=os.environ.get("RNNPARITY_SHARD"), metavar="I/N",
+                   help="only shard I of N (crc32 of the case id mod N), e.g. 2/8: for CI jobs")
     c.add_argument("--junit-xml", help="write JUnit XML here")
     c.add_argument("--json", help="write a JSON summary here")
     c.set_defaults(func=cmd_check)
@@ -305,6 +314,7 @@ def parser():
     li.add_argument("--tier", default="default", choices=("quick", "default", "full"))
     li.add_argument("--target", default=",".join(registry.default_targets()))
     li.add_argument("--count", action="store_true", help="print only how many")
+    li.add_argument("--shard", metavar="I/N", help="only shard I of N, as `check --shard`")
     li.add_argument("word", nargs="*", help="only ids containing every WORD")
     li.set_defaults(func=cmd_list)
 

@@ -55,12 +55,47 @@ def pytest_addoption(parser):
     group.addoption("--rnnparity-fixtures", default=os.environ.get("RNNPARITY_FIXTURES"),
                     help="recordings to replay (a recording dir, a dir of them, or a packed .tar.xz); "
                          "default: the checkout's fixtures/, else the recordings packaged with rnnparity")
+    group.addoption("--rnnparity-shard", default=os.environ.get("RNNPARITY_SHARD"),
+                    help="run only shard i/n of the suite's cases (crc32 of the case id mod n; "
+                         "e.g. 2/8): the n shards are disjoint and together hold every case")
 
 
 def pytest_configure(config):
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
     config.pluginmanager.register(RunState(config), "rnnparity-run")
+    if os.environ.get("RNNPARITY_TIMING"):  # where the time goes (check/timing.py); off by default
+        from .check import timing
+
+        timing.install(config)
+
+
+def shard_of(config):
+    """The --rnnparity-shard (or RNNPARITY_SHARD) of this run, or None: see rnnparity.matrix.shard."""
+    from .matrix.shard import parse_shard
+
+    try:
+        return parse_shard(config.getoption("--rnnparity-shard"))
+    except ValueError as exc:
+        import pytest
+
+        raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_collection_modifyitems(config, items):
+    """Keep only this shard's cases of the shipped suite (its parametrized tests); the repository's
+    own tests and anything else collected are not sharded."""
+    shard = shard_of(config)
+    if shard is None:
+        return
+    keep, drop = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        in_suite = SUITE_DIR in Path(str(item.path)).resolve().parents
+        (drop if in_suite and callspec is not None and not shard.holds(callspec.id) else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 def selected_targets(config):
@@ -131,7 +166,8 @@ def pytest_report_header(config):
         f"{root} (packaged with rnnparity)" if root == PACKAGED_RECORDINGS else str(root))
     return [
         f"rnnparity: tier={config.getoption('--rnnparity-tier')} "
-        f"targets={','.join(selected_targets(config))} "
+        + (f"shard={shard_of(config)} " if shard_of(config) else "")
+        + f"targets={','.join(selected_targets(config))} "
         f"keras backend={os.environ.get('KERAS_BACKEND', 'tensorflow')}",
         f"rnnparity: {versions}",
         "rnnparity: data seeds = crc32(case id without target): fixed, identical on every worker",

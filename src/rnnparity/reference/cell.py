@@ -11,7 +11,7 @@ import functools
 import numpy as np
 
 from . import activations, precision
-from .scan import blas_threads_for
+from .threads import blas_threads_for
 
 
 # Constructor options that cannot change inference output once weights are set. They are accepted

@@ -12,25 +12,18 @@ Semantics (keras/src/backend/tensorflow/rnn.py, tf_keras/src/backend.py `rnn`):
 Speed (benchmarks/bench.py): the input projection for all timesteps is one matrix product done by the
 cell before the loop; the loop writes each output straight into the preallocated (batch, time, units)
 array, and touches the mask only when there is one. The per-step products (batch, units) x (units,
-gates*units) are small: on the 2-core benchmark machine a (32, 64) x (64, 256) product took 11 us on
-one thread and 7.5 us on two with the other core idle, but 37 us, or 10 ms, on two when the other core
-was busy (as under `pytest -n 2`). So small products run BLAS single-threaded (`blas_threads_for`);
-large ones (the (64, 256) x (256, 1024) step: 310 us on one thread, 167 us on two) use both cores.
+gates*units) are small, and a multi-threaded BLAS waits at every step for its slowest thread: when
+another process holds a core, that thread is descheduled and one step costs milliseconds. How many
+threads the loop gets is decided once per call by `threads.blas_threads_for` (product size, the cores
+this process may use, and whether they are busy).
 """
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import functools
-import glob
-import os
-import types
 
 import numpy as np
 
-# Multiply-adds in one matrix product above which BLAS keeps its own thread count (about 40 us of
-# single-threaded work); below, one thread. Measured on the 2-core machine (benchmarks/README.md).
-MULTITHREAD_WORK = 1 << 22
+from .threads import blas_threads_for
 
 
 def scan(step, projected, initial_states, mask=None, go_backwards=False, zero_output_for_mask=False):
@@ -64,67 +57,7 @@ def scan(step, projected, initial_states, mask=None, go_backwards=False, zero_ou
 
 # -- BLAS threads ------------------------------------------------------------------------------
 def _blas_threads_for(projected, states):
-    """The loop's BLAS threading, from the size of one step's product: see `blas_threads_for`."""
+    """The loop's BLAS threading, from the size of one step's product: see `threads.blas_threads_for`."""
     if not states or projected.ndim != 3:
         return contextlib.nullcontext()
     return blas_threads_for(projected.shape[0] * projected.shape[2] * np.shape(states[0])[-1])
-
-
-def blas_threads_for(work):
-    """One BLAS thread for a matrix product of ``work`` multiply-adds below MULTITHREAD_WORK (where
-    waking a second thread costs more than it saves), BLAS's own setting above."""
-    return blas_threads(1) if work < MULTITHREAD_WORK else contextlib.nullcontext()
-
-
-@contextlib.contextmanager
-def blas_threads(n):
-    """Run the block with NumPy's OpenBLAS limited to ``n`` threads (no-op for any other BLAS)."""
-    api = _openblas()
-    if api is None:
-        yield
-        return
-    get, set_ = api.get, api.set
-    before = get()
-    if before == n:
-        yield
-        return
-    set_(n)
-    try:
-        yield
-    finally:
-        set_(before)
-
-
-def openblas_core():
-    """The CPU kernel set NumPy's OpenBLAS chose (e.g. 'Haswell', 'SkylakeX'), or None.
-
-    OPENBLAS_CORETYPE, read when NumPy loads, overrides the detection. The benchmark machine's
-    environment sets it to 'Haswell' (AVX2) on an AVX-512 CPU, where OpenBLAS's own choice would be
-    'SkylakeX'; GEMMs then run 1.5-1.8x slower (benchmarks/README.md)."""
-    api = _openblas()
-    return None if api is None or api.core is None else api.core().decode()
-
-
-@functools.lru_cache(maxsize=None)
-def _openblas():
-    """get/set_num_threads (and get_corename, when exported) of the OpenBLAS NumPy uses, or None."""
-    try:
-        here = os.path.dirname(np.__file__)
-        candidates = [p for d in ("numpy.libs", ".dylibs", os.path.join("numpy", ".dylibs"))
-                      for p in glob.glob(os.path.join(here, os.pardir, d, "*openblas*"))]
-        candidates += glob.glob(os.path.join(here, ".dylibs", "*openblas*"))
-        for path in candidates:
-            lib = ctypes.CDLL(path)
-            for prefix, suffix in (("scipy_openblas_", "64_"), ("scipy_openblas_", ""),
-                                   ("openblas_", "64_"), ("openblas_", "")):
-                get = getattr(lib, f"{prefix}get_num_threads{suffix}", None)
-                set_ = getattr(lib, f"{prefix}set_num_threads{suffix}", None)
-                if get is not None and set_ is not None:
-                    get.restype, set_.argtypes = ctypes.c_int, [ctypes.c_int]
-                    core = getattr(lib, f"{prefix}get_corename{suffix}", None)
-                    if core is not None:
-                        core.restype = ctypes.c_char_p
-                    return types.SimpleNamespace(get=get, set=set_, core=core)
-    except (OSError, AttributeError):  # pragma: no cover - an unusual NumPy build: no speed-up
-        pass
-    return None

@@ -138,6 +138,8 @@ def pytest_argv(args) -> list:
     argv = ["--pyargs", "rnnparity.suite", "-p", "no:cacheprovider", "-p", "no:terminal", "-o", "addopts=",
             "--rnnparity-tier", args.tier, "--rnnparity-targets", _targets(args),
             "-m", "live or replay" if args.replay else "live"]
+    if getattr(args, "shard", None):
+        argv += ["--rnnparity-shard", args.shard]
     if args.numprocesses:
         argv += ["-n", str(args.numprocesses)]
     if args.keyword:
@@ -147,18 +149,22 @@ def pytest_argv(args) -> list:
     return argv
 
 
+def _shard_option(args):
+    return f" --shard {args.shard}" if getattr(args, "shard", None) else ""
+
+
 def matrix_count_problem(collector, args):
     """None when the matrix cases collected are exactly `rnnparity list`'s for the same tier and
     targets (always true under -k, which selects on purpose), else what is missing or extra."""
     if args.keyword:
         return None
-    want = set(_case_list(args.tier, _targets(args).split(",")))
+    want = set(_case_list(args.tier, _targets(args).split(","), shard=getattr(args, "shard", None)))
     got = {case_of(n) for n in collector.collected if kind_of(n) == "matrix"}
     if got == want:
         return None
     missing, extra = sorted(want - got), sorted(got - want)
     return (f"collected {len(got)} matrix cases, `rnnparity list --count --tier {args.tier} --target "
-            f"{_targets(args)}` has {len(want)}: {len(missing)} not collected (e.g. {missing[:3]}), "
+            f"{_targets(args)}{_shard_option(args)}` has {len(want)}: {len(missing)} not collected (e.g. {missing[:3]}), "
             f"{len(extra)} not listed (e.g. {extra[:3]})")
 
 
@@ -172,7 +178,8 @@ def counts_line(results, key, order):
 
 
 def check_suite(args) -> int:
-    print(header(args.tier, _targets(args)), flush=True)
+    print(header(args.tier, _targets(args)) + (f", shard {args.shard}" if getattr(args, "shard", None) else ""),
+          flush=True)
     collector = Collector()
     start = time.monotonic()
     code = pytest.main(pytest_argv(args), plugins=[collector])
@@ -194,7 +201,7 @@ def check_suite(args) -> int:
         print(f"rnnparity check: {count_problem}")
     elif not args.keyword:
         print(f"matrix cases collected: {n_matrix}, as `rnnparity list --count --tier {args.tier} "
-              f"--target {_targets(args)}`")
+              f"--target {_targets(args)}{_shard_option(args)}`")
     errors = max_errors(collector.stats)
     for precision, (mabs, mrel, n) in errors.items():
         print(f"largest error, {precision}: abs {mabs:.3g}, rel {mrel:.3g} over {n} agreeing cases "
