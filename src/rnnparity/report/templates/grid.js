@@ -46,7 +46,7 @@ function recount() {
       const big = td.querySelector(".big");
       if (big) big.textContent = largest !== null && n ? smallNumber(largest) : "";
       td.title = n ? n + " cases: " + ORDER.filter(v => counts[v]).map(v => counts[v] + " " + (LABEL[v] || v)).join(", ") +
-        (largest !== null ? "; largest difference " + largest.toPrecision(3) : "") + " (click for the ids)" : "no case";
+        (largest !== null ? "; largest difference " + (largest === 0 ? "0" : largest.toPrecision(3)) : "") + " (click for the ids)" : "no case";
       ORDER.forEach(v => { if (counts[v]) { pcounts[v] = (pcounts[v] || 0) + counts[v]; totals[v] = (totals[v] || 0) + counts[v]; } });
     });
     const pc = panel.querySelector(".pcounts");
