@@ -169,7 +169,7 @@ def test_failing_and_diverging_cases_get_a_plot_the_worst_element_and_the_diagno
     path, summary, details = synthetic
     text = path.read_text()
     bad = [r for r in summary["cases"] if r["outcome"] in ("failed", "xfailed")]
-    assert text.count('<section class="case-detail') == len(bad)
+    assert text.count('<section class="case-detail v-') == len(bad)
     assert text.count("<svg") == len(bad)  # each has a sequence output beyond tolerance
     assert text.count('class="diagnosis"') == sum(1 for r in bad if details[r["nodeid"]]["diagnosis"])
     assert "rnnparity check --case " + bad[0]["case"] in text
@@ -186,7 +186,7 @@ def test_the_registry_links_upstream_issues_or_says_none():
     links = [link["text"] for link in rows["unroll-mask-go-backwards-zero-output"]["links"]]
     assert links == ["keras-team/keras#17596", "keras-team/tf-keras#252"]
     text = html.render("check.html.j2", title="t", verdicts=html.CHECK_VERDICTS, panels=[], filters=[],
-                       sections=[], registry=list(rows.values()), versions=[], keyword=None, seeds="",
+                       groups=[], registry=list(rows.values()), versions=[], keyword=None, seeds="",
                        started="", outcome_counts=[], verdict_counts=Counter(), max_plots=1,
                        summary={"counts": {}, "tier": "quick", "targets": "", "elapsed_s": 0, "exit_code": 0,
                                 "max_errors": {}, "cases": []})
@@ -239,7 +239,7 @@ def test_model_page_has_one_row_per_layer_with_its_verdict(tmp_path):
     text = out.read_text()
     rows = re.findall(r'<tr data-layer="([^"]+)" data-status="([^"]+)">', text)
     assert rows == [(r.name, r.status) for r in layers]
-    assert "FAILED" in text and text.count('<section class="case-detail') == 2
+    assert "FAILED" in text and text.count('<section class="case-detail v-') == 2
     assert_self_contained(out, Page(text))
 
 

@@ -145,6 +145,7 @@ def grid(entries, verdicts) -> list:
             rows.append({"label": key[-1], "cells": cells})
         heads = [{"name": h, "values": [_head(col[i]) for col in cols]} for i, h in enumerate(p["heads"])]
         out.append({"name": name, "heads": heads, "rows": rows, "n": sum(p["counts"].values()),
+                    "col_labels": [_col_label(p["heads"], col) for col in cols],
                     "counts": [(v, p["counts"][v]) for v in order if p["counts"][v]]})
     return out
 
@@ -154,6 +155,13 @@ def _panel_order(name):
 
     names = list(registry.TARGETS)
     return (name.startswith("replay"), names.index(name) if name in names else len(names), name)
+
+
+def _col_label(heads, col):
+    """A column in words, for the pane's title: 'return_sequences + stateful', 'no flag'."""
+    if heads == FLAG_HEADS:
+        return " + ".join(h for h, on in zip(heads, col) if on) or "no flag"
+    return " · ".join(str(v) for v in col if v != "") or "cases"
 
 
 def _head(value):
@@ -188,7 +196,7 @@ def small_number(x):
 def _title(counts, order, verdicts, largest):
     if not counts:
         return "no case"
-    text = f"{sum(counts.values())} cases: " + ", ".join(f"{counts[v]} {verdicts[v][0].split(' (')[0]}"
+    text = f"{sum(counts.values())} cases: " + ", ".join(f"{verdicts[v][0].split(' (')[0]} {counts[v]}"
                                                           for v in order if counts[v])
     if largest is not None:
         text += f"; largest difference {largest:.3g}"
@@ -353,6 +361,16 @@ def _first_problem(message):
     return lines[1].strip() if len(lines) > 1 else (lines[0] if lines else "")
 
 
+def _detail_groups(entries):
+    """The detail sections, grouped: the failures first, then one group per known divergence."""
+    groups = defaultdict(list)
+    for s in _detail_sections(entries):
+        m = re.search(r"\[([\w-]+)\]", s["e"].note or "") if s["e"].verdict == "xfail" else None
+        groups[(s["e"].verdict != "fail", m[1] if m else "")].append(s)
+    return [{"verdict": "fail" if not xf else "xfail", "key": key, "sections": members}
+            for (xf, key), members in sorted(groups.items())]
+
+
 def _detail_sections(entries):
     sections, plotted = [], 0
     for e in entries:
@@ -406,7 +424,7 @@ def write_check_page(path, summary, details, started=None, seeds="", keyword=Non
     counts = Counter(e.outcome for e in entries)
     text = render("check.html.j2", title="rnnparity check", verdicts=CHECK_VERDICTS,
                   panels=grid(entries, CHECK_VERDICTS), filters=filters(entries),
-                  sections=_detail_sections(entries), registry=registry_rows(hits),
+                  groups=_detail_groups(entries), registry=registry_rows(hits),
                   versions=_versions_list(summary), summary=summary, keyword=keyword, seeds=seeds,
                   started=started.isoformat(timespec="seconds") if started else "",
                   outcome_counts=[(o, counts.get(o, 0)) for o in ("passed", "failed", "xfailed", "skipped")],

@@ -8,7 +8,16 @@ document.querySelectorAll("[data-label]").forEach(el => { LABEL[el.dataset.verdi
 
 function filterValues() {
   const f = {};
-  document.querySelectorAll("select[data-filter]").forEach(s => { if (s.value) f[s.dataset.filter] = s.value; });
+  function reveal(hash) {  // open the collapsed groups around an anchor, then show it
+  const el = hash && document.getElementById(decodeURIComponent(hash.slice(1)));
+  if (!el) return;
+  for (let d = el.closest("details"); d; d = d.parentElement ? d.parentElement.closest("details") : null) d.open = true;
+  el.scrollIntoView();
+}
+window.addEventListener("hashchange", () => reveal(location.hash));
+reveal(location.hash);
+
+document.querySelectorAll("select[data-filter]").forEach(s => { if (s.value) f[s.dataset.filter] = s.value; });
   return f;
 }
 
@@ -45,12 +54,12 @@ function recount() {
       td.querySelector("small").textContent = badges;
       const big = td.querySelector(".big");
       if (big) big.textContent = largest !== null && n ? smallNumber(largest) : "";
-      td.title = n ? n + " cases: " + ORDER.filter(v => counts[v]).map(v => counts[v] + " " + (LABEL[v] || v)).join(", ") +
+      td.title = n ? n + " cases: " + ORDER.filter(v => counts[v]).map(v => (LABEL[v] || v) + " " + counts[v]).join(", ") +
         (largest !== null ? "; largest difference " + (largest === 0 ? "0" : largest.toPrecision(3)) : "") + " (click for the ids)" : "no case";
       ORDER.forEach(v => { if (counts[v]) { pcounts[v] = (pcounts[v] || 0) + counts[v]; totals[v] = (totals[v] || 0) + counts[v]; } });
     });
     const pc = panel.querySelector(".pcounts");
-    if (pc) pc.textContent = ORDER.filter(v => pcounts[v]).map(v => pcounts[v] + " " + (LABEL[v] || v)).join(" · ") || "no case matches the filters";
+    if (pc) pc.textContent = ORDER.filter(v => pcounts[v]).map(v => (LABEL[v] || v) + ": " + pcounts[v]).join(" · ") || "no case matches the filters";
   });
   document.querySelectorAll("[data-total]").forEach(el => { el.textContent = totals[el.dataset.total] || 0; });
 }
@@ -75,7 +84,7 @@ function openPane(td) {
     item.append(id, " ", badge);
     if (li.dataset.note) { const n = document.createElement("div"); n.className = "note"; n.textContent = li.dataset.note; item.append(n); }
     if (li.dataset.repro) { const r = document.createElement("div"); const c = document.createElement("code"); c.textContent = li.dataset.repro; r.append("repro: ", c); item.append(r); }
-    if (li.dataset.anchor) { const a = document.createElement("a"); a.href = "#" + li.dataset.anchor; a.textContent = "error over time, worst element, full report ↓"; item.append(a); }
+    if (li.dataset.anchor) { const a = document.createElement("a"); a.href = "#" + li.dataset.anchor; a.textContent = "details: error over time, worst element, full report ↓"; a.addEventListener("click", () => reveal("#" + li.dataset.anchor)); item.append(a); }
     list.append(item);
   });
   document.getElementById("pane").classList.add("open");
