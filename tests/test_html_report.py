@@ -104,7 +104,7 @@ def _curves(t_bad):
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory):
-    ids = [c.id for c in cases("quick", ("tf_keras", "keras3"))][::4] + [c.id for c in tf1_cases("quick")][:12]
+    ids = [c.id for c in cases("quick", ("tf_keras", "keras3"))][::8] + [c.id for c in tf1_cases("quick")][:12]
     outcomes = ("passed", "failed", "xfailed", "skipped", "passed")
     rows, details = [], {}
     for i, case_id in enumerate(ids):
@@ -121,6 +121,9 @@ def synthetic(tmp_path_factory):
                                        text="the failure report")
         elif i % 10 == 4:  # every other passed case (i % 5 == 4) is a rejection
             details[nodeid] = {"rejected": "ValueError: Forward layer and backward layer ..."}
+    for case_id in ids[:6]:  # the same ids replayed from a recording: their own panel
+        rows.append({"nodeid": f"src/rnnparity/suite/test_replay.py::test_replay[rec-1/{case_id}]",
+                     "case": case_id, "outcome": "passed", "message": ""})
     counts = Counter(r["outcome"] for r in rows)
     summary = {"counts": dict(counts), "exit_code": 1, "versions": __import__("rnnparity.targets.installed",
                fromlist=["versions"]).versions(), "tier": "quick", "targets": "tf_keras,keras3,tf1",
@@ -133,15 +136,19 @@ def synthetic(tmp_path_factory):
 def test_every_case_of_the_run_is_in_the_grid_once_with_its_verdict(synthetic):
     path, summary, details = synthetic
     page = Page(path.read_text())
-    seen = Counter(c["data-case"] for c in page.cases)
-    assert set(seen) == {r["case"] for r in summary["cases"]}
-    assert max(seen.values()) == 1
-    by_id = {c["data-case"]: c for c in page.cases}
+    def panel_of(r):
+        if "test_replay" in r["nodeid"]:
+            return "replay rec-1"
+        return "tf1" if r["case"].startswith("tf1-") else registry.target_of(r["case"])
+
+    seen = Counter((c["panel"], c["data-case"]) for c in page.cases)
+    assert set(seen) == {(panel_of(r), r["case"]) for r in summary["cases"]}
+    assert max(seen.values()) == 1 and sum(seen.values()) == len(summary["cases"])
+    by_id = {(c["panel"], c["data-case"]): c for c in page.cases}
     for r in summary["cases"]:
-        li = by_id[r["case"]]
+        li = by_id[(panel_of(r), r["case"])]
         assert li["data-outcome"] == r["outcome"]
         assert li["data-verdict"] == html.check_verdict(r["outcome"], details.get(r["nodeid"], {}))
-        assert li["panel"] == ("tf1" if r["case"].startswith("tf1-") else registry.target_of(r["case"]))
     assert {c["data-verdict"] for c in page.cases} == {"pass", "fail", "xfail", "skip", "rejected"}
 
 

@@ -82,7 +82,8 @@ def cmd_check_model(args):
     if getattr(args, "html", None):
         from .report import html
 
-        html.write_model_page(args.html, report)
+        size = html.write_model_page(args.html, report)
+        print(f"HTML report: {args.html} ({size / 1e6:.2f} MB)")
     return 0 if report.passed else 1
 
 

@@ -470,9 +470,15 @@ MODEL_VERDICTS = {"fail": ("failed", "✗"), "unsupported": ("unsupported", "?")
 
 
 def write_model_page(path, report) -> int:
+    """Write the page of a `rnnparity check-model` report (models.ModelReport); returns its size."""
     from .model_report import VERDICTS
 
+    from ..targets.installed import versions
+
     d = report.to_dict()
+    here = versions()
+    d["versions"] = {"rnnparity": here["rnnparity"], "python": here["python"], "numpy": here["numpy"],
+                     **d["versions"]}
     counts = Counter(r["status"] for r in d["layers"])
     text = render("model.html.j2", title=f"rnnparity check-model {d['model']}", report=d,
                   verdicts=MODEL_VERDICTS, labels=VERDICTS, counts=[(s, counts[s]) for s in MODEL_VERDICTS if counts[s]])
