@@ -39,7 +39,7 @@ class Page(HTMLParser):
     def __init__(self, text):
         super().__init__()
         self.panel, self.cell, self.in_n = None, None, False
-        self.cases, self.cell_counts, self.urls, self.totals = [], {}, [], {}
+        self.cases, self.cell_counts, self.cell_class, self.urls, self.totals = [], {}, {}, [], {}
         self._total = None
         self.feed(text)
         self.css_urls = [u for u in re.findall(r"url\(([^)]*)\)", text) if not u.startswith("#")]
@@ -55,6 +55,7 @@ class Page(HTMLParser):
         elif tag == "td" and self.panel is not None:
             self.cell = (self.panel, len(self.cell_counts))
             self.cell_counts[self.cell] = None
+            self.cell_class[self.cell] = a.get("class", "")
         elif tag == "span" and a.get("class") == "n" and self.cell:
             self.in_n = True
         elif tag == "li" and "data-case" in a:
@@ -86,10 +87,16 @@ def assert_self_contained(path: Path, page: Page):
     assert len(page.ids) == len(set(page.ids)), [i for i, n in Counter(page.ids).items() if n > 1][:3]
 
 
-def assert_cells_count_their_cases(page: Page):
-    per_cell = Counter(c["cell"] for c in page.cases)
+def assert_cells_count_their_cases(page: Page, order):
+    """Each cell shows how many cases it holds, in the colour of the worst of their verdicts."""
+    per_cell = defaultdict(list)
+    for c in page.cases:
+        per_cell[c["cell"]].append(c["data-verdict"])
     for cell, shown in page.cell_counts.items():
-        assert (shown or 0) == per_cell.get(cell, 0), cell
+        verdicts = per_cell.get(cell, [])
+        assert (shown or 0) == len(verdicts), cell
+        worst = next((v for v in order if v in verdicts), None)
+        assert page.cell_class[cell] == (f"cell v-{worst}" if worst else "empty"), cell
 
 
 # -- a synthetic run over real case ids (no framework) -----------------------------------------------
@@ -157,7 +164,7 @@ def test_the_grid_counts_are_the_runs_counts(synthetic):
     page = Page(path.read_text())
     assert Counter(c["data-outcome"] for c in page.cases) == Counter(summary["counts"])
     assert page.totals == {o: summary["counts"].get(o, 0) for o in ("passed", "failed", "xfailed", "skipped")}
-    assert_cells_count_their_cases(page)
+    assert_cells_count_their_cases(page, list(html.CHECK_VERDICTS))
 
 
 def test_a_flag_panel_has_the_16_combinations_and_cells_sit_under_their_flags(synthetic):
@@ -194,7 +201,8 @@ def test_the_registry_links_upstream_issues_or_says_none():
     assert links == ["keras-team/keras#17596", "keras-team/tf-keras#252"]
     text = html.render("check.html.j2", title="t", verdicts=html.CHECK_VERDICTS, panels=[], filters=[],
                        groups=[], registry=list(rows.values()), versions=[], keyword=None, seeds="",
-                       started="", outcome_counts=[], verdict_counts=Counter(), max_plots=1,
+                       started="", outcome_counts=[], verdict_counts=Counter(), plot_budget="1 MB",
+                       repro_prefix="",
                        summary={"counts": {}, "tier": "quick", "targets": "", "elapsed_s": 0, "exit_code": 0,
                                 "max_errors": {}, "cases": []})
     assert text.count("not reported upstream") == sum(1 for r in rows.values() if not r["links"])
@@ -228,7 +236,7 @@ def test_compare_page_has_every_case_once_with_its_status(tmp_path):
         html.COMPARE_STATUS[s] for s in (c.status for c in result.cases))
     for status, n in result.counts.items():  # the totals the text report prints
         assert f'data-status="{status}"><b>{n}</b>' in out.read_text()
-    assert_cells_count_their_cases(page)
+    assert_cells_count_their_cases(page, list(html.COMPARE_VERDICTS))
     assert_self_contained(out, page)
     for (status, kind, sig), members in upgrade._groups(result):  # the text report's groups
         assert f"({len(members)} cases)" in out.read_text()
@@ -261,6 +269,9 @@ def test_without_the_extra_html_says_what_to_install(monkeypatch, tmp_path, caps
     err = capsys.readouterr().err
     assert "rnnparity compare: --html needs jinja2" in err and 'pip install "rnnparity[report]"' in err
     assert not out.exists()
+    # check says it before running a case
+    assert main(["check", "--target", "tf_keras", "--html", str(out)]) == 2
+    assert 'pip install "rnnparity[report]"' in capsys.readouterr().err and not out.exists()
 
 
 # -- a real run ---------------------------------------------------------------------------------------
@@ -282,5 +293,5 @@ def test_a_real_check_run_page_matches_its_text_report(tmp_path):
     grid_counts = Counter(c["data-outcome"] for c in page.cases)
     assert [grid_counts[o] for o in ("passed", "failed", "xfailed", "skipped")] == counts
     assert counts[2] > 0 and out.read_text().count("<svg") == counts[2]  # each xfail plots its error curve
-    assert_cells_count_their_cases(page)
+    assert_cells_count_their_cases(page, list(html.CHECK_VERDICTS))
     assert_self_contained(out, page)

@@ -22,7 +22,8 @@ from .plots import error_plot
 
 EXTRA = 'pip install "rnnparity[report]"'
 TEMPLATES = Path(__file__).with_name("templates")
-MAX_PLOTS = 400  # plots beyond these would take the page past 5 MB; the later cases keep their tables
+# the bytes of plots a page may hold (~13 kB each) so that it stays under 5 MB; later cases keep their tables
+PLOT_BUDGET = 2_500_000
 
 
 def require():
@@ -136,17 +137,15 @@ def _detail_groups(entries):
 
 
 def _detail_sections(entries):
-    sections, plotted = [], 0
+    sections, spent = [], 0
     for e in entries:
         if not e.anchor:
             continue
         outputs = e.extra["errors"].get("outputs", [])
-        plot = None
-        if outputs and plotted < MAX_PLOTS:
-            plot = error_plot(outputs, salt=e.anchor)
-            plotted += plot is not None
+        plot = error_plot(outputs, salt=e.anchor) if outputs and spent < PLOT_BUDGET else None
+        spent += len(plot or "")
         sections.append({"e": e, "outputs": outputs, "plot": plot, "other": e.extra["errors"].get("other", []),
-                         "omitted": bool(outputs) and plot is None and plotted >= MAX_PLOTS})
+                         "omitted": bool(outputs) and plot is None and spent >= PLOT_BUDGET})
     return sections
 
 
@@ -192,7 +191,8 @@ def write_check_page(path, summary, details, started=None, seeds="", keyword=Non
                   versions=_versions_list(summary), summary=summary, keyword=keyword, seeds=seeds,
                   started=started.isoformat(timespec="seconds") if started else "",
                   outcome_counts=[(o, counts.get(o, 0)) for o in ("passed", "failed", "xfailed", "skipped")],
-                  verdict_counts=Counter(e.verdict for e in entries), max_plots=MAX_PLOTS)
+                  verdict_counts=Counter(e.verdict for e in entries),
+                  plot_budget=f"{PLOT_BUDGET / 1e6:g} MB", repro_prefix="rnnparity check --case ")
     return write(path, text)
 
 

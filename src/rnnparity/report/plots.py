@@ -50,7 +50,9 @@ def error_plot(outputs, salt="rnnparity") -> str | None:
     # every plot of a page shares one id space: prefix its ids and the references to them
     prefix = re.sub(r"[^\w-]", "_", salt)
     svg = re.sub(r'\bid="([^"]+)"', rf'id="{prefix}-\1"', svg)
-    return re.sub(r'(url\(#|href="#)([^")]+)', rf"\1{prefix}-\2", svg)
+    svg = re.sub(r'(url\(#|href="#)([^")]+)', rf"\1{prefix}-\2", svg)
+    svg = re.sub(r">\s+<", "><", svg)  # a page may hold hundreds: no indentation,
+    return re.sub(r"(\d+\.\d{2})\d+", r"\1", svg)  # and coordinates to 1/100 px
 
 
 def _short(label):

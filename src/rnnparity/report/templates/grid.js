@@ -83,7 +83,8 @@ function openPane(td) {
     badge.textContent = LABEL[li.dataset.verdict] || li.dataset.verdict;
     item.append(id, " ", badge);
     if (li.dataset.note) { const n = document.createElement("div"); n.className = "note"; n.textContent = li.dataset.note; item.append(n); }
-    if (li.dataset.repro) { const r = document.createElement("div"); const c = document.createElement("code"); c.textContent = li.dataset.repro; r.append("repro: ", c); item.append(r); }
+    const repro = li.dataset.repro || (document.body.dataset.reproPrefix ? document.body.dataset.reproPrefix + li.dataset.case : "");
+    if (repro) { const r = document.createElement("div"); const c = document.createElement("code"); c.textContent = repro; r.append("repro: ", c); item.append(r); }
     if (li.dataset.anchor) { const a = document.createElement("a"); a.href = "#" + li.dataset.anchor; a.textContent = "details: error over time, worst element, full report ↓"; a.addEventListener("click", () => reveal("#" + li.dataset.anchor)); item.append(a); }
     list.append(item);
   });
