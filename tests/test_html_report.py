@@ -217,6 +217,11 @@ def test_error_curves_say_where_the_error_starts_and_how_it_grows():
     assert seq["worst"]["index"][1] == 6 and seq["worst"]["reference"] == pytest.approx(0.5)
     assert len(state["per_step"]) == 1 and state["first_bad"] is None
     assert html.error_plot(payload["outputs"]).startswith("<svg")
+    from rnnparity.check.compare import Mismatch
+
+    verdict = Mismatch("rounding", "rounding verdict: FAIL, not rounding (re-run in float64):\n  still 0.4 apart")
+    assert error_curves([verdict])["other"] == ["rounding verdict: FAIL, not rounding (re-run in float64): "
+                                                "still 0.4 apart"]
 
 
 # -- rnnparity compare --html ---------------------------------------------------------------------------

@@ -183,12 +183,18 @@ def per_step_max(err, time_axis):
     return [_num(v) for v in steps.reshape(steps.shape[0], -1).max(axis=1)]
 
 
+def _headline(message):
+    """A problem's first line, with the next one when the first only introduces it ('...:')."""
+    lines = [ln.strip() for ln in message.splitlines() if ln.strip()] or [""]
+    return " ".join(lines[:2]) if lines[0].endswith(":") else lines[0]
+
+
 def error_curves(problems) -> dict:
     """The compact record_property(ERRORS_KEY, ...) payload of a failing or known-bug case: for each
     output beyond tolerance its label, precision and curve (Mismatch.curve); the other problems'
     first lines (structure, shape, dtype, error, rounding)."""
     outputs = [{"label": p.label, "precision": p.precision, **p.curve} for p in problems if p.curve]
-    others = [p.message.splitlines()[0] for p in problems if not p.curve]
+    others = [_headline(p.message) for p in problems if not p.curve]
     return {"outputs": outputs, "other": others}
 
 

@@ -39,7 +39,7 @@ def error_plot(outputs, salt="rnnparity") -> str | None:
         ax.set_xlabel("timestep of the output")
         ax.set_ylabel("max |error|")
         ax.grid(True, which="major", linewidth=0.3)
-        ax.legend(fontsize=6.5, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, frameon=False,
+        ax.legend(fontsize=7.5, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, frameon=False,
                   borderaxespad=0.2)
         fig.subplots_adjust(left=0.13, right=0.98, bottom=0.2, top=0.8)
         buf = io.StringIO()
