@@ -172,8 +172,15 @@ def cmd_record(args):
 def cmd_compare(args):
     from .golden import upgrade
 
+    if args.html:
+        from .report import html
+
+        html.require()
     result = upgrade.compare(args.a, args.b)
     text = upgrade.to_json(result) if args.format == "json" else upgrade.to_markdown(result)
+    if args.html:
+        size = html.write_compare_page(args.html, result)
+        print(f"HTML report: {args.html} ({size / 1e6:.2f} MB)", file=sys.stderr)
     if args.out:
         with open(args.out, "w") as f:
             f.write(text)
@@ -274,6 +281,8 @@ def parser():
                    help="only shard I of N (crc32 of the case id mod N), e.g. 2/8: for CI jobs")
     c.add_argument("--junit-xml", help="write JUnit XML here")
     c.add_argument("--json", help="write a JSON summary here")
+    c.add_argument("--html", help="write the HTML report here (one self-contained page; needs the "
+                   "report extra)")
     c.set_defaults(func=cmd_check)
 
     r = sub.add_parser("record", help="record golden outputs from the installed framework")
@@ -291,6 +300,8 @@ def parser():
     m.add_argument("b")
     m.add_argument("--format", default="markdown", choices=("markdown", "json"))
     m.add_argument("--out", help="write the report here")
+    m.add_argument("--html", help="also write the report as one self-contained HTML page (needs the "
+                   "report extra)")
     m.set_defaults(func=cmd_compare)
 
     e = sub.add_parser("explain", help="what a layer returns: outputs in order, names, shapes, dtypes; "

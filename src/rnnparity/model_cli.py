@@ -69,12 +69,21 @@ def _check(args):
 def cmd_check_model(args):
     from .report.model_report import junit_xml, to_json
 
+    if getattr(args, "html", None):  # before loading a framework: a missing extra is said at once
+        from .report import html
+
+        html.require()
     report = _check(args)
     print(report.table())
     for option, render in ((args.json, to_json), (args.junit_xml, junit_xml)):
         if option:
             with open(option, "w") as f:
                 f.write(render(report))
+    if getattr(args, "html", None):
+        from .report import html
+
+        size = html.write_model_page(args.html, report)
+        print(f"HTML report: {args.html} ({size / 1e6:.2f} MB)")
     return 0 if report.passed else 1
 
 
@@ -159,6 +168,8 @@ def add_parsers(sub):
     c.add_argument("--rtol", type=float, help="relative tolerance (default: the tolerance table)")
     c.add_argument("--json", help="write the report as JSON here")
     c.add_argument("--junit-xml", help="write JUnit XML here (one testcase per recurrent layer)")
+    c.add_argument("--html", help="write the report as one self-contained HTML page (needs the "
+                   "report extra)")
     c.set_defaults(func=cmd_check_model)
 
     r = sub.add_parser("record-model", help="record each recurrent layer's captured inputs, mask, "

@@ -11,6 +11,9 @@ import numpy as np
 
 from .tolerances import LONG_SEQUENCE, tolerance
 
+# the record_property key of a failing or known-bug case's error curves (error_curves below)
+ERRORS_KEY = "rnnparity_errors"
+
 
 @dataclass
 class Mismatch:
@@ -21,6 +24,9 @@ class Mismatch:
     label: str | None = None  # the output's label, e.g. "output [0] = whole sequence output (...)"
     call: int | None = None  # index into the plan's calls
     output: int | None = None  # index into the call's outputs
+    # the error over time of a "values" mismatch, for the HTML report (ERRORS_KEY): max abs error per
+    # timestep (one value for an output without a time axis), the worst element and the tolerance
+    curve: dict | None = None
 
 
 @dataclass
@@ -150,12 +156,46 @@ def _compare_values(expected, actual, label, time_axis, stats, steps, precision,
         f"framework {float(expected[worst]):.9g}, reference {float(actual[worst]):.9g}",
         f"  max rel error {float(np.max(np.where(bad, rel, 0))):.3g}",
     ]
+    first = None
     if time_axis is not None and expected.ndim == 3:
-        t = first_bad_timestep(bad, time_axis)
+        t = first = first_bad_timestep(bad, time_axis)
         where = np.argwhere(np.moveaxis(bad, time_axis, 0)[t])[0]
         lines.append(f"  first diverging timestep: t={t} (batch {int(where[0])}, unit {int(where[1])}); "
                      f"steps before t={t} agree")
-    return Mismatch("values", "\n".join(lines), precision=precision.name, label=label)
+    curve = {"per_step": per_step_max(err, time_axis if expected.ndim == 3 else None),
+             "first_bad": first, "atol": float(tol["atol"]), "rtol": float(tol["rtol"]),
+             "worst": {"index": [int(i) for i in worst], "abs": _num(err[worst]),
+                       "framework": _num(expected[worst]), "reference": _num(actual[worst])}}
+    return Mismatch("values", "\n".join(lines), precision=precision.name, label=label, curve=curve)
+
+
+def _num(x, digits=4):
+    """A float for JSON, to ``digits`` significant digits (inf and NaN as the strings JSON lacks)."""
+    x = float(x)
+    return float(f"{x:.{digits}g}") if np.isfinite(x) else str(x)
+
+
+def per_step_max(err, time_axis):
+    """The max abs error at each timestep (one value when there is no time axis); inf for NaN."""
+    if time_axis is None:
+        return [_num(np.max(err))]
+    steps = np.moveaxis(err, time_axis, 0)
+    return [_num(v) for v in steps.reshape(steps.shape[0], -1).max(axis=1)]
+
+
+def _headline(message):
+    """A problem's first line, with the next one when the first only introduces it ('...:')."""
+    lines = [ln.strip() for ln in message.splitlines() if ln.strip()] or [""]
+    return " ".join(lines[:2]) if lines[0].endswith(":") else lines[0]
+
+
+def error_curves(problems) -> dict:
+    """The compact record_property(ERRORS_KEY, ...) payload of a failing or known-bug case: for each
+    output beyond tolerance its label, precision and curve (Mismatch.curve); the other problems'
+    first lines (structure, shape, dtype, error, rounding)."""
+    outputs = [{"label": p.label, "precision": p.precision, **p.curve} for p in problems if p.curve]
+    others = [_headline(p.message) for p in problems if not p.curve]
+    return {"outputs": outputs, "other": others}
 
 
 def compare_outputs(expected, actual, names=None, time_axis=1, stats=None, prefix="", steps=None,

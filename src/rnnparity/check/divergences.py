@@ -18,6 +18,9 @@ class Divergence:
     evidence: str
     repro: str
     applies: Callable  # Case -> bool
+    # the upstream reports ("owner/repo#N", optionally followed by a note); () = not reported upstream
+    # that we could find (searched in the frameworks' issue trackers)
+    upstream: tuple = ()
 
     def matches(self, case) -> bool:
         return case.target in self.targets and bool(self.applies(case))
@@ -74,6 +77,8 @@ REGISTRY = (
         # Keras 3 rejects go_backwards and time_major Bidirectional configurations at construction
         applies=lambda c: (c.unroll and c.mask != "none" and c.wrapper != "none" and c.return_sequences
                            and not (c.target in ("keras3", "tflite") and (c.go_backwards or c.time_major))),
+        upstream=("keras-team/keras#17596 (the backward layer's zero_output_for_mask, open)",
+                  "keras-team/tf-keras#252 (the same report for tf_keras, open)"),
     ),
     Divergence(
         key="keras3-stacked-cells-mixed-precision-mask",
@@ -159,6 +164,7 @@ ACTIVATION_BUGS = {
                "print(keras.ops.sum(keras.activations.sparsemax(np.array([[1.0, 0.9]]))))  "
                "# 0.05, a simplex projection sums to 1 ([0.55, 0.45])"),
         applies=lambda case: True,
+        upstream=("keras-team/keras#23425 (closed)", "keras-team/keras#23469 (the fix, merged; keras 3.15.1 still has the bug)"),
     ),
 }
 
@@ -256,6 +262,12 @@ def divergence_for_call(view):
 
 def activation_divergence(target, name):
     return ACTIVATION_BUGS.get((target, name))
+
+
+def all_divergences() -> list:
+    """Every registered divergence: the case matrix's, then the activation, input and stacked-state bugs."""
+    return (list(REGISTRY) + list(ACTIVATION_BUGS.values()) + list(INPUT_BUGS.values())
+            + list(STACKED_STATE_BUGS.values()))
 
 
 def divergence_for(case):

@@ -5,6 +5,7 @@ pass/fail/xfail), the elapsed time, outcomes per target, the matrix case count (
 `rnnparity check --case ID` runs one case directly and prints its full report."""
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import sys
@@ -20,6 +21,7 @@ from ..plugin import STATS_KEY, max_errors, skip_reason
 
 COLUMNS = ("all", "seq", "state", "bwd", "stateful", "bidi", "mask", "init", "f64", "f16")
 OUTCOMES = ("passed", "failed", "xfailed", "skipped")
+SEED_POLICY = "crc32 of the case id without its target (fixed: the same on every run and worker)"
 
 
 class Collector:
@@ -30,6 +32,9 @@ class Collector:
         self.results: dict = {}  # nodeid -> (outcome, message)
         self.collected: list = []  # nodeids selected to run (after -k / -m)
         self.stats: list = []  # the suite's record_property(STATS_KEY, ...) payloads
+        # nodeid -> the call's other properties (error curves, rejected, ran_as, diagnosis) and, for a
+        # known bug, its xfail reason and failure text: what the HTML report shows (report/html.py)
+        self.details: dict = {}
 
     def pytest_collection_finish(self, session):
         self.collected = [item.nodeid for item in session.items if not is_placeholder(item.nodeid)]
@@ -43,8 +48,13 @@ class Collector:
 
     def pytest_runtest_logreport(self, report):
         if report.when == "call":
-            self.stats += [v for k, v in getattr(report, "user_properties", ()) if k == STATS_KEY
-                           and isinstance(v, dict)]
+            properties = getattr(report, "user_properties", ())
+            self.stats += [v for k, v in properties if k == STATS_KEY and isinstance(v, dict)]
+            detail = {k: v for k, v in properties if k != STATS_KEY}
+            if hasattr(report, "wasxfail"):
+                detail.update(xfail_reason=report.wasxfail, text=report.longreprtext)
+            if detail:
+                self.details[report.nodeid] = detail
         outcome = None
         if report.when == "call" or (report.when == "setup" and not report.passed):
             if hasattr(report, "wasxfail"):
@@ -103,8 +113,7 @@ def header(tier, targets) -> str:
     frameworks = ", ".join(f"{name} {v[name]}" + (f" (backend {v['keras backend']})" if name == "keras" else "")
                            for name in ("tensorflow", "keras", "tf_keras"))
     return (f"rnnparity {v['rnnparity']}, Python {v['python']}, NumPy {v['numpy']}, {frameworks}\n"
-            f"tier {tier}, targets {targets or '(none)'}, data and weight seeds: crc32 of the case id "
-            f"without its target (fixed: the same on every run and worker)")
+            f"tier {tier}, targets {targets or '(none)'}, data and weight seeds: {SEED_POLICY}")
 
 
 def summary_table(results: dict) -> str:
@@ -178,9 +187,15 @@ def counts_line(results, key, order):
 
 
 def check_suite(args) -> int:
+    html_file = getattr(args, "html", None)
+    if html_file:  # before the run: a missing extra is said at once, not after an hour of cases
+        from . import html
+
+        html.require()
     print(header(args.tier, _targets(args)) + (f", shard {args.shard}" if getattr(args, "shard", None) else ""),
           flush=True)
     collector = Collector()
+    started = datetime.datetime.now(datetime.timezone.utc)
     start = time.monotonic()
     code = pytest.main(pytest_argv(args), plugins=[collector])
     elapsed = time.monotonic() - start
@@ -216,13 +231,18 @@ def check_suite(args) -> int:
         print("\n" + results[nodeid][1].strip())
     if failed:
         print(f"\nFAILED ({len(failed)}):" + "".join(f"\n  rnnparity check --case {case_of(n)}" for n in failed[:50]))
+    summary = {"counts": dict(counts), "exit_code": int(code), "versions": versions(),
+               "tier": args.tier, "targets": _targets(args), "elapsed_s": round(elapsed, 3),
+               "max_errors": {p: {"abs": a, "rel": r, "cases": n} for p, (a, r, n) in errors.items()},
+               "cases": [{"nodeid": n, "case": case_of(n), "outcome": o, "message": m}
+                         for n, (o, m) in sorted(results.items())]}
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"counts": dict(counts), "exit_code": int(code), "versions": versions(),
-                       "tier": args.tier, "targets": _targets(args), "elapsed_s": round(elapsed, 3),
-                       "max_errors": {p: {"abs": a, "rel": r, "cases": n} for p, (a, r, n) in errors.items()},
-                       "cases": [{"nodeid": n, "case": case_of(n), "outcome": o, "message": m}
-                                 for n, (o, m) in sorted(results.items())]}, f, indent=1)
+            json.dump(summary, f, indent=1)
+    if html_file:
+        size = html.write_check_page(html_file, summary, collector.details, started=started,
+                                     seeds=SEED_POLICY, keyword=args.keyword)
+        print(f"HTML report: {html_file} ({size / 1e6:.2f} MB)")
     if code == pytest.ExitCode.NO_TESTS_COLLECTED or not results:
         print("rnnparity check: no cases ran (is a framework installed? see the skip reasons)")
         return 2 if code else 0

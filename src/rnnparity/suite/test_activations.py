@@ -18,6 +18,7 @@ import pytest
 from rnnparity.targets import registry
 from rnnparity.check import runner
 from rnnparity.matrix.data import Call, Plan
+from rnnparity.check.compare import ERRORS_KEY, error_curves
 from rnnparity.check.divergences import activation_divergence
 from rnnparity.suite import not_selected
 
@@ -67,7 +68,7 @@ def pytest_generate_tests(metafunc):
 
 
 @pytest.mark.live
-def test_builtin_activation(activation_case):
+def test_builtin_activation(activation_case, record_property):
     target, cls, option, name = activation_case
     ok, reason = registry.availability(target)
     if not ok:
@@ -84,6 +85,7 @@ def test_builtin_activation(activation_case):
     _, problems = runner.check_spec_live(target, spec, Plan([Call(x, None, None, "call")]), seed,
                                          case_id, x.shape)
     if problems:
+        record_property(ERRORS_KEY, error_curves(problems))  # the HTML report's error over time
         # a sweep case is not in the matrix (`check --case` cannot run it): pytest selects it
         pytest.fail(runner.failure_report(case_id, problems, repro=runner.pytest_repro(case_id)),
                     pytrace=False)

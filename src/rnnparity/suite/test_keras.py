@@ -6,7 +6,7 @@ import pytest
 from rnnparity.matrix import cases as case_matrix
 from rnnparity.targets import registry
 from rnnparity.check import runner
-from rnnparity.check.compare import Stats
+from rnnparity.check.compare import ERRORS_KEY, Stats, error_curves
 from rnnparity.check.divergences import divergence_for
 from rnnparity.plugin import STATS_KEY, selected_targets
 from rnnparity.suite import not_selected
@@ -38,7 +38,10 @@ def test_keras(keras_case, record_property):
     rec, problems = runner.check_live(keras_case, stats)
     if rec.info:  # how the target ran it (ops, kernel): in the report and the JUnit XML
         record_property("ran_as", rec.info)
-    if problems:
+    if problems:  # the error over time goes into the HTML report (xfails keep their properties too)
+        record_property(ERRORS_KEY, error_curves(problems))
         pytest.fail(runner.failure_report(keras_case.id, problems), pytrace=False)
+    if rec.outcome.error is not None and rec.outcome.error[0] == -1:  # refused, as the reference does
+        record_property("rejected", f"{rec.outcome.error[1]}: {rec.outcome.error[2]}"[:300])
     # only agreeing cases feed the summary of errors (a known-bug xfail would swamp it)
     record_property(STATS_KEY, stats.as_property(keras_case.target))

@@ -14,7 +14,7 @@ import pytest
 from rnnparity import golden
 from rnnparity.check import runner
 from rnnparity.matrix.cases import case_from_id
-from rnnparity.check.compare import Stats
+from rnnparity.check.compare import ERRORS_KEY, Stats, error_curves
 from rnnparity.check.divergences import divergence_for
 from rnnparity.plugin import STATS_KEY, fixtures_root
 from rnnparity.matrix.tf1_cases import Tf1Case
@@ -101,6 +101,7 @@ def test_replay(replay_case, record_property):
     target = (recording(path).manifest.get("target") if is_model_recording(recording(path))
               else case_from_id(case_id).target)
     if problems:
+        record_property(ERRORS_KEY, error_curves(problems))
         report = runner.failure_report(case_id, problems, repro=replay_repro(path, case_id))
         pytest.fail(f"replay of {path}/{case_id}.npz (recorded outputs are the oracle)\n{report}",
                     pytrace=False)

@@ -12,7 +12,7 @@ import pytest
 
 from rnnparity.targets import registry
 from rnnparity.check import runner
-from rnnparity.check.compare import Stats
+from rnnparity.check.compare import ERRORS_KEY, Stats, error_curves
 from rnnparity.check.divergences import divergence_for
 from rnnparity.plugin import STATS_KEY, selected_targets
 from rnnparity.suite import not_selected
@@ -52,6 +52,7 @@ def test_tf1(tf1_case, record_property):
     stats = Stats()
     problems = compare_to_reference(tf1_case, run_live(tf1_case), stats=stats)
     if problems:
+        record_property(ERRORS_KEY, error_curves(problems))
         pytest.fail(runner.failure_report(tf1_case.id, problems), pytrace=False)
     # only agreeing cases feed the summary of errors
     record_property(STATS_KEY, stats.as_property("tf1"))
