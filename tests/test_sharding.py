@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from rnnparity import cli
+from rnnparity.targets import registry
 from rnnparity.matrix.shard import Shard, parse_shard
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -70,6 +71,6 @@ def test_collection_shards_match_the_listed_shards():
     assert sorted(one + two) == sorted(every)
     assert any("test_replay[" in n for n in one) and any("test_replay[" in n for n in two)
     # the matrix cases of a shard are exactly `rnnparity list --shard`'s
-    listed = set(cli._case_list("quick", ("keras3", "tf_keras", "tf1"), shard="1/2"))
+    listed = set(cli._case_list("quick", registry.default_targets(), shard="1/2"))
     matrix = {n.split("[", 1)[1][:-1] for n in one if "test_replay[" not in n}
     assert matrix == listed

@@ -31,8 +31,8 @@ def versions() -> dict:
 
 
 def targets() -> tuple:
-    """The registered targets whose framework can be imported (nothing is imported)."""
-    return registry.installed()
+    """The targets a run selects by default that can run here (installed; nothing is imported)."""
+    return tuple(t for t in registry.default_targets() if registry.availability(t)[0])
 
 
 def import_quietly(target, show_logs=False):
