@@ -84,6 +84,9 @@ class Worker:
             except (BrokenPipeError, OSError) as exc:
                 self.stop()
                 raise WorkerError(self._died(what, exc)) from None
+            except BaseException:  # e.g. Ctrl-C mid-request: a reply may be pending, never reuse it
+                self.stop(kill=True)
+                raise
         if reply == "error":
             raise WorkerError(f"{self.target}: {what} failed in the worker process:\n{value}")
         return value
