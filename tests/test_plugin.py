@@ -94,6 +94,6 @@ def test_a_suite_run_that_skips_some_and_runs_others_passes(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     from rnnparity.targets import registry
 
-    keras = "/".join(registry.keras_targets())  # keras3/tf_keras/tflite/...
+    keras = "/".join(registry.keras_targets())  # keras3/tf_keras/tflite/keras3-numpy/...
     assert f"skipped 1: no {keras} target selected (--rnnparity-targets=tf1)" in done.stdout, done.stdout
     assert "nothing was tested" not in done.stdout

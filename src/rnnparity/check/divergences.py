@@ -39,10 +39,122 @@ def _mixed(case):
     return str(getattr(case, "dtype", "f32")).startswith("mixed")
 
 
+# The Keras 3 backends run in worker processes (targets/keras3_backend.py). The layer-level bugs
+# (keras/src/layers/...) are shared by every backend measured; torch is not installed here, so it is
+# not listed (run tox -e keras3-torch and add it where the cases fail).
+_BACKENDS = ("keras3-numpy", "keras3-jax")
+
+
+def _starts_masked_from_state(case):
+    """Whether a call starts (in processing order) with masked steps while the state it starts from
+    is not zero (given initial states, or the state carried into a stateful layer's second batch),
+    and the outputs show it: every output of a plain layer's sequence, or the last output of a row
+    masked throughout (Bidirectional(return_sequences=True) zeroes masked outputs instead)."""
+    import numpy as np
+
+    from ..matrix.data import make_plan
+
+    if case.mask == "none" or case.unroll:
+        return False
+    if case.wrapper != "none" and (case.return_sequences or case.go_backwards or case.time_major):
+        return False  # zero outputs for the mask, or rejected at construction
+    calls = make_plan(case).calls[:2 if case.stateful else 1]  # batch 3 starts after a reset
+    nonzero = np.full(case.n_batch, bool(case.initial_state))  # per row: does its state start nonzero
+    for call in calls:
+        mask = np.asarray(call.mask)
+        first = mask[:, -1] if case.go_backwards else mask[:, 0]
+        seen = (case.return_sequences and case.wrapper == "none" and (nonzero & ~first).any()) or \
+            (nonzero & ~mask.any(axis=1)).any()
+        if seen:
+            return True
+        nonzero |= mask.any(axis=1)  # a row that ran a step carries a nonzero state into the next call
+    return False
+
+
+# Where a case meets two bugs, the first listed names it: the layer-level bugs (below) before the
+# backends' own, which a case meets later (e.g. a float64 Bidirectional fails at its first call).
+_BACKEND_DIVERGENCES = (
+    Divergence(
+        key="keras3-backend-masked-output-from-state",
+        targets=_BACKENDS,
+        reason=("Keras 3 on the numpy and jax backends outputs the state a row started from at its "
+                "leading masked steps, where the TensorFlow backend (and tf_keras) outputs 0: with "
+                "initial states, or on the second batch of a stateful layer, a row whose first steps "
+                "(in processing order) are masked outputs the initial / carried h there, and a fully "
+                "masked row's last output is that h instead of 0. Their rnn() takes the masked step's "
+                "output from states[0] ('Assume the first state is the previous output'), the TF "
+                "backend from the previous step's output, zeros before the first. The TF backend "
+                "follows the documented contract (a masked step repeats the previous step's output; "
+                "there is none before the first step) and states[0] is not the output for every cell"),
+        evidence=("keras/src/backend/numpy/rnn.py and keras/src/backend/jax/rnn.py rnn(), unroll=False "
+                  "with a mask: `output_tm1 = states[0]` ... `masked_outs = where(is_masked, output_tm1, "
+                  "output_t)`; keras/src/backend/tensorflow/rnn.py starts from `zeros_like(output)` "
+                  "(seen on keras 3.15.1)"),
+        repro=("# KERAS_BACKEND=numpy (or jax) vs KERAS_BACKEND=tensorflow\n"
+               "import keras, numpy as np\n"
+               "l = keras.layers.SimpleRNN(2, return_sequences=True, kernel_initializer='ones', "
+               "recurrent_initializer='ones')\n"
+               "h = np.ones((1, 2), 'float32'); m = np.array([[False, True]])\n"
+               "print(l(np.ones((1, 2, 1), 'float32'), initial_state=[h], mask=m)[0, 0])  "
+               "# numpy/jax: [1. 1.] (h); tensorflow: [0. 0.]"),
+        applies=_starts_masked_from_state,
+    ),
+    Divergence(
+        key="keras3-backend-unroll-mask-output-not-zeroed",
+        targets=_BACKENDS,
+        reason=("Keras 3 on the numpy and jax backends ignores zero_output_for_mask when unrolled: a "
+                "masked step repeats the previous output instead of 0, so unrolled, masked "
+                "Bidirectional(return_sequences=True) sequence outputs (which set it on both "
+                "sub-layers) differ from the TensorFlow backend's while_loop and from unroll=False on "
+                "the same backend"),
+        evidence=("keras/src/backend/numpy/rnn.py and keras/src/backend/jax/rnn.py rnn(), unroll branch "
+                  "with a mask: `output = where(tiled_mask_t, output, prev_output)`, with no "
+                  "zero_output_for_mask test (the scan branch has one) (seen on keras 3.15.1)"),
+        repro=("# KERAS_BACKEND=numpy (or jax)\n"
+               "import keras, numpy as np\n"
+               "x = np.ones((1, 3, 1), 'float32'); m = np.array([[True, True, False]])\n"
+               "for unroll in (False, True):\n"
+               "    b = keras.layers.Bidirectional(keras.layers.SimpleRNN(2, return_sequences=True, "
+               "unroll=unroll, kernel_initializer='ones'), merge_mode=None)\n"
+               "    print(unroll, b(x, mask=m)[0][0, 2])  # False: [0. 0.]; True: the previous output"),
+        # Keras 3 rejects go_backwards and time_major Bidirectional configurations at construction
+        applies=lambda c: (c.unroll and c.mask != "none" and c.wrapper != "none" and c.return_sequences
+                           and not (c.go_backwards or c.time_major)),
+    ),
+    Divergence(
+        key="keras3-backend-float64-computed-in-float32",
+        targets=_BACKENDS,
+        reason=("Keras 3 on the numpy backend computes float64 layers partly in float32, and on the jax "
+                "backend (x64 off, jax's default) entirely in float32: keras.ops.convert_to_tensor "
+                "of a float64 array without a dtype gives float32 on every backend but TensorFlow, so "
+                "the activations (ops.sigmoid / ops.tanh) of a float64 LSTM or SimpleRNN return "
+                "float32 and the outputs err by about 1e-8 against a float64 computation; jax cannot "
+                "hold float64 at all unless JAX_ENABLE_X64=1. The TensorFlow backend computes in "
+                "float64. Under Bidirectional (a float32 wrapper) only the float64 states show it"),
+        evidence=("keras/src/backend/common/dtypes.py: `BIT64_TO_BIT32_DTYPE = {'float64': 'float64' if "
+                  "config.backend() == 'tensorflow' else 'float32'}` applied by result_type, which "
+                  "keras/src/backend/numpy/core.py convert_to_tensor uses when no dtype is given "
+                  "('to be aligned with JAX's default behavior') (seen on keras 3.15.1)"),
+        repro=("# KERAS_BACKEND=numpy\n"
+               "import keras, numpy as np\n"
+               "print(keras.ops.convert_to_tensor(np.zeros(2)).dtype)  # float32 (tensorflow: float64)\n"
+               "l = keras.layers.LSTM(2, dtype='float64'); l.build((1, 2, 1))\n"
+               "print(l.cell(np.ones((1, 1)), [np.zeros((1, 2))] * 2)[0].dtype)  # float32"),
+        # Keras 3 rejects go_backwards and time_major Bidirectional configurations at construction
+        applies=lambda c: c.dtype == "f64" and (c.wrapper == "none" or (
+            c.return_state and not (c.go_backwards or c.time_major))),
+    ),
+)
+
+
 REGISTRY = (
     Divergence(
         key="keras3-bidirectional-stateful-return-state",
+<<<<<<< HEAD
         targets=("keras3", "tflite"),  # tflite converts the Keras 3 layer: the call fails before
+=======
+        targets=("keras3", *_BACKENDS),
+>>>>>>> backends
         reason=("Keras 3 Bidirectional(stateful=True, return_state=True) raises TypeError on call: "
                 "compute_mask builds `state_mask = (None for _ in self.states)` (a generator) and "
                 "multiplies it by 2"),
@@ -129,9 +241,9 @@ REGISTRY = (
     ),
     Divergence(
         key="keras3-stacked-stateful-reset",
-        targets=("keras3",),
+        targets=("keras3", *_BACKENDS),
         reason=("Keras 3 reset_state() (and reset_states()) of a stateful RNN over stacked cells raises "
-                "AttributeError ('ListWrapper' object has no attribute 'assign'): the states of stacked "
+                "AttributeError ('ListWrapper' object (numpy, jax backends: 'list' object) has no attribute 'assign'): the states of stacked "
                 "cells are one list per cell, and reset_state assigns zeros to each entry of "
                 "self.states without flattening them. Carrying the states between calls works (and "
                 "agrees with the reference); only the reset fails, also under Bidirectional"),
@@ -147,7 +259,7 @@ REGISTRY = (
         applies=lambda c: (_stacked(c) and c.stateful and not c.time_major
                            and not (c.wrapper != "none" and c.go_backwards)),
     ),
-)
+) + _BACKEND_DIVERGENCES
 
 
 # Bugs in a built-in activation, keyed by (target, activation name): they apply to the activation sweep.

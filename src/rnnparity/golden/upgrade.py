@@ -52,7 +52,12 @@ class Comparison:
 
 
 def _key(case_id: str) -> str:
-    return case_id if case_id.startswith("tf1-") else case_id.rsplit("-", 1)[0]
+    if case_id.startswith("tf1-"):
+        return case_id
+    from ..targets import registry  # metadata only
+
+    target = registry.target_of(case_id)  # targets may contain hyphens (keras3-numpy)
+    return case_id[: -len(target) - 1] if target else case_id.rsplit("-", 1)[0]
 
 
 def _container(out):

@@ -32,6 +32,16 @@ TARGETS = {
                       f"{_TF} (tensorflow + tf-keras legacy cells)", "keras2", True, "tf1"),
     "tflite": TargetInfo("rnnparity.targets.tflite", ("tensorflow", "keras"), _TF, "keras3", True,
                          default_tier="runtime"),
+    # Keras 3 on another backend, each in a worker process (targets/keras3_backend.py). Keras 3.15's
+    # numpy backend imports jax (keras/src/backend/numpy/nn.py, math.py; keras-team/keras#20966).
+    "keras3-numpy": TargetInfo("rnnparity.targets.keras3_numpy", ("keras", "jax"),
+                               'pip install keras "jax[cpu]" (Keras 3\'s numpy backend imports jax)',
+                               "keras3", False),
+    "keras3-jax": TargetInfo("rnnparity.targets.keras3_jax", ("keras", "jax"),
+                             'pip install keras "jax[cpu]"', "keras3", False, auto=False),
+    "keras3-torch": TargetInfo("rnnparity.targets.keras3_torch", ("keras", "torch"),
+                               "pip install keras torch (large: the default wheel pulls CUDA libraries)",
+                               "keras3", False, auto=False),
 }
 
 
