@@ -150,11 +150,7 @@ _BACKEND_DIVERGENCES = (
 REGISTRY = (
     Divergence(
         key="keras3-bidirectional-stateful-return-state",
-<<<<<<< HEAD
-        targets=("keras3", "tflite"),  # tflite converts the Keras 3 layer: the call fails before
-=======
-        targets=("keras3", *_BACKENDS),
->>>>>>> backends
+        targets=("keras3", "tflite", *_BACKENDS),  # tflite converts the Keras 3 layer: the call fails before
         reason=("Keras 3 Bidirectional(stateful=True, return_state=True) raises TypeError on call: "
                 "compute_mask builds `state_mask = (None for _ in self.states)` (a generator) and "
                 "multiplies it by 2"),
@@ -530,10 +526,11 @@ def markdown() -> str:
              "Each is registered in `src/rnnparity/check/divergences.py` and applied as a strict xfail: the day "
              "the framework fixes it the case XPASSes, the suite fails and says so, and the entry is "
              "removed. Nothing else is skipped or xfailed.", ""]
-    for d in (list(REGISTRY) + list(ACTIVATION_BUGS.values()) + list(INPUT_BUGS.values())
-              + list(STACKED_STATE_BUGS.values())):
+    for d in all_divergences():
+        upstream = "; ".join(d.upstream) if d.upstream else "not reported upstream (none found)"
         parts += [f"### `{d.key}` ({', '.join(d.targets)})", "", f"{d.reason}.", "",
-                  f"Evidence: {d.evidence}.", "", "```python", d.repro, "```", ""]
+                  f"Evidence: {d.evidence}.", "", f"Upstream: {upstream}.", "",
+                  "```python", d.repro, "```", ""]
     parts += ["## Surprising but deliberate framework behaviour (modelled by the reference)", ""]
     for s in SURPRISES:
         parts.append(f"- **{s.title}** ({', '.join(s.targets)}). {s.detail}\n  `{s.repro}`")
