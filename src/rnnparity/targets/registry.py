@@ -30,6 +30,8 @@ TARGETS = {
                            f"{_TF} (tf-keras)", "keras2", True),
     "tf1": TargetInfo("rnnparity.targets.tf1", ("tensorflow", "tf_keras"),
                       f"{_TF} (tensorflow + tf-keras legacy cells)", "keras2", True, "tf1"),
+    "onnx": TargetInfo("rnnparity.targets.onnx", ("tensorflow", "keras", "tf2onnx", "onnxruntime"),
+                       'pip install "rnnparity[onnx]"', "keras3", True, default_tier="runtime"),
 }
 
 
