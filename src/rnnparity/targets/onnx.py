@@ -23,7 +23,9 @@ Resets therefore have nothing to do.
 from __future__ import annotations
 
 import importlib
+import logging
 import platform
+from collections import Counter
 from functools import cached_property
 
 import numpy as np
@@ -127,8 +129,38 @@ class OnnxTarget(Target):
 
         fn = tf.function(forward, input_signature=signature)
         outputs = fn.get_concrete_function().structured_outputs
-        model, _ = self.tf2onnx.convert.from_function(fn, input_signature=signature, opset=OPSET)
-        return Converted(model, outputs, self.ort)
+        with _ConverterLog() as log:
+            model, _ = self.tf2onnx.convert.from_function(fn, input_signature=signature, opset=OPSET)
+        converted = Converted(model, outputs, self.ort)
+        converted.removed = log.removed
+        return converted
+
+
+class _ConverterLog(logging.Handler):
+    """Keeps tf2onnx's INFO lines out of the output and remembers which ops it removed to freeze
+    the graph ('Removed AddV2 lstm_1/AssignVariableOp': a stateful layer's state updates)."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.removed = []
+        self.logger = logging.getLogger("tf2onnx")
+
+    def emit(self, record):
+        text = record.getMessage()
+        if text.startswith("Removed "):
+            self.removed.append(text.split()[-1].rsplit("/", 1)[-1].rstrip("_0123456789"))
+
+    def __enter__(self):
+        self.saved = (self.logger.level, self.logger.propagate, list(self.logger.handlers))
+        self.logger.handlers = [self]
+        self.logger.propagate = False
+        self.logger.setLevel(logging.INFO)
+        return self
+
+    def __exit__(self, *exc):
+        self.logger.setLevel(self.saved[0])
+        self.logger.propagate = self.saved[1]
+        self.logger.handlers = self.saved[2]
 
 
 class Converted:
@@ -151,12 +183,14 @@ class Converted:
             from onnx.reference import ReferenceEvaluator
             self.evaluator = ReferenceEvaluator(model)
         self.max_diff = 0.0
+        self.compared = 0  # calls on which ORT and the evaluator were compared
 
     def run(self, flat):
         feeds = dict(zip(self.names, flat))
         got = self.session.run(None, feeds)
         if self.evaluator is not None:
             self._cross_check(got, self.evaluator.run(None, feeds))
+            self.compared += 1
         return _pack(self.structure, iter(got))
 
     def _cross_check(self, got, spec):
@@ -191,8 +225,12 @@ def _info(converted, tf2onnx_version) -> dict:
             "converter": f"tf2onnx {tf2onnx_version} from_function (as keras Model.export(format='onnx'))",
             "runtime": "onnxruntime CPUExecutionProvider",
             "conversions": len(converted)}
+    removed = dict(Counter(r for c in converted for r in c.removed))
+    if removed:  # what tf2onnx dropped to freeze the graph: a stateful layer's state updates
+        info["removed_by_converter"] = removed
     if any(c.evaluator is not None for c in converted):
-        info["ort_vs_evaluator_max_abs"] = max(c.max_diff for c in converted)
+        compared = [c for c in converted if c.compared]
+        info["ort_vs_evaluator_max_abs"] = max(c.max_diff for c in compared) if compared else None
     else:
         info["evaluator"] = "not run (no native ONNX RNN op in the graph)"
     return info
@@ -252,8 +290,24 @@ def _pack(structure, leaves):
 
 
 def inexpressible(case) -> str | None:
-    """The options tf2onnx + onnxruntime cannot run, each measured (see the README notes)."""
+    """The options tf2onnx + onnxruntime cannot run, each measured (tf2onnx 1.17.0, onnxruntime
+    1.32.0): a converted case that fails otherwise is a failure, or a registered divergence."""
+    if case.dtype == "mixed_bf16":
+        return ("mixed_bfloat16: onnxruntime's CPU provider has no bfloat16 MatMul (NOT_IMPLEMENTED), "
+                "and the converted while loop fails ORT's type inference first ('Tensor element type "
+                "mismatch. 16 != 10')")
+    if case.dtype == "f64" and native_lstm(case):
+        return ("float64 LSTM: tf2onnx emits the ONNX LSTM op, which onnxruntime's CPU provider runs in "
+                "float32 only ('LSTM operator does not support double yet')")
     return None
+
+
+def native_lstm(case) -> bool:
+    """Whether tf2onnx rewrites the case's loop into the ONNX LSTM op (measured on the matrix): an
+    unmasked, rolled LSTM with Keras' sigmoid gates; masks, a hard_sigmoid gate or unroll=True give a
+    Loop or an unrolled graph."""
+    return (case.layer == "lstm" and case.mask == "none" and not case.unroll
+            and case.cell != "stacked" and not case.activation.startswith("ract_"))
 
 
 ADAPTER = OnnxTarget()
