@@ -116,7 +116,7 @@ def test_check_defaults_to_the_installed_targets(monkeypatch):
     seen = {}
     monkeypatch.setattr(report, "check_suite", lambda args: seen.setdefault("target", args.target) and 0)
     main(["check"])
-    assert seen["target"] == ",".join(t for t in ("keras3", "tf_keras", "tf1") if registry.availability(t)[0])
+    assert seen["target"] == ",".join(t for t in registry.TARGETS if registry.availability(t)[0])
     monkeypatch.setattr(registry, "availability", lambda t: (False, f"target {t}: not installed"))
     seen.clear()
     assert main(["check"]) == 2 and not seen  # nothing to run live: said, not a silent exit 0

@@ -36,7 +36,7 @@ from .base import Outcome, Recording, Target, build_source_layer, execute
 
 NATIVE_RNN_OPS = ("LSTM", "GRU", "RNN")
 LOOP_OPS = ("Loop", "Scan")
-OPSET = 17  # an opset every current onnxruntime and the reference evaluator implement fully
+OPSET = None  # tf2onnx's default (15 in 1.17), as keras Model.export(format="onnx") leaves it
 
 
 class RuntimeEvaluatorDisagreement(RuntimeError):
@@ -294,8 +294,8 @@ def inexpressible(case) -> str | None:
     1.32.0): a converted case that fails otherwise is a failure, or a registered divergence."""
     if case.dtype == "mixed_bf16":
         return ("mixed_bfloat16: onnxruntime's CPU provider has no bfloat16 MatMul (NOT_IMPLEMENTED), "
-                "and the converted while loop fails ORT's type inference first ('Tensor element type "
-                "mismatch. 16 != 10')")
+                "and it rejects the converted while loop's bfloat16 state first (INVALID_GRAPH / "
+                "'Tensor element type mismatch. 16 != 10')")
     if case.dtype == "f64" and native_lstm(case):
         return ("float64 LSTM: tf2onnx emits the ONNX LSTM op, which onnxruntime's CPU provider runs in "
                 "float32 only ('LSTM operator does not support double yet')")
