@@ -87,7 +87,7 @@ class OnnxTarget(Target):
         if layer is None:
             return rec
         converted = {}  # input signature -> Converted: one conversion per input structure
-        unroll = _loop_config(spec).get("unroll", False)
+        unroll = spec["config"].get("unroll", False)  # Keras needs a static time axis to unroll
 
         def call(step):
             flat, structure = _flat_inputs(step)
@@ -234,10 +234,6 @@ def _info(converted, tf2onnx_version) -> dict:
     else:
         info["evaluator"] = "not run (no native ONNX RNN op in the graph)"
     return info
-
-
-def _loop_config(spec) -> dict:
-    return spec["config"]
 
 
 # -- the call's inputs as a flat list of arrays, and back ------------------------------------------
