@@ -25,6 +25,7 @@ from __future__ import annotations
 import importlib
 import logging
 import platform
+import re
 from collections import Counter
 from functools import cached_property
 
@@ -94,7 +95,10 @@ class OnnxTarget(Target):
             key = tuple((a.dtype.str, a.ndim, a.shape[time_axis] if unroll and i == 0 else None)
                         for i, a in enumerate(flat)) + (structure,)
             if key not in converted:
-                converted[key] = self._convert(layer, flat, structure, time_axis if unroll else None)
+                try:
+                    converted[key] = self._convert(layer, flat, structure, time_axis if unroll else None)
+                except Exception as exc:  # noqa: BLE001 - the error is the observation; make it readable
+                    raise _readable(exc) from exc
             return converted[key].run(flat)
 
         try:
@@ -116,6 +120,8 @@ class OnnxTarget(Target):
                     shape[fixed_time_axis] = a.shape[fixed_time_axis]
             elif i >= first_state:
                 shape[1] = a.shape[1]  # a state: (batch, units)
+            elif fixed_time_axis is not None:  # the mask of an unrolled layer: its time axis too
+                shape[fixed_time_axis] = a.shape[fixed_time_axis]
             signature.append(tf.TensorSpec(shape, tf.as_dtype(a.dtype), name=f"input_{i}"))
 
         def forward(*args):
@@ -134,6 +140,27 @@ class OnnxTarget(Target):
         converted = Converted(model, outputs, self.ort)
         converted.removed = log.removed
         return converted
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _readable(exc):
+    """An error raised while tracing the layer in tf.function reads 'in user code:' then a
+    traceback; the same-named error with the message that says what failed (Keras puts it on the
+    line after 'Exception encountered when calling ...'), for the one-line report."""
+    text = str(exc).strip()
+    if not text.startswith("in user code:"):
+        return exc
+    lines = [line.strip() for line in text.splitlines()]
+    found = [i for i, line in enumerate(lines) if re.match(r"^\w+(Error|Exception): ", line)]
+    if not found:
+        return exc
+    message = lines[found[-1]].split(": ", 1)[1]
+    detail = next((line for line in lines[found[-1] + 1:] if line), "")
+    if message.startswith("Exception encountered when calling") and detail:
+        message = f"{message} {_ANSI.sub('', detail)}"
+    return type(type(exc).__name__, (Exception,), {})(message)  # keeps the type's name for the report
 
 
 class _ConverterLog(logging.Handler):
