@@ -150,7 +150,7 @@ REGISTRY = (
                 "values) and strips the AssignVariableOps without a warning (only an INFO line 'TF "
                 "freezing failed. Attempting to fix freezing errors. Removed ... AssignVariableOp'). "
                 "Every call starts from zeros: the first call after a reset agrees, a call that should "
-                "carry the state differs (by 0.01-0.7 on the matrix)"),
+                "carry the state differs (by 0.002-0.7 on the matrix)"),
         evidence=("onnx/tensorflow-onnx#1152 (maintainer: 'All onnx models are stateless ... the model "
                   "will just always use the initial state'; make the state an input and an output), "
                   "onnx/keras-onnx#676 (same with keras2onnx); seen on tf2onnx 1.17.0, onnxruntime "
