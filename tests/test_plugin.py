@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from rnnparity.targets import registry
+
 ROOT = Path(__file__).resolve().parents[1]
 PLUGIN = ["-p", "no:rnnparity", "-p", "rnnparity.plugin", "-p", "no:cacheprovider"]
 HEAVY = ("tensorflow", "keras", "tf_keras", "numpy", "rnnparity.golden", "rnnparity.reference")

@@ -150,7 +150,7 @@ _BACKEND_DIVERGENCES = (
 REGISTRY = (
     Divergence(
         key="keras3-bidirectional-stateful-return-state",
-        targets=("keras3", "tflite", *_BACKENDS),  # tflite converts the Keras 3 layer: the call fails before
+        targets=("keras3", "tflite", "onnx", *_BACKENDS),  # tflite, onnx: the same Keras 3 layer, converted
         reason=("Keras 3 Bidirectional(stateful=True, return_state=True) raises TypeError on call: "
                 "compute_mask builds `state_mask = (None for _ in self.states)` (a generator) and "
                 "multiplies it by 2"),
@@ -190,7 +190,7 @@ REGISTRY = (
     ),
     Divergence(
         key="keras3-stacked-cells-mixed-precision-mask",
-        targets=("keras3",),
+        targets=("keras3", "onnx"),  # onnx: the same layer, traced for the conversion (TypeError)
         reason=("Keras 3 RNN([cell, ...]) with mixed-precision cells fails on a masked input with "
                 "InvalidArgumentError (SelectV2: half expected, float given): RNN wraps the list in a "
                 "StackedRNNCells that gets the default float32 policy, RNN.call casts the initial "
@@ -253,6 +253,34 @@ REGISTRY = (
                "rnn.reset_state()  # AttributeError: 'ListWrapper' object has no attribute 'assign'"),
         # Keras 3 rejects go_backwards and time_major Bidirectional configurations at construction
         applies=lambda c: (_stacked(c) and c.stateful and not c.time_major
+                           and not (c.wrapper != "none" and c.go_backwards)),
+    ),
+    Divergence(
+        key="onnx-stateful-state-frozen",
+        targets=("onnx",),
+        reason=("A stateful Keras layer converted by tf2onnx keeps no state: an ONNX model is "
+                "stateless, so tf2onnx freezes the state variables into constants (their zero initial "
+                "values) and strips the AssignVariableOps without a warning (only an INFO line 'TF "
+                "freezing failed. Attempting to fix freezing errors. Removed ... AssignVariableOp'). "
+                "Every call starts from zeros: the first call after a reset agrees, a call that should "
+                "carry the state differs (by 0.002-0.7 on the matrix)"),
+        evidence=("onnx/tensorflow-onnx#1152 (maintainer: 'All onnx models are stateless ... the model "
+                  "will just always use the initial state'; make the state an input and an output), "
+                  "onnx/keras-onnx#676 (same with keras2onnx); seen on tf2onnx 1.17.0, onnxruntime "
+                  "1.32.0, keras 3.15.1"),
+        repro=("import keras, numpy as np, tensorflow as tf, tf2onnx, onnxruntime as ort\n"
+               "from keras.src.export.tf2onnx_lib import patch_tf2onnx; patch_tf2onnx()\n"
+               "lstm = keras.layers.LSTM(4, stateful=True); lstm.build((1, 3, 2))\n"
+               "x = np.random.RandomState(0).rand(1, 3, 2).astype('float32')\n"
+               "sig = [tf.TensorSpec((1, 3, 2), tf.float32)]\n"
+               "proto, _ = tf2onnx.convert.from_function(tf.function(lambda x: lstm(x), "
+               "input_signature=sig), input_signature=sig)\n"
+               "s = ort.InferenceSession(proto.SerializeToString(), providers=['CPUExecutionProvider'])\n"
+               "print(lstm(x) - s.run(None, {s.get_inputs()[0].name: x})[0])  # call 1: ~1e-8\n"
+               "print(lstm(x) - s.run(None, {s.get_inputs()[0].name: x})[0])  # call 2: ~0.03-0.07, "
+               "Keras carried its state"),
+        # Keras 3 rejects go_backwards and time_major Bidirectional configurations at construction
+        applies=lambda c: (c.stateful and not c.time_major
                            and not (c.wrapper != "none" and c.go_backwards)),
     ),
 ) + _BACKEND_DIVERGENCES

@@ -287,8 +287,9 @@ def check_one(case_id: str) -> int:
     stats = Stats()
     rec, problems = runner.check_live(case, stats)
     if rec.info:  # how the target ran it (converter, runtime, ops)
-        print("ran as: " + "; ".join(f"{k} {', '.join(v) if isinstance(v, list) else v}"
-                                     for k, v in rec.info.items()))
+        print("ran as: " + "; ".join(
+            f"{k} {', '.join(map(str, v)) if isinstance(v, list) else json.dumps(v) if isinstance(v, dict) else v}"
+            for k, v in rec.info.items()))
     if rec.outcome.error:
         print(f"the framework raised {rec.outcome.error[1]} at step {rec.outcome.error[0]}: {rec.outcome.error[2]}")
     known = divergence_for(case)

@@ -42,6 +42,8 @@ TARGETS = {
     "keras3-torch": TargetInfo("rnnparity.targets.keras3_torch", ("keras", "torch"),
                                "pip install keras torch (large: the default wheel pulls CUDA libraries)",
                                "keras3", False, auto=False),
+    "onnx": TargetInfo("rnnparity.targets.onnx", ("tensorflow", "keras", "tf2onnx", "onnxruntime"),
+                       'pip install "rnnparity[onnx]"', "keras3", True, default_tier="runtime"),
 }
 
 
