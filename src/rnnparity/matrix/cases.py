@@ -366,11 +366,16 @@ def cases(tier="default", targets=TARGETS):
     if tier not in TIERS:
         raise ValueError(f"unknown tier {tier!r}: expected one of {', '.join(TIERS)}")
     make = {"quick": subsets.quick_cases, "default": default_cases, "full": full_cases,
-            "runtime": subsets.runtime_cases}
+            "runtime": subsets.runtime_cases, "runtime_quick": subsets.runtime_quick_cases}
+
+    def own(target):
+        runtime = registry.info(target).default_tier == "runtime"
+        return {"default": registry.info(target).default_tier,
+                "quick": "runtime_quick" if runtime else "quick"}.get(tier, tier)
+
     out = []  # consecutive targets of the same grid are made together: the order they always had
-    for own, group in itertools.groupby(
-            targets, lambda t: registry.info(t).default_tier if tier == "default" else tier):
-        out += make[own](tuple(group))
+    for grid, group in itertools.groupby(targets, own):
+        out += make[grid](tuple(group))
     return out
 
 

@@ -5,6 +5,9 @@
 - runtime: quick, plus every mask pattern x every layer, with and without initial states: the
   curated grid a converted runtime (tflite, onnx) runs in its default tier, where each case costs a
   conversion.
+- runtime_quick: a converted runtime's quick tier: each of the 16 flag combinations once (layer
+  rotating, plain and Bidirectional concat alternating), then one masked case with initial states per
+  layer. About a second of conversion per case: 20 cases keep the smoke gate within its minute.
 """
 from __future__ import annotations
 
@@ -45,3 +48,15 @@ def runtime_cases(targets=m.TARGETS):
             masks.append(m._with_flags(m.Case(layer=layer, wrapper=wrapper, mask=mask, initial_state=init,
                                               target=target), flags[(3 * n + 1) % len(flags)]))
     return m._unique([*quick_cases(targets), *masks])
+
+
+def runtime_quick_cases(targets=m.TARGETS):
+    layers, out = list(m.LAYERS), []
+    for target in targets:
+        for n, flags in enumerate(m._flag_product()):
+            out.append(m._with_flags(m.Case(layer=layers[n % len(layers)], wrapper=("none", "bidi_concat")[n // 4 % 2],
+                                            target=target), flags))
+        for n, layer in enumerate(layers):
+            out.append(m.Case(layer=layer, mask=m.MASKS[1 + n % (len(m.MASKS) - 1)], initial_state=True,
+                              return_sequences=True, target=target))
+    return m._unique(c for c in out if m._fits(c))
