@@ -40,7 +40,7 @@ def classify(case) -> tuple[str, str | None]:
 
 
 # Targets CI does not run: the tier their tox env runs (tox.ini), which is what the table may claim.
-TOX_TIERS = {"keras3-jax": "quick", "keras3-torch": "quick"}
+TOX_TIERS = {"keras3-jax": "quick"}
 
 
 def table_targets() -> tuple:

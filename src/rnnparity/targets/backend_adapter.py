@@ -65,8 +65,10 @@ def to_numpy_any(out):
     """to_numpy for any backend's tensors (torch: detached and on the CPU first)."""
     if isinstance(out, (tuple, list)):
         return type(out)(to_numpy_any(o) for o in out)
-    if hasattr(out, "detach"):  # a torch tensor
-        return out.detach().cpu().numpy()
+    if hasattr(out, "detach"):  # a torch tensor: Keras' own conversion, which keeps bfloat16
+        import keras  # (torch's .numpy() refuses bfloat16) as an ml_dtypes array
+
+        return np.asarray(keras.ops.convert_to_numpy(out.detach()))
     return to_numpy(out)
 
 
