@@ -35,7 +35,9 @@ def test_keras(keras_case, record_property):
     if not available:
         pytest.skip(reason)
     stats = Stats()
-    rec, problems = runner.check_live(keras_case, stats)
+    # a registered bug fails on semantics, not rounding: no float64 re-run for it (the strict xfail
+    # still XPASSes the day the bug is fixed, as the case then agrees within the table)
+    rec, problems = runner.check_live(keras_case, stats, rounding=divergence_for(keras_case) is None)
     if rec.info:  # how the target ran it (ops, kernel): in the report and the JUnit XML
         record_property("ran_as", rec.info)
     if problems:  # the error over time goes into the HTML report (xfails keep their properties too)
