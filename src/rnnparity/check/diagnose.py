@@ -139,11 +139,13 @@ def divergence(expected, actual, lengths, precision, time_axis, names=None) -> s
     for k, (e_call, a_call, steps) in enumerate(zip(expected, actual, lengths)):
         for i, (e, a) in enumerate(zip(e_call, a_call)):
             e, a = np.asarray(e), np.asarray(a)
+            name = f" = {names[i]}" if names and i < len(names) else ""
+            if e.shape != a.shape:
+                return f"output [{i}]{name} has shape {a.shape}; Keras returns {e.shape}"
             tol = tolerance(coarsest(e.dtype, precision), steps)
             bad = elementwise_errors(e, a, tol)[2]
             if not bad.any():
                 continue
-            name = f" = {names[i]}" if names and i < len(names) else ""
             call = f"call {k + 1}, " if len(expected) > 1 else ""
             if e.ndim == 3:
                 t = first_bad_timestep(bad, time_axis)
@@ -223,7 +225,7 @@ def _check_port(port, baseline):
             raise ValueError(f"diagnose: port_outputs{where} must hold {len(b)} array(s) in Keras' "
                              f"order (shapes {want}), got {len(p)}")
         for i, (pa, ba) in enumerate(zip(p, b)):
-            if np.shape(pa) != np.shape(ba):
+            if sorted(np.shape(pa)) != sorted(np.shape(ba)):  # axes swapped is a mistake to diagnose
                 raise ValueError(f"diagnose: port_outputs{where} [{i}] must have shape "
                                  f"{np.shape(ba)}, got {np.shape(pa)}")
             if not np.issubdtype(np.asarray(pa).dtype, np.number):
