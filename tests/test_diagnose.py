@@ -229,3 +229,59 @@ def test_npz_outputs_with_wrong_keys_or_shapes_are_refused(tmp_path):
     (tmp_path / "text.npz").write_text("not an npz")
     with pytest.raises(ValueError, match="cannot read it as an .npz file"):
         read_outputs(tmp_path / "text.npz", expected)
+
+
+# -- the diagnosis line in failure reports ------------------------------------------------------------
+DIAGNOSIS = "behaves like the reference with one known porting mistake [lstm_gate_order_icfo]"
+
+
+@pytest.fixture
+def reference_reads_icfo(monkeypatch):
+    """A reference that reads the LSTM gate blocks as i, c, f, o: every LSTM check fails."""
+    from rnnparity.reference import lstm
+
+    monkeypatch.setattr(lstm, "LSTM_GATES", ("i", "c", "f", "o"))
+
+
+@pytest.mark.live
+def test_failure_report_of_the_runner_names_the_one_mistake(reference_reads_icfo):
+    from rnnparity.check import runner
+    from rnnparity.matrix.cases import case_from_id
+
+    needs("keras3")
+    rec, problems = runner.check_live(case_from_id("lstm-seq-state-f32-keras3"))
+    report = runner.failure_report(rec.case_id, problems)
+    assert f"diagnosis: keras3's output {DIAGNOSIS}" in report, report
+    assert "(2 problem(s))" in report or "(3 problem(s))" in report  # the diagnosis is not counted
+
+
+@pytest.mark.live
+def test_assert_parity_and_check_model_failures_name_the_one_mistake(reference_reads_icfo):
+    from rnnparity.testing import assert_parity
+
+    layer, (x,), _, _ = _live("tf_keras", "LSTM", SEQ_STATE, {})
+    with pytest.raises(AssertionError, match=r"diagnosis: tf_keras's output behaves like the reference "
+                                             r"with one known porting mistake \[lstm_gate_order_icfo\]"):
+        assert_parity(layer, x)
+    K = registry.get("keras3").K
+    model = K.Sequential([K.Input((T, F)), K.layers.LSTM(U, return_sequences=True)])
+    report = rp.check_model(model, np.asarray(x))
+    assert report.layers[0].status == "fail" and DIAGNOSIS in report.layers[0].message
+
+
+@pytest.mark.live
+def test_no_diagnosis_line_when_no_single_mistake_explains_the_failure(monkeypatch):
+    from rnnparity.check import runner
+    from rnnparity.matrix.cases import case_from_id
+    from rnnparity.reference import lstm
+
+    needs("keras3")
+    original = lstm.LSTMCell.step
+
+    def noisy_step(self, x_t, states):  # not a porting mistake of the catalogue: a drift
+        h, (h_, c) = original(self, x_t, states)
+        return h * 1.01, [h * 1.01, c]
+    monkeypatch.setattr(lstm.LSTMCell, "step", noisy_step)
+    rec, problems = runner.check_live(case_from_id("lstm-seq-state-f32-keras3"))
+    report = runner.failure_report(rec.case_id, problems)
+    assert problems and "diagnosis:" not in report, report

@@ -49,6 +49,7 @@ class Diagnosis:
     divergence: str = ""  # where the port first differs from Keras (unexplained and explained)
     tried: int = 0  # mistakes and pairs run
     subject: str = "the port"
+    baseline: str = "Keras"  # what the mistakes are applied to, in the diagnosis line
 
     @property
     def names(self) -> list:
@@ -60,7 +61,8 @@ class Diagnosis:
         if self.verdict != EXPLAINED or len(self.findings) != 1:
             return None
         f = self.findings[0]
-        return f"diagnosis: {self.subject} behaves like Keras with one known porting mistake [{f.name}]: {f.says}"
+        return (f"diagnosis: {self.subject} behaves like {self.baseline} with one known porting mistake "
+                f"[{f.name}]: {f.says}")
 
     def __str__(self):
         if self.verdict == AGREES:
@@ -183,7 +185,7 @@ def diagnose_plan(reference, steps, port, keras=None, pairs=True, subject="the p
             continue  # not expressible here, or no effect on these inputs
         effective.append(m)
         s = score(outputs, port, lengths, m.tolerance_dtype or precision)
-        if s <= 1:
+        if s <= 1 and (m.fits_port is None or m.fits_port(port)):
             found.append(catalogue_finding(m, s))
     if not found and pairs:
         for a, b in itertools.combinations(effective, 2):
@@ -195,7 +197,7 @@ def diagnose_plan(reference, steps, port, keras=None, pairs=True, subject="the p
             if outputs is None:
                 continue
             s = score(outputs, port, lengths, m.tolerance_dtype or precision)
-            if s <= 1:
+            if s <= 1 and (m.fits_port is None or m.fits_port(port)):
                 found.append(catalogue_finding(m, s))
     found.sort(key=lambda f: f.score)
     return Diagnosis(EXPLAINED if found else UNEXPLAINED, found, where, tried, subject)
@@ -308,12 +310,23 @@ def _names(layer, shape):
         return None
 
 
-def one_line(reference, steps, keras_outputs, subject) -> str | None:
-    """The diagnosis line for a failure report (single mistakes only), or None when not exactly one
-    mistake explains the framework's/target's outputs. Never raises: it only adds to a report."""
+def one_line(reference, steps, outputs, subject) -> str | None:
+    """The diagnosis line of a failure report: ``outputs`` (a target's, per call) against the
+    reference (before its first call), single mistakes only; None unless exactly one mistake
+    explains them. Never raises: it only adds to a report of a failure found otherwise."""
     try:
         _supported(reference)
-        port = [[np.asarray(a) for a in as_list(o)] for o in keras_outputs]
-        return diagnose_plan(reference, steps, port, pairs=False, subject=subject).line
+        port = [[np.asarray(a) for a in as_list(o)] for o in outputs]
+        diagnosis = diagnose_plan(reference, steps, port, pairs=False, subject=subject)
+        diagnosis.baseline = "the reference"
+        return diagnosis.line
     except Exception:  # noqa: BLE001 - a diagnosis is a courtesy on a failure already reported
         return None
+
+
+def diagnosis_mismatch(reference, steps, outputs, subject):
+    """The diagnosis line as a Mismatch of kind "diagnosis" (reports show it, never count it), or None."""
+    from .compare import Mismatch
+
+    line = one_line(reference, steps, outputs, subject)
+    return None if line is None else Mismatch("diagnosis", line)

@@ -52,6 +52,9 @@ class Mistake:
     stage: int = WEIGHTS
     ignores_resets: bool = False  # the port does not reset its state where the plan does
     tolerance_dtype: str | None = None  # compare in this precision's row (a float16 port)
+    # what the port's outputs themselves must show (a float16 port's values are float16 numbers):
+    # with a coarse tolerance row, a drift of 1% would otherwise pass for float16 arithmetic
+    fits_port: Callable | None = None  # (flat port outputs per call) -> bool
 
 
 @dataclass(frozen=True)
@@ -411,6 +414,11 @@ def _float16_inputs(ref, x, mask, init):
     return np.asarray(x).astype(np.float16), mask, init
 
 
+def _float16_values(port) -> bool:
+    return all(np.array_equal(np.asarray(a, np.float64), np.asarray(a).astype(np.float16).astype(np.float64),
+                              equal_nan=True) for call in port for a in call)
+
+
 def _float16_outputs(ref, flat):
     dtype = sublayers(ref)[0].compute_dtype
     return [np.asarray(a).astype(dtype) for a in flat]
@@ -555,7 +563,8 @@ CATALOGUE: tuple = tuple(_gate_orders()) + (
             "outputs match a float16 computation",
             applies=_float16_applies,
             layer=_each_sublayer(lambda sub: _rebuilt(sub, dtype="float16")), inputs=_float16_inputs,
-            outputs=_float16_outputs, stage=REBUILD, tolerance_dtype="float16"),
+            outputs=_float16_outputs, stage=REBUILD, tolerance_dtype="float16",
+            fits_port=_float16_values),
     Mistake("state_not_carried", "stateful",
             "stateful=True: start each batch from the previous batch's final states; your port "
             "starts every batch from zeros", applies=_stateful(True),
@@ -601,8 +610,10 @@ def combined(mistakes) -> Mistake:
             flat = m.outputs(ref, flat)
         return flat
     coarse = [m.tolerance_dtype for m in mistakes if m.tolerance_dtype]
+    checks = [m.fits_port for m in mistakes if m.fits_port]
     return Mistake(" + ".join(m.name for m in mistakes), "+".join(m.group for m in mistakes),
                    "; and ".join(m.says for m in mistakes), layer=layer, inputs=inputs,
                    outputs=outputs, stage=max(m.stage for m in mistakes),
                    ignores_resets=any(m.ignores_resets for m in mistakes),
-                   tolerance_dtype=coarse[0] if coarse else None)
+                   tolerance_dtype=coarse[0] if coarse else None,
+                   fits_port=(lambda port: all(c(port) for c in checks)) if checks else None)
