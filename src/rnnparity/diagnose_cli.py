@@ -110,18 +110,46 @@ def read_outputs(path, expected):
                          + (f"missing {', '.join(missing)}" if missing else "")
                          + ("; " if missing and bad else "") + (f"unexpected {', '.join(bad)}" if bad else ""))
     for key, shape in want.items():
-        if data[key].shape != shape:
+        if sorted(data[key].shape) != sorted(shape):  # axes swapped is a mistake to diagnose
             raise ValueError(f"--outputs {path}: {key} must have shape {shape} (as Keras returns it), "
                              f"got {data[key].shape}")
     return [[data[f"call{k}_output{i}"] for i in range(len(call))] for k, call in enumerate(expected)]
 
 
-def write_reference_outputs(case_id, path):
-    """The *reference's* outputs for a case (in the outputs layout): run in a copy of rnnparity whose
-    reference has a planted bug, they are the outputs of a port with that bug (scripts/mutation_check.py)."""
+def write_case_recordings(case_ids, directory):
+    """Record each case on its framework into ``directory``/<id>.npz (a fixture: spec, weights, plan,
+    the framework's outputs), for `recorded_plan` and `write_reference_outputs`."""
+    from pathlib import Path
+
+    from .check.runner import record
+    from .golden import case_bytes
+    from .matrix.cases import case_from_id
+
+    for case_id in case_ids:
+        rec = record(case_from_id(case_id))
+        rec.layer = None
+        (Path(directory) / f"{case_id}.npz").write_bytes(case_bytes(rec))
+
+
+def recorded_plan(path):
+    """``case_plan`` from a recording (no framework): the reference is built from its spec and weights."""
+    from pathlib import Path
+
+    from .check.runner import output_names, reference_factory
+    from .golden import read_case
+
+    rec = read_case(Path(path).read_bytes(), str(path))
+    names = output_names(rec, rec.plan.calls[0].x.shape)
+    return reference_factory(rec)(), list(rec.plan.steps), [flat(o) for o in rec.outcome.outputs], names
+
+
+def write_reference_outputs(recording, path):
+    """The *reference's* outputs for a recorded case (in the outputs layout): run in a copy of
+    rnnparity whose reference has a planted bug, they are the outputs of a port with that bug
+    (scripts/mutation_check.py). Needs no framework."""
     from .check.diagnose import run
 
-    reference, steps, _, _ = case_plan(case_id)
+    reference, steps, _, _ = recorded_plan(recording)
     write_outputs(path, run(reference, steps))
 
 
