@@ -30,6 +30,10 @@ TARGETS = {
                            f"{_TF} (tf-keras)", "keras2", True),
     "tf1": TargetInfo("rnnparity.targets.tf1", ("tensorflow", "tf_keras"),
                       f"{_TF} (tensorflow + tf-keras legacy cells)", "keras2", True, "tf1"),
+    # Keras 3 layers ported to torch.nn (rnnparity.port.torch); a 5.5 GB install: only when named
+    "torch": TargetInfo("rnnparity.targets.torch", ("tensorflow", "keras", "torch"),
+                        'pip install "rnnparity[torch]" (torch + tensorflow + keras 3)', "keras3", False,
+                        auto=False),
 }
 
 
