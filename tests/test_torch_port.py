@@ -111,3 +111,12 @@ def test_cannot_express_names_the_option_for_cases_the_port_refuses():
     assert said.startswith("GRU reset_after=False")
     assert "right-padded" in registry.cannot_express(case_from_id("lstm-seq-mask_left-f32-torch"))
     assert registry.cannot_express(case_from_id("lstm-bidi_concat-seq-state-mask_right-f32-torch")) is None
+
+
+@pytest.mark.live
+def test_go_backwards_over_one_timestep():
+    """The flipped one-step input has a negative stride, which torch.from_numpy refused."""
+    from rnnparity.port.torch import to_torch
+
+    layer, x = _layer(lambda L: L.GRU(U, return_sequences=True, go_backwards=True))
+    _same(layer(x[:, :1]), to_torch(layer)(x[:, :1]))

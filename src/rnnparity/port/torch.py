@@ -51,7 +51,7 @@ def cannot_express(layer) -> str | None:
     kind = type(first.cell).__name__
     if kind not in ("SimpleRNNCell", "LSTMCell", "GRUCell"):
         return f"cell {kind}: torch.nn has one module per layer kind (stacked or custom cells are not ported)"
-    config = first.get_config()
+    config = first.cell.get_config()  # the cell's: RNN(cell) keeps its options there
     if kind == "GRUCell" and not first.cell.reset_after:
         return ("GRU reset_after=False: torch.nn.GRU applies the reset gate after the recurrent "
                 "product (Keras' reset_after=True) only")
@@ -130,7 +130,7 @@ class TorchPort:
         self.bidirectional = len(subs) == 2
         self.dtype = str(first.compute_dtype)
         cls = getattr(torch.nn, _module_name(self.kind))
-        kwargs = {"nonlinearity": first.get_config()["activation"]} if self.kind == "SimpleRNNCell" else {}
+        kwargs = {"nonlinearity": first.cell.get_config()["activation"]} if self.kind == "SimpleRNNCell" else {}
         self.module = cls(first.cell.input_dim, first.units, batch_first=not first.time_major,
                           bias=first.use_bias, bidirectional=self.bidirectional, **kwargs)
         self.module = self.module.double() if self.dtype == "float64" else self.module.float()
@@ -192,7 +192,8 @@ class TorchPort:
         if self.go_backwards:
             x = x[:, ::-1]
         h0 = self._initial(initial_state, batch)
-        inputs = torch.from_numpy(np.ascontiguousarray(x if not self.time_major else np.swapaxes(x, 0, 1)))
+        # a copy: torch refuses negative strides, which np.ascontiguousarray keeps for one timestep
+        inputs = torch.from_numpy(np.array(x if not self.time_major else np.swapaxes(x, 0, 1), copy=True))
         time_axis = 0 if self.time_major else 1
         with torch.no_grad():
             if mask is not None:
