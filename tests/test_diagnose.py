@@ -285,3 +285,13 @@ def test_no_diagnosis_line_when_no_single_mistake_explains_the_failure(monkeypat
     rec, problems = runner.check_live(case_from_id("lstm-seq-state-f32-keras3"))
     report = runner.failure_report(rec.case_id, problems)
     assert problems and "diagnosis:" not in report, report
+
+
+@pytest.mark.live
+def test_the_worked_example_port_gets_its_planted_mistake_named(capsys):
+    needs("keras3")
+    from examples.ports.numpy_lstm_port import main
+
+    diagnosis = main()
+    assert diagnosis.names == ["lstm_gate_order_icfo"]
+    assert "your port reads them as i, c, f, o" in capsys.readouterr().out
