@@ -120,3 +120,16 @@ def test_go_backwards_over_one_timestep():
 
     layer, x = _layer(lambda L: L.GRU(U, return_sequences=True, go_backwards=True))
     _same(layer(x[:, :1]), to_torch(layer)(x[:, :1]))
+
+
+@pytest.mark.live
+def test_float64_bidirectional_sees_the_input_rounded_to_the_wrappers_float32():
+    """Keras casts a Bidirectional's input to the wrapper's dtype (float32) before the float64
+    sub-layers cast it back: the float64 states differed by 1e-8 without that rounding."""
+    from rnnparity.port.torch import to_torch
+
+    layer, x = _layer(lambda L: L.Bidirectional(L.LSTM(U, return_state=True, dtype="float64")))
+    x = x.astype("float64") + 1e-9
+    out, port = layer(x), to_torch(layer)(x)
+    for k, p in zip(out, port):
+        np.testing.assert_allclose(np.asarray(k), p, atol=1e-12, rtol=1e-12)

@@ -178,7 +178,10 @@ class TorchPort:
     # -- call ---------------------------------------------------------------------------------------
     def __call__(self, x, mask=None, initial_state=None):
         torch = self.torch
-        x = np.asarray(x).astype(self.dtype)
+        x = np.asarray(x)
+        if self.bidirectional:  # Keras casts the input to the wrapper's dtype (float32 by default) first
+            x = x.astype(self.ref.compute_dtype)
+        x = x.astype(self.dtype)
         if self.time_major:
             x = np.swapaxes(x, 0, 1)  # batch-major inside; torch's batch_first=False is matched below
         batch, steps = x.shape[:2]
