@@ -295,3 +295,38 @@ def test_the_worked_example_port_gets_its_planted_mistake_named(capsys):
     diagnosis = main()
     assert diagnosis.names == ["lstm_gate_order_icfo"]
     assert "your port reads them as i, c, f, o" in capsys.readouterr().out
+
+
+# -- the command ----------------------------------------------------------------------------------
+@pytest.mark.live
+def test_cli_diagnoses_a_case_from_the_port_outputs_npz(tmp_path, capsys):
+    from rnnparity.cli import main
+    from rnnparity.diagnose_cli import case_plan, write_outputs
+
+    needs("tf_keras")
+    case = "gru-bidi_concat-seq-state-f32-tf_keras"
+    assert main(["diagnose", "--case", case, "--write-inputs", str(tmp_path / "in.npz")]) == 0
+    inputs = np.load(tmp_path / "in.npz")
+    assert list(inputs["plan"]) == ["call"] and inputs["call0_x"].shape == (3, 7, 3)
+    reference, steps, keras, _ = case_plan(case)
+    write_outputs(tmp_path / "port.npz", run(reference, steps, mistakes.get("bidi_state_order_swapped")))
+    capsys.readouterr()
+    assert main(["diagnose", "--case", case, "--outputs", str(tmp_path / "port.npz"),
+                 "--json", str(tmp_path / "d.json")]) == 1
+    assert "[bidi_state_order_swapped]" in capsys.readouterr().out
+    import json
+
+    assert json.loads((tmp_path / "d.json").read_text())["findings"][0]["name"] == "bidi_state_order_swapped"
+    write_outputs(tmp_path / "keras.npz", keras)
+    assert main(["diagnose", "--case", case, "--outputs", str(tmp_path / "keras.npz")]) == 0
+
+
+def test_cli_refuses_bad_arguments_in_one_line(capsys):
+    from rnnparity.cli import main
+
+    assert main(["diagnose", "--outputs", "port.npz"]) == 2
+    assert "give either --case ID or --model PATH --layer NAME" in capsys.readouterr().err
+    assert main(["diagnose", "--model", "m.keras", "--outputs", "port.npz"]) == 2
+    assert "--model needs --layer NAME" in capsys.readouterr().err
+    assert main(["diagnose", "--case", "lstm-nosuch-f32-keras3", "--outputs", "p.npz"]) == 2
+    assert "is not a known case id" in capsys.readouterr().err
