@@ -330,3 +330,24 @@ def test_cli_refuses_bad_arguments_in_one_line(capsys):
     assert "--model needs --layer NAME" in capsys.readouterr().err
     assert main(["diagnose", "--case", "lstm-nosuch-f32-keras3", "--outputs", "p.npz"]) == 2
     assert "is not a known case id" in capsys.readouterr().err
+
+
+@pytest.mark.live
+def test_cli_diagnoses_a_model_layer_on_the_inputs_it_really_receives(tmp_path, capsys):
+    """masked_series' lstm_1 gets its mask from the model's Masking layer: the port that lets the
+    states move at masked steps is named from the captured call."""
+    from pathlib import Path
+
+    from rnnparity.cli import main
+    from rnnparity.diagnose_cli import model_plan, write_outputs
+
+    needs("keras3")
+    path = str(Path(__file__).resolve().parent.parent / "examples" / "built" / "masked_series.keras3.keras")
+    args = ["diagnose", "--model", path, "--layer", "lstm_1"]
+    from rnnparity.cli import parser
+
+    reference, steps, keras, _ = model_plan(parser().parse_args(args + ["--outputs", "x"]))
+    assert steps[0].mask is not None  # the model's mask reached the layer
+    write_outputs(tmp_path / "port.npz", run(reference, steps, mistakes.get("masked_steps_update_state")))
+    assert main(args + ["--outputs", str(tmp_path / "port.npz")]) == 1
+    assert "[masked_steps_update_state]" in capsys.readouterr().out
