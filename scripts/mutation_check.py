@@ -13,6 +13,11 @@ the unmutated copy and must pass: a slice that fails without a bug proves nothin
     python scripts/mutation_check.py                 # every mutant, prints the fraction caught
     python scripts/mutation_check.py --only lstm_gate_order,bidi_not_re_reversed --no-control
     python scripts/mutation_check.py --list
+    python scripts/mutation_check.py --diagnose-only     # only: does `rnnparity diagnose` name each one?
+
+Then (unless --no-diagnose) each mutant's outputs on its `diagnose_case`, computed by the mutated
+reference, are fed to diagnose as a port's (the case recorded once on the live framework; the
+mutated copies need no framework): it must name the mutant's catalogue mistake first.
 
 The slices run the matrix (T <= 100). That the mutants are still caught on saturated T=2000
 sequences, where the rounding verdict re-runs failures in float64, is checked by
@@ -25,6 +30,7 @@ usage or planting error.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -48,6 +54,10 @@ class Mutant:
     edits: tuple  # ((old, new, expected count), ...)
     select: str  # pytest -k expression
     suite: str = KERAS_SUITE
+    # the case whose outputs, computed by the mutated reference, are fed to `rnnparity diagnose` as a
+    # port's, and the catalogue mistake (rnnparity.check.mistakes) it must name first
+    diagnose_case: str | None = None
+    named: str | None = None
 
 
 def _e(old, new, count=1):
@@ -57,74 +67,156 @@ def _e(old, new, count=1):
 MUTANTS = (
     Mutant("lstm_gate_order", "LSTM gate order i, c, f, o instead of i, f, c, o",
            "reference/lstm.py", (_e('LSTM_GATES = ("i", "f", "c", "o")', 'LSTM_GATES = ("i", "c", "f", "o")'),),
-           "lstm and not bidi and f64 and keras3"),
+           "lstm and not bidi and f64 and keras3",
+           diagnose_case="lstm-seq-state-f32-keras3", named="lstm_gate_order_icfo"),
     Mutant("gru_gate_order", "GRU gate order r, z, h instead of z, r, h",
            "reference/gru.py", (_e('GRU_GATES = ("z", "r", "h")', 'GRU_GATES = ("r", "z", "h")'),),
-           "gru and not bidi and f64 and tf_keras"),
+           "gru and not bidi and f64 and tf_keras",
+           diagnose_case="gru-seq-f32-tf_keras", named="gru_gate_order_rzh"),
     Mutant("transposed_kernel_blocks", "each (units, units) block of the recurrent kernel transposed",
            "reference/cell.py",
            (_e('self.recurrent_kernel = used["recurrent_kernel"]',
                'self.recurrent_kernel = np.concatenate([b.T for b in np.split(used["recurrent_kernel"], '
                'len(self.GATES), axis=-1)], axis=-1)'),),
-           "simple_rnn and not bidi and f64 and keras3"),
+           "simple_rnn and not bidi and f64 and keras3",
+           diagnose_case="simple_rnn-seq-f32-keras3", named="recurrent_kernel_blocks_transposed"),
     Mutant("missing_go_backwards_reverse", "go_backwards does not reverse the time loop",
            "reference/scan.py",
            (_e("order = range(steps - 1, -1, -1) if go_backwards else range(steps)", "order = range(steps)"),),
-           "gru and bwd and not bidi and keras3 and not t100"),
+           "gru and bwd and not bidi and keras3 and not t100",
+           diagnose_case="gru-seq-bwd-f32-keras3", named="go_backwards_ignored"),
     Mutant("gru_reset_after_bias_rows_swapped", "GRU reset_after: input and recurrent bias rows swapped",
            "reference/gru.py",
            (_e("self.bias[1]", "self.bias[0]"),  # recurrent row first, then the input row
             _e("return self.bias[0] if self.reset_after", "return self.bias[1] if self.reset_after")),
-           "gru and not gru_reset_before and not bidi and f64 and keras3"),
+           "gru and not gru_reset_before and not bidi and f64 and keras3",
+           diagnose_case="gru-seq-f32-keras3", named="gru_bias_rows_swapped"),
     Mutant("hard_sigmoid_dialect_swapped", "Keras 2 hard_sigmoid computed with the Keras 3 formula",
            "reference/activations.py",
            (_e('"keras2": {**_COMMON, "hard_sigmoid": hard_sigmoid_keras2}',
                '"keras2": {**_COMMON, "hard_sigmoid": hard_sigmoid_keras3}'),),
-           "hard_sigmoid and tf_keras and not bidi"),
+           "hard_sigmoid and tf_keras and not bidi",
+           diagnose_case="lstm-ract_hard_sigmoid-nobias-f32-tf_keras", named="hard_sigmoid_keras3_formula"),
     Mutant("zero_instead_of_carried_output", "masked steps output zeros instead of the previous output",
            "reference/scan.py",
            (_e("carried = 0 if zero_output_for_mask or k == 0 else outputs[:, k - 1]", "carried = 0"),),
-           "mask and seq and not bidi and keras3"),
+           "mask and seq and not bidi and keras3",
+           diagnose_case="lstm-seq-mask_right-f32-keras3", named="masked_steps_output_zeros"),
     Mutant("states_updated_at_masked_steps", "masked steps update the state",
            "reference/scan.py",
            (_e("new_states = [np.where(keep, new, old) for new, old in zip(new_states, states)]",
                "new_states = list(new_states)"),),
-           "mask and not bidi and keras3"),
+           "mask and not bidi and keras3",
+           diagnose_case="lstm-state-mask_right-f32-keras3", named="masked_steps_update_state"),
     Mutant("bidi_state_order_swapped", "Bidirectional returns backward states before forward states",
            "reference/bidirectional.py",
            (_e("return seq(output + list(fw_states) + list(bw_states))",
                "return seq(output + list(bw_states) + list(fw_states))"),),
-           "bidi_concat and state and not seq and tf_keras"),
+           "bidi_concat and state and not seq and tf_keras",
+           diagnose_case="lstm-bidi_concat-state-f32-tf_keras", named="bidi_state_order_swapped"),
     Mutant("bidi_not_re_reversed", "Bidirectional backward sequence not flipped back before merging",
            "reference/bidirectional.py",
            (_e("return np.flip(y_rev, axis=axis)", "return y_rev"),),
-           "bidi_concat and seq and keras3 and not t100"),
+           "bidi_concat and seq and keras3 and not t100",
+           diagnose_case="gru-bidi_concat-seq-f32-keras3", named="bidi_backward_not_re_reversed"),
     Mutant("stateful_state_not_carried", "stateful layer does not keep its final state",
            "reference/layer.py",
            (_e("self.states = [s.copy() for s in final]",
                "self.states = self.cell.zero_states(x.shape[0])"),),
-           "stateful and lstm and not bidi and keras3"),
+           "stateful and lstm and not bidi and keras3",
+           diagnose_case="lstm-stateful-f32-keras3", named="state_not_carried"),
     Mutant("simple_rnn_bias_dropped", "SimpleRNN ignores its bias",
            "reference/simple_rnn.py",
            (_e("    DEFAULT_RECURRENT_ACTIVATION = None  # SimpleRNN has no gates\n",
                "    DEFAULT_RECURRENT_ACTIVATION = None  # SimpleRNN has no gates\n\n"
                "    def input_bias(self):\n        return self.bias * 0\n"),),
-           "simple_rnn and not bidi and f64 and tf_keras"),
+           "simple_rnn and not bidi and f64 and tf_keras",
+           diagnose_case="simple_rnn-seq-f32-tf_keras", named="bias_ignored"),
     Mutant("initial_state_ignored", "initial_state is checked, then zeros are used",
            "reference/layer.py",
            (_e('return self._checked_arrays(flat, batch, "initial_state"), structure',
                'self._checked_arrays(flat, batch, "initial_state")\n'
                '            return self.cell.zero_states(batch), structure'),),
-           "init and keras3"),
+           "init and keras3",
+           diagnose_case="lstm-seq-state-init-f32-keras3", named="initial_state_ignored"),
     Mutant("time_major_output_not_swapped", "time_major sequence output left batch-major",
            "reference/layer.py",
            (_e("output = np.swapaxes(outputs, 0, 1) if self.time_major else outputs", "output = outputs"),),
-           "time_major and seq and tf_keras"),
+           "time_major and seq and tf_keras",
+           diagnose_case="lstm-seq-state-time_major-f32-tf_keras", named="time_major_output_not_swapped"),
     Mutant("tf1_forget_bias_dropped", "TF1 BasicLSTMCell forget_bias not added",
            "reference/tf1.py",
            (_e("new_c = c * _sigmoid(f + _c(f, self.forget_bias)) + _sigmoid(i) * self.activation(j)",
                "new_c = c * _sigmoid(f) + _sigmoid(i) * self.activation(j)"),),
-           "basic_lstm", suite=TF1_SUITE),
+           "basic_lstm", suite=TF1_SUITE),  # TF1 cells are not diagnosed (diagnose takes Keras layers)
+    # -- more of what ports get wrong (each named by `rnnparity diagnose` too) --
+    Mutant("lstm_gate_order_fico", "LSTM gate order f, i, c, o instead of i, f, c, o",
+           "reference/lstm.py", (_e('LSTM_GATES = ("i", "f", "c", "o")', 'LSTM_GATES = ("f", "i", "c", "o")'),),
+           "lstm and not bidi and f64 and tf_keras",
+           diagnose_case="lstm-seq-state-f32-tf_keras", named="lstm_gate_order_fico"),
+    Mutant("lstm_gate_order_ifoc", "LSTM gate order i, f, o, c instead of i, f, c, o",
+           "reference/lstm.py", (_e('LSTM_GATES = ("i", "f", "c", "o")', 'LSTM_GATES = ("i", "f", "o", "c")'),),
+           "lstm and not bidi and f64 and keras3",
+           diagnose_case="lstm-seq-state-f32-keras3", named="lstm_gate_order_ifoc"),
+    Mutant("lstm_gate_order_cfio", "LSTM gate order c, f, i, o instead of i, f, c, o",
+           "reference/lstm.py", (_e('LSTM_GATES = ("i", "f", "c", "o")', 'LSTM_GATES = ("c", "f", "i", "o")'),),
+           "lstm and bidi_sum and keras3",
+           diagnose_case="lstm-seq-state-f32-keras3", named="lstm_gate_order_cfio"),
+    Mutant("lstm_states_returned_c_h", "LSTM returns its states as [c, h] instead of [h, c]",
+           "reference/layer.py",
+           (_e("return seq([output, *states])", "return seq([output, *states[::-1]])"),),
+           "lstm and state and not bidi and keras3",
+           diagnose_case="lstm-state-f32-keras3", named="lstm_returned_state_order_swapped"),
+    Mutant("lstm_initial_state_read_c_h", "LSTM reads initial_state as [c, h]",
+           "reference/layer.py",
+           (_e('flat, structure = self._flatten_states(initial_state, "initial_state")',
+               'flat, structure = self._flatten_states(initial_state, "initial_state")\n'
+               '            flat = list(flat)[::-1]'),),
+           "lstm and init and not bidi and tf_keras",
+           diagnose_case="lstm-seq-state-init-f32-keras3", named="lstm_initial_state_order_swapped"),
+    Mutant("go_backwards_output_flipped_back", "go_backwards sequence returned in input order (ONNX style)",
+           "reference/layer.py",
+           (_e("output = np.swapaxes(outputs, 0, 1) if self.time_major else outputs",
+               "output = np.swapaxes(outputs, 0, 1) if self.time_major else "
+               "(outputs[:, ::-1] if self.go_backwards else outputs)"),),
+           "seq and bwd and not bidi and keras3 and not t100",
+           diagnose_case="gru-seq-bwd-f32-keras3", named="go_backwards_output_flipped_back"),
+    Mutant("mask_not_reversed_with_go_backwards", "go_backwards reverses the inputs, not the mask",
+           "reference/scan.py", (_e("keep = mask[:, t, None]", "keep = mask[:, k, None]"),),
+           "mask and bwd and not bidi and keras3",
+           diagnose_case="gru-seq-bwd-mask_right-f32-keras3", named="mask_not_reversed_with_go_backwards"),
+    Mutant("hard_sigmoid_keras2_in_keras3", "Keras 3 hard_sigmoid computed with the Keras 2 formula",
+           "reference/activations.py",
+           (_e('**_COMMON, "hard_sigmoid": hard_sigmoid_keras3, "silu"',
+               '**_COMMON, "hard_sigmoid": hard_sigmoid_keras2, "silu"'),),
+           "hard_sigmoid and keras3 and not bidi",
+           diagnose_case="lstm-ract_hard_sigmoid-nobias-f32-keras3", named="hard_sigmoid_keras2_formula"),
+    Mutant("gates_hard_sigmoid", "gates use hard_sigmoid where recurrent_activation='sigmoid'",
+           "reference/activations.py",
+           (_e('**_COMMON, "hard_sigmoid": hard_sigmoid_keras3, "silu"',
+               '**_COMMON, "sigmoid": hard_sigmoid_keras3, "hard_sigmoid": hard_sigmoid_keras3, "silu"'),),
+           "lstm and not bidi and f64 and keras3",
+           diagnose_case="lstm-seq-f32-keras3", named="recurrent_activation_hard_sigmoid"),
+    Mutant("lstm_forget_bias_added", "LSTM adds a forget bias of 1 on top of Keras' bias (TF1 style)",
+           "reference/lstm.py",
+           (_e("        z += x_t\n", "        z += x_t\n        split_gates(z, LSTM_GATES)[\"f\"][...] += 1\n"),),
+           "lstm and not bidi and f64 and tf_keras",
+           diagnose_case="lstm-seq-f32-keras3", named="lstm_forget_bias_added"),
+    Mutant("gru_recurrent_bias_dropped", "GRU reset_after ignores its recurrent bias row",
+           "reference/gru.py", (_e("inner += self.bias[1]", "inner += 0 * self.bias[1]"),),
+           "gru and not gru_reset_before and not bidi and f64 and tf_keras",
+           diagnose_case="gru-seq-f32-keras3", named="gru_recurrent_bias_dropped"),
+    Mutant("stateful_state_not_reset", "reset_states() keeps the stateful layer's states",
+           "reference/layer.py",
+           (_e("self.states = self.cell.zero_states(self.states[0].shape[0])", "pass"),),
+           "stateful and gru and not bidi and keras3",
+           diagnose_case="gru-seq-stateful-f32-keras3", named="state_not_reset"),
+    Mutant("bidi_states_interleaved", "Bidirectional LSTM states as fw h, bw h, fw c, bw c (ONNX layout)",
+           "reference/bidirectional.py",
+           (_e("return seq(output + list(fw_states) + list(bw_states))",
+               "return seq(output + [s for pair in zip(fw_states, bw_states) for s in pair])"),),
+           "lstm and bidi_concat and state and not seq and keras3",
+           diagnose_case="lstm-bidi_concat-state-f32-keras3", named="bidi_states_interleaved"),
 )
 
 
@@ -207,6 +299,72 @@ def check(mutants, workers=2, control=True, timeout=1800.0, out=print):
     return caught, len(rows), rows
 
 
+# In the unmutated checkout, once: record every diagnose case on its framework (the oracle).
+_RECORD = ("import json, sys; from rnnparity.diagnose_cli import write_case_recordings; "
+           "write_case_recordings(json.loads(sys.argv[1]), sys.argv[2])")
+# In a mutated copy (no framework needed): the mutated reference's outputs for the recorded case are
+# the outputs of a port with that bug.
+_PORT_OUTPUTS = ("import sys; from rnnparity.diagnose_cli import write_reference_outputs; "
+                 "write_reference_outputs(sys.argv[1], sys.argv[2])")
+# In the unmutated checkout, once: what `rnnparity diagnose --case ID --outputs F` reports (the same
+# functions, on the recorded framework outputs), per mutant.
+_DIAGNOSE = """
+import json, sys
+from rnnparity.check.diagnose import diagnose_plan
+from rnnparity.diagnose_cli import read_outputs, recorded_plan
+for recording, path in json.loads(sys.argv[1]):
+    try:
+        reference, steps, keras, names = recorded_plan(recording)
+        d = diagnose_plan(reference, steps, read_outputs(path, keras), keras=keras, names=names)
+        said = {"verdict": d.verdict, "names": d.names}
+    except Exception as exc:
+        said = {"verdict": f"error: {type(exc).__name__}: {exc}", "names": []}
+    print(json.dumps({"path": path, **said}), flush=True)
+"""
+
+
+def _python(code, args, src, timeout):
+    env = {**os.environ, "PYTHONPATH": str(src), "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONDONTWRITEBYTECODE": "1"}
+    proc = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True,
+                          timeout=timeout)
+    if proc.returncode != 0:
+        raise PlantError(f"{code.splitlines()[-1][:60]!r} {args[:1]} exited {proc.returncode}:\n"
+                         f"{proc.stderr[-1500:]}")
+    return proc.stdout
+
+
+def check_names(mutants, timeout=1800.0, out=print, workers=2):
+    """Feed each mutant's outputs, as a port's, to diagnose; return (named, total, rows) with rows of
+    (mutant, named correctly, what diagnose said). Mutants without a diagnose_case are left out."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    mutants = [m for m in mutants if m.diagnose_case]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="rnnparity-named-") as tmp:
+        tmp = Path(tmp)
+        for m in mutants:
+            make_copy(tmp / m.name)
+            plant(tmp / m.name, m)
+
+        cases = sorted({m.diagnose_case for m in mutants})
+        _python(_RECORD, [json.dumps(cases), str(tmp)], ROOT / "src", timeout)
+
+        def port_outputs(m):
+            path, recording = tmp / f"{m.name}.npz", str(tmp / f"{m.diagnose_case}.npz")
+            _python(_PORT_OUTPUTS, [recording, str(path)], tmp / m.name / "src", timeout)
+            return [recording, str(path)]
+        with ThreadPoolExecutor(max(1, workers)) as pool:
+            jobs = list(pool.map(port_outputs, mutants))
+        said = [json.loads(line) for line in
+                _python(_DIAGNOSE, [json.dumps(jobs)], ROOT / "src", timeout).splitlines() if line.startswith("{")]
+        for m, d in zip(mutants, said):
+            named = d["verdict"] == "explained" and d["names"][:1] == [m.named]
+            rows.append((m, named, d))
+            out(f"{'NAMED' if named else 'MISNAMED':<12} {m.name:<36} -> {', '.join(d['names'][:3]) or d['verdict']}"
+                f"{'' if named else f'  (expected {m.named})'}")
+    return sum(1 for _, n, _ in rows if n), len(rows), rows
+
+
 def table(rows):
     lines = [f"| {'mutant':<36} | {'planted bug':<66} | caught | slice (-k) |",
              f"|{'-' * 38}|{'-' * 68}|--------|------------|"]
@@ -223,6 +381,10 @@ def main(argv=None):
     parser.add_argument("--no-control", dest="control", action="store_false",
                         help="skip the runs on the unmutated copy")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per slice")
+    parser.add_argument("--diagnose-only", action="store_true",
+                        help="only check that diagnose names each mutant (no pytest slices: minutes, not tens)")
+    parser.add_argument("--no-diagnose", dest="diagnose", action="store_false",
+                        help="skip the naming check")
     args = parser.parse_args(argv)
     by_name = {m.name: m for m in MUTANTS}
     if args.list:
@@ -235,15 +397,25 @@ def main(argv=None):
         if unknown:
             parser.error(f"unknown mutant(s) {unknown}; see --list")
         selected = [by_name[n] for n in args.only.split(",")]
+    start = time.monotonic()
+    caught = total = named = diagnosed = 0
     try:
-        caught, total, rows = check(selected, args.workers, args.control, args.timeout)
+        if not args.diagnose_only:
+            caught, total, rows = check(selected, args.workers, args.control, args.timeout)
+            print()
+            print(table(rows))
+        if args.diagnose or args.diagnose_only:
+            named, diagnosed, _ = check_names(selected, args.timeout, workers=max(1, args.workers))
     except PlantError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return 2
-    print()
-    print(table(rows))
-    print(f"\ncaught {caught}/{total} mutants ({100.0 * caught / total:.0f}%)")
-    return 0 if caught == total else 1
+    if not args.diagnose_only:
+        print(f"\ncaught {caught}/{total} mutants ({100.0 * caught / total:.0f}%)")
+    if args.diagnose or args.diagnose_only:
+        print(f"named {named}/{diagnosed} mutants by `rnnparity diagnose` "
+              f"({len(selected) - diagnosed} without a diagnose case: TF1 cells are not diagnosed)")
+    print(f"{time.monotonic() - start:.0f} s")
+    return 0 if caught == total and named == diagnosed else 1
 
 
 if __name__ == "__main__":

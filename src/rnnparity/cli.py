@@ -10,6 +10,7 @@ and --version (the model commands live in rnnparity.model_cli).
     rnnparity check-model model.keras [--json F]       # every recurrent layer of a saved model
     rnnparity record-model model.h5 --out DIR          # its layers' captured calls, for `compare`
     rnnparity list [--tier full] [--target tf_keras] [WORD ...]
+    rnnparity diagnose --case ID --outputs port.npz    # which porting mistake explains a port
 """
 from __future__ import annotations
 
@@ -332,6 +333,9 @@ def parser():
     from .model_cli import add_parsers
 
     add_parsers(sub)
+    from .diagnose_cli import add_parser as add_diagnose_parser
+
+    add_diagnose_parser(sub)
     return p
 
 

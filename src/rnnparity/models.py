@@ -12,6 +12,7 @@ first, then `batches` consecutive batches run through one reference copy, then a
 """
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass, field
 
@@ -20,6 +21,7 @@ import numpy as np
 from .check import rounding, runner
 from .capture import capturing, mask_source, recurrent_layers
 from .check.compare import Stats, as_list, coarsest, elementwise_errors, first_bad_timestep
+from .check.diagnose import diagnosis_mismatch
 from .convert import dialect_of, from_keras
 from .matrix.data import Plan, Reset
 from .check.divergences import divergence_for_call
@@ -271,6 +273,7 @@ def check_captured(entry, target, atol=None, rtol=None, stopped=None):
         return row, None
     if getattr(reference, "stateful", False):
         reference.reset_states()  # the live layer was reset before the first batch
+    pristine = copy.deepcopy(reference)  # before its first call: what a failure's diagnosis starts from
     try:
         spec = layer_spec(found.layer)
     except ValueError:  # still checked against its from_keras copy; no float64 re-run, no recording
@@ -290,6 +293,9 @@ def check_captured(entry, target, atol=None, rtol=None, stopped=None):
         row.status = "pass"
         row.message = "passes within rounding: " + verdict.report() if verdict else ""
         return row, rec if spec is not None else None
+    if any(p.kind == "values" for p in problems):
+        line = diagnosis_mismatch(pristine, rec.plan.steps, rec.outcome.outputs, f"{target}'s output")
+        problems += [line] if line is not None else []
     report = runner.failure_report(found.name, problems).rsplit("\nrepro:", 1)[0]
     row.status = "xfail" if known else "fail"
     row.message = f"known framework bug [{known.key}]: {known.reason}\n{report}" if known else report

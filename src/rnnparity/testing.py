@@ -20,6 +20,7 @@ A whole model, one test id per recurrent layer (see `model_layer_params`):
 """
 from __future__ import annotations
 
+import copy
 import types
 
 import numpy as np
@@ -29,7 +30,9 @@ from .check import rounding as _rounding
 from .check.compare import Mismatch, compare_outputs
 from .convert import dialect_of, from_keras
 from .check.divergences import divergence_for_call
+from .check.diagnose import diagnosis_mismatch
 from .check.runner import failure_report
+from .matrix.data import Call
 from .structure import explain
 from .check.tolerances import tolerance
 
@@ -70,6 +73,7 @@ def assert_parity(framework_layer, x, mask=None, initial_state=None, *, atol=Non
     reference = from_keras(framework_layer)
     states = _state_list(initial_state)
     check_inputs(reference, x, mask, states, dialect)
+    pristine = copy.deepcopy(reference)  # before its call: what a failure's diagnosis starts from
     saved = _snapshot(framework_layer)
     # The reference first: it refuses what it does not model before the framework sees the input.
     actual = reference(x, mask=mask, initial_state=states)
@@ -100,6 +104,10 @@ def assert_parity(framework_layer, x, mask=None, initial_state=None, *, atol=Non
             return expected
         problems.append(verdict.mismatch())
     if problems:
+        if any(p.kind == "values" for p in problems):
+            line = diagnosis_mismatch(pristine, [Call(x, mask, states)], [expected],
+                                      f"{target}'s output")
+            problems += [line] if line is not None else []
         report = failure_report(f"{type(framework_layer).__name__} {framework_layer.name}", problems,
                                 repro=None)
         known = divergence_for_call(view)

@@ -98,3 +98,23 @@ def test_script_catches_a_planted_bug_and_its_control_passes():
     assert (caught, total) == (1, 1), lines
     assert lines[0].startswith("control ok"), lines
     assert "| lstm_gate_order" in mc.table(rows) and "| yes" in mc.table(rows)
+
+
+@pytest.mark.live
+def test_script_checks_that_diagnose_names_a_mutant():
+    ok, reason = registry.availability("keras3")
+    if not ok:
+        pytest.skip(reason)
+    mutant = next(m for m in mc.MUTANTS if m.name == "bidi_not_re_reversed")
+    lines = []
+    named, total, rows = mc.check_names([mutant], timeout=600, out=lines.append)
+    assert (named, total) == (1, 1), lines
+    assert lines[0].startswith("NAMED") and "bidi_backward_not_re_reversed" in lines[0]
+
+
+def test_every_keras_mutant_has_a_diagnose_case_naming_a_catalogue_mistake():
+    from rnnparity.check import mistakes
+
+    keras = [m for m in mc.MUTANTS if m.suite == mc.KERAS_SUITE]
+    assert len(mc.MUTANTS) >= 25 and all(m.diagnose_case and m.named for m in keras)
+    assert {m.named for m in keras} <= set(mistakes.BY_NAME)

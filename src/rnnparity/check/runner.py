@@ -8,12 +8,15 @@ on values only it re-runs the case in float64 for the rounding verdict (rnnparit
 """
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from ..targets import registry
 from . import rounding
 from ..matrix.cases import Case
 from .compare import Mismatch, Stats, as_list, compare_array, compare_outputs
+from .diagnose import diagnosis_mismatch
 from ..convert import from_keras, from_spec
 from ..matrix.data import Plan, make_plan
 from ..targets.base import Outcome, Recording, execute  # noqa: F401 - re-exported
@@ -168,8 +171,8 @@ def _check(run, spec, plan, weights, stats, atol, rtol, with_rounding):
 
     Errors go into ``stats`` only for a case that passes outright: one that passes within rounding
     exceeds the table by definition and is only counted."""
-    seen = Stats()
-    rec, ours, problems = _record_and_verify(run, spec, plan, weights, seen, atol, rtol)
+    seen, kept = Stats(), {}
+    rec, ours, problems = _record_and_verify(run, spec, plan, weights, seen, atol, rtol, kept)
     if with_rounding and rounding.eligible(problems):
         rec.rounding = _rounding_verdict(run, rec, ours, problems)
         if rec.rounding.passed:
@@ -177,6 +180,11 @@ def _check(run, spec, plan, weights, stats, atol, rtol, with_rounding):
             problems = []
         else:
             problems.append(rec.rounding.mismatch())
+    if any(p.kind == "values" for p in problems) and "pristine" in kept:
+        line = diagnosis_mismatch(kept["pristine"], plan.steps, rec.outcome.outputs,
+                                  f"{registry.target_of(rec.case_id) or 'the target'}'s output")
+        if line is not None:
+            problems.append(line)
     if stats is not None and not problems:
         stats.merge(seen)
     return rec, problems
@@ -195,13 +203,16 @@ def _rounding_verdict(run, rec, ours, problems):
         rerun_problems=[p for p in problems64 if p.kind != "values"])
 
 
-def _record_and_verify(run, spec, plan, weights, stats, atol, rtol):
-    """(recording, the reference's Outcome or None, mismatches)."""
+def _record_and_verify(run, spec, plan, weights, stats, atol, rtol, kept=None):
+    """(recording, the reference's Outcome or None, mismatches). ``kept["pristine"]``: a copy of
+    the reference before its first call (for the diagnosis of a failure)."""
     copied = {}
 
     def copy_reference(layer):
         try:
             copied["ref"] = from_keras(layer)
+            if kept is not None:
+                kept["pristine"] = copy.deepcopy(copied["ref"])
         except Exception as exc:  # noqa: BLE001 - reported by verify, as for any reference error
             copied["error"] = exc
 
@@ -248,9 +259,10 @@ _DEFAULT = object()
 def failure_report(case_id: str, problems, repro=_DEFAULT) -> str:
     """The report of a failed check. ``repro``: the command line that reruns it (default: the
     matrix case's `rnnparity check --case`); None for none (a user's own layer)."""
-    # the rounding verdict (the last mismatch, when reached) explains the others: not counted, always shown
-    verdict = [p for p in problems if p.kind == "rounding"]
-    problems = [p for p in problems if p.kind != "rounding"]
+    # the rounding verdict (the last mismatch, when reached) and the diagnosis (which known porting
+    # mistake explains the difference) explain the others: not counted, always shown
+    verdict = [p for p in problems if p.kind in ("rounding", "diagnosis")]
+    problems = [p for p in problems if p.kind not in ("rounding", "diagnosis")]
     head = f"[{case_id}] the reference and the framework disagree ({len(problems)} problem(s))"
     body = [p.message for p in problems[:6]]
     if len(problems) > 6:

@@ -44,6 +44,10 @@ TARGETS = {
                                "keras3", False, auto=False),
     "onnx": TargetInfo("rnnparity.targets.onnx", ("tensorflow", "keras", "tf2onnx", "onnxruntime"),
                        'pip install "rnnparity[onnx]"', "keras3", True, default_tier="runtime"),
+    # Keras 3 layers ported to torch.nn (rnnparity.port.torch); a 5.5 GB install: only when named
+    "torch": TargetInfo("rnnparity.targets.torch", ("tensorflow", "keras", "torch"),
+                        'pip install "rnnparity[torch]" (torch + tensorflow + keras 3)', "keras3", False,
+                        auto=False),
 }
 
 

@@ -1,0 +1,211 @@
+"""`rnnparity diagnose`: which known porting mistake explains a port's outputs (rnnparity.check.diagnose).
+
+    rnnparity diagnose --case lstm-seq-state-f32-keras3 --write-inputs in.npz   # the inputs to feed
+    rnnparity diagnose --case lstm-seq-state-f32-keras3 --outputs port.npz      # the diagnosis
+    rnnparity diagnose --model m.keras --layer encoder/lstm --write-inputs in.npz
+    rnnparity diagnose --model m.keras --layer encoder/lstm --outputs port.npz [--json F]
+
+The .npz layouts (k counts the calls from 0, i the arrays of one call in the order Keras returns them:
+the output, then the states):
+- inputs (written):  call{k}_x, call{k}_mask (when masked), call{k}_initial_state{j} (when given), and
+  `plan`: one string per step, "call" or "reset" (a stateful layer's reset_states() between calls);
+- outputs (read):    call{k}_output{i}, every array of every call, nothing else.
+A case runs with the matrix's seeded weights (those of `rnnparity check --case`); a model layer with
+its own, on the inputs it really receives from the model.
+"""
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+
+from .check.compare import as_list
+from .matrix.data import Call, Reset
+
+
+def case_plan(case_id):
+    """(reference, plan steps, Keras' outputs per call, output names) for a matrix case: the live
+    layer runs the plan; the reference is copied from it before its first call."""
+    from .check.runner import record
+    from .convert import from_keras
+    from .matrix.cases import case_from_id
+
+    case = case_from_id(case_id)
+    copied = {}
+    rec = record(case, on_built=lambda layer: copied.setdefault("ref", from_keras(layer)))
+    if rec.outcome.error is not None:
+        raise ValueError(f"case {case_id}: the framework raised {rec.outcome.error[1]}: "
+                         f"{rec.outcome.error[2]} (nothing to diagnose)")
+    from .check.runner import output_names
+
+    names = output_names(rec, rec.plan.calls[0].x.shape)
+    return copied["ref"], list(rec.plan.steps), [flat(o) for o in rec.outcome.outputs], names
+
+
+def model_plan(args):
+    """The same for one recurrent layer of a model file, on the inputs it receives from the model."""
+    from .capture import recurrent_layers
+    from .convert import from_keras
+    from .model_cli import _load
+    from .models import _forward, _plan, _stateful
+
+    args.path = args.model
+    model, target, feed = _load(args)
+    found = [f for f in recurrent_layers(model) if f.name == args.layer]
+    if not found:
+        names = ", ".join(f.name for f in recurrent_layers(model))
+        raise ValueError(f"--layer {args.layer!r}: no recurrent layer of that name in {args.model}; "
+                         f"its recurrent layers are: {names}")
+    stateful = [f for f in found if _stateful(f.layer)]
+    entries, stopped = _forward(model, found, stateful, feed, args.batches)
+    entry = entries[0]
+    if entry.error is not None or not entry.calls:
+        raise ValueError(f"--layer {args.layer!r}: the layer raised or was never called "
+                         f"({stopped or entry.error})")
+    reference = from_keras(found[0].layer)
+    if getattr(reference, "stateful", False):
+        reference.reset_states()  # the live layer was reset before the first batch
+    return reference, list(_plan(entry).steps), [flat(o) for o in entry.outputs], None
+
+
+def flat(outputs):
+    return [np.asarray(a) for a in as_list(outputs)]
+
+
+def write_inputs(path, steps):
+    arrays, k = {"plan": np.array(["reset" if isinstance(s, Reset) else "call" for s in steps])}, 0
+    for s in steps:
+        if isinstance(s, Reset):
+            continue
+        arrays[f"call{k}_x"] = np.asarray(s.x)
+        if s.mask is not None:
+            arrays[f"call{k}_mask"] = np.asarray(s.mask)
+        for j, st in enumerate(s.initial_state or []):
+            arrays[f"call{k}_initial_state{j}"] = np.asarray(st)
+        k += 1
+    np.savez(path, **arrays)
+
+
+def write_outputs(path, outputs):
+    np.savez(path, **{f"call{k}_output{i}": a for k, call in enumerate(outputs) for i, a in enumerate(call)})
+
+
+_KEY = re.compile(r"call(\d+)_output(\d+)$")
+
+
+def read_outputs(path, expected):
+    """The port's outputs per call from an .npz, checked against the layout of Keras' ``expected``."""
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"--outputs {path}: cannot read it as an .npz file: {exc}") from None
+    want = {f"call{k}_output{i}": np.shape(a) for k, call in enumerate(expected) for i, a in enumerate(call)}
+    keys = set(data.files)
+    if keys != set(want):
+        bad = sorted(k for k in keys if k not in want)
+        missing = sorted(k for k in want if k not in keys)
+        raise ValueError(f"--outputs {path}: expected the arrays {', '.join(sorted(want))} (call<k>_output<i>: "
+                         f"call k's i-th array in Keras' order); "
+                         + (f"missing {', '.join(missing)}" if missing else "")
+                         + ("; " if missing and bad else "") + (f"unexpected {', '.join(bad)}" if bad else ""))
+    for key, shape in want.items():
+        if sorted(data[key].shape) != sorted(shape):  # axes swapped is a mistake to diagnose
+            raise ValueError(f"--outputs {path}: {key} must have shape {shape} (as Keras returns it), "
+                             f"got {data[key].shape}")
+    return [[data[f"call{k}_output{i}"] for i in range(len(call))] for k, call in enumerate(expected)]
+
+
+def write_case_recordings(case_ids, directory):
+    """Record each case on its framework into ``directory``/<id>.npz (a fixture: spec, weights, plan,
+    the framework's outputs), for `recorded_plan` and `write_reference_outputs`."""
+    from pathlib import Path
+
+    from .check.runner import record
+    from .golden import case_bytes
+    from .matrix.cases import case_from_id
+
+    for case_id in case_ids:
+        rec = record(case_from_id(case_id))
+        rec.layer = None
+        (Path(directory) / f"{case_id}.npz").write_bytes(case_bytes(rec))
+
+
+def recorded_plan(path):
+    """``case_plan`` from a recording (no framework): the reference is built from its spec and weights."""
+    from pathlib import Path
+
+    from .check.runner import output_names, reference_factory
+    from .golden import read_case
+
+    rec = read_case(Path(path).read_bytes(), str(path))
+    names = output_names(rec, rec.plan.calls[0].x.shape)
+    return reference_factory(rec)(), list(rec.plan.steps), [flat(o) for o in rec.outcome.outputs], names
+
+
+def write_reference_outputs(recording, path):
+    """The *reference's* outputs for a recorded case (in the outputs layout): run in a copy of
+    rnnparity whose reference has a planted bug, they are the outputs of a port with that bug
+    (scripts/mutation_check.py). Needs no framework."""
+    from .check.diagnose import run
+
+    reference, steps, _, _ = recorded_plan(recording)
+    write_outputs(path, run(reference, steps))
+
+
+def cmd_diagnose(args):
+    from .check.diagnose import diagnose_plan
+
+    if bool(args.case) == bool(args.model):
+        raise ValueError("give either --case ID or --model PATH --layer NAME")
+    if args.model and not args.layer:
+        raise ValueError("--model needs --layer NAME (the recurrent layer's path, e.g. encoder/lstm)")
+    if not args.outputs and not args.write_inputs:
+        raise ValueError("give --outputs port.npz (the port's outputs) and/or --write-inputs F")
+    if args.case:
+        from .cli import unknown_case
+
+        complaint = unknown_case(args.case)
+        if complaint:
+            raise ValueError(complaint)
+        from .cli import _SHOW_TF_LOGS
+        from .targets import installed, registry
+
+        installed.import_quietly(registry.target_of(args.case), show_logs=_SHOW_TF_LOGS)
+        reference, steps, keras, names = case_plan(args.case)
+    else:
+        reference, steps, keras, names = model_plan(args)
+    if args.write_inputs:
+        write_inputs(args.write_inputs, steps)
+        print(f"wrote the inputs of {sum(isinstance(s, Call) for s in steps)} call(s) to {args.write_inputs}")
+    if not args.outputs:
+        return 0
+    port = read_outputs(args.outputs, keras)
+    subject = f"the port ({args.outputs})"
+    diagnosis = diagnose_plan(reference, steps, port, keras=keras, pairs=not args.no_pairs,
+                              subject=subject, names=names)
+    print(diagnosis)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(diagnosis.to_dict(), f, indent=1)
+    return {"agrees": 0, "explained": 1}.get(diagnosis.verdict, 3)
+
+
+def add_parser(sub):
+    d = sub.add_parser("diagnose", help="name the known porting mistake that explains a port's outputs",
+                       description=__doc__.split("\n\n")[0])
+    d.add_argument("--case", help="a case id of the matrix (`rnnparity list`)")
+    d.add_argument("--model", help="a .keras or .h5 model file (with --layer)")
+    d.add_argument("--layer", help="the recurrent layer of --model, by its path of names")
+    d.add_argument("--outputs", help="the port's outputs, .npz: call<k>_output<i>")
+    d.add_argument("--write-inputs", help="write the inputs the port must run on (.npz) here")
+    d.add_argument("--json", help="write the diagnosis as JSON here")
+    d.add_argument("--no-pairs", action="store_true", help="try single mistakes only")
+    for option, kwargs in (("--inputs", {}), ("--batch", {"type": int, "default": 4}),
+                           ("--time", {"type": int, "default": 12}), ("--seed", {"type": int, "default": 0}),
+                           ("--batches", {"type": int, "default": 1}),
+                           ("--framework", {"choices": ("keras3", "tf_keras")})):
+        d.add_argument(option, help="with --model: as for check-model", **kwargs)
+    d.add_argument("--unsafe", action="store_true", help="with --model: as for check-model")
+    d.set_defaults(func=cmd_diagnose)
+
