@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..reference.bidirectional import merge_directions
+
 KERAS_TO_TORCH_GRU = (1, 0, 2)  # torch's r, z, n are Keras' blocks 1, 0, 2
 
 
@@ -232,7 +234,7 @@ class TorchPort:
                 y, y_rev = finals[0][0], finals[0][1]
             if self.dialect == "keras3":
                 y, y_rev = y.astype(self.ref.compute_dtype), y_rev.astype(self.ref.compute_dtype)
-            outputs = [y, y_rev] if self.merge_mode is None else [_merge(self.merge_mode, y, y_rev)]
+            outputs = [y, y_rev] if self.merge_mode is None else [merge_directions(self.merge_mode, y, y_rev)]
             states = [f[d] for d in range(2) for f in finals]
         else:
             outputs = [fw if self.return_sequences else finals[0][0]]
@@ -245,11 +247,3 @@ class TorchPort:
         return outputs[0] if len(outputs) == 1 else seq(outputs)
 
 
-def _merge(mode, y, y_rev):
-    if mode == "concat":
-        return np.concatenate([y, y_rev], axis=-1)
-    if mode == "sum":
-        return y + y_rev
-    if mode == "mul":
-        return y * y_rev
-    return (y + y_rev) / np.asarray(2, y.dtype)

@@ -28,7 +28,8 @@ def restore_time_order(y_rev, axis):
     return np.flip(y_rev, axis=axis)
 
 
-def _merge(mode, y, y_rev):
+def merge_directions(mode, y, y_rev):
+    """Bidirectional's merge of the forward and the (re-reversed) backward outputs."""
     if mode == "concat":
         return np.concatenate([y, y_rev], axis=-1)
     if mode == "sum":
@@ -163,7 +164,7 @@ class Bidirectional:
         if self.return_sequences:
             y_rev = restore_time_order(y_rev, axis=0 if self.time_major else 1)
         seq = tuple if self.dialect == "keras3" else list
-        output = [y, y_rev] if self.merge_mode is None else [_merge(self.merge_mode, y, y_rev)]
+        output = [y, y_rev] if self.merge_mode is None else [merge_directions(self.merge_mode, y, y_rev)]
         if self.return_state:
             return seq(output + list(fw_states) + list(bw_states))
         return seq(output) if self.merge_mode is None else output[0]
