@@ -105,7 +105,7 @@ def test_a_framework_error_that_is_a_registered_bug_names_the_entry():
     with pytest.raises(KnownFrameworkBug) as info:
         assert_parity(layer, X)
     message = str(info.value)
-    assert message.startswith("known framework bug [keras3-bidirectional-stateful-return-state] (keras3)")
+    assert message.startswith("known framework bug [keras3-bidirectional-stateful-return-state] (keras3, ")
     assert ("the framework raised TypeError: unsupported operand type(s) for *: 'generator' and 'int'"
             in message)
     assert "repro:\nimport keras" in message

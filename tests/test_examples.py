@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from examples import build_examples, catalog
+from rnnparity.plugin import selected_targets
 from rnnparity.targets import registry
 
 pytestmark = pytest.mark.live
@@ -29,7 +30,8 @@ def _dialect_selected(request):
     if dialect is None:
         return
     try:
-        targets = [t.strip() for t in request.config.getoption("rnnparity_targets").split(",")]
+        request.config.getoption("rnnparity_targets")
+        targets = list(selected_targets(request.config))
     except ValueError:  # plugin not loaded
         targets = list(catalog.DIALECTS)
     if dialect not in targets:

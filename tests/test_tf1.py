@@ -15,6 +15,7 @@ import pytest
 tf = pytest.importorskip("tensorflow", reason='tensorflow is not installed: pip install "rnnparity[tf]"')
 pytest.importorskip("tf_keras", reason='tf_keras (the legacy cells) is not installed: pip install "rnnparity[tf]"')
 
+from rnnparity.plugin import selected_targets
 from rnnparity import tf1  # noqa: E402
 from rnnparity.check.compare import compare_outputs  # noqa: E402
 from rnnparity.targets.registry import get  # noqa: E402
@@ -30,11 +31,12 @@ pytestmark = [
 @pytest.fixture(autouse=True)
 def _tf1_target_selected(request):
     try:
-        targets = request.config.getoption("rnnparity_targets")
+        request.config.getoption("rnnparity_targets")
     except ValueError:  # plugin not loaded
         return
-    if "tf1" not in [t.strip() for t in targets.split(",")]:
-        pytest.skip(f"target tf1 not selected (--rnnparity-targets={targets})")
+    targets = selected_targets(request.config)
+    if "tf1" not in targets:
+        pytest.skip(f"target tf1 not selected (--rnnparity-targets={','.join(targets)})")
 
 
 def test_record_is_plain_numpy():
