@@ -24,6 +24,7 @@ EXTRA = 'pip install "rnnparity[report]"'
 TEMPLATES = Path(__file__).with_name("templates")
 # the bytes of plots a page may hold (~13 kB each) so that it stays under 5 MB; later cases keep their tables
 PLOT_BUDGET = 2_500_000
+PAGE_LIMIT = 4_900_000  # under the 5 MB a CI artifact page may take: a big run gets fewer plots
 
 
 def require():
@@ -126,26 +127,31 @@ def _first_problem(message):
     return lines[1].strip() if len(lines) > 1 else (lines[0] if lines else "")
 
 
-def _detail_groups(entries):
+def _detail_groups(entries, budget=PLOT_BUDGET, plots=None):
     """The detail sections, grouped: the failures first, then one group per known divergence."""
     groups = defaultdict(list)
-    for s in _detail_sections(entries):
+    for s in _detail_sections(entries, budget, {} if plots is None else plots):
         m = re.search(r"\[([\w-]+)\]", s["e"].note or "") if s["e"].verdict == "xfail" else None
         groups[(s["e"].verdict != "fail", m[1] if m else "")].append(s)
     return [{"verdict": "fail" if not xf else "xfail", "key": key, "sections": members}
             for (xf, key), members in sorted(groups.items())]
 
 
-def _detail_sections(entries):
+def _detail_sections(entries, budget, plots):
+    """``plots``: anchor -> SVG already drawn (a page rendered again with a smaller budget reuses them)."""
     sections, spent = [], 0
     for e in entries:
         if not e.anchor:
             continue
         outputs = e.extra["errors"].get("outputs", [])
-        plot = error_plot(outputs, salt=e.anchor) if outputs and spent < PLOT_BUDGET else None
+        plot = None
+        if outputs and spent < budget:
+            if e.anchor not in plots:
+                plots[e.anchor] = error_plot(outputs, salt=e.anchor)
+            plot = plots[e.anchor]
         spent += len(plot or "")
         sections.append({"e": e, "outputs": outputs, "plot": plot, "other": e.extra["errors"].get("other", []),
-                         "omitted": bool(outputs) and plot is None and spent >= PLOT_BUDGET})
+                         "omitted": bool(outputs) and plot is None and spent >= budget})
     return sections
 
 
@@ -185,15 +191,19 @@ def write_check_page(path, summary, details, started=None, seeds="", keyword=Non
         if m:
             hits[m[1]] += 1
     counts = Counter(e.outcome for e in entries)
-    text = render("check.html.j2", title="rnnparity check", verdicts=CHECK_VERDICTS,
-                  panels=grid(entries, CHECK_VERDICTS), filters=filters(entries),
-                  groups=_detail_groups(entries), registry=registry_rows(hits),
+    common = dict(title="rnnparity check", verdicts=CHECK_VERDICTS,
+                  panels=grid(entries, CHECK_VERDICTS), filters=filters(entries), registry=registry_rows(hits),
                   versions=_versions_list(summary), summary=summary, keyword=keyword, seeds=seeds,
                   started=started.isoformat(timespec="seconds") if started else "",
                   outcome_counts=[(o, counts.get(o, 0)) for o in ("passed", "failed", "xfailed", "skipped")],
-                  verdict_counts=Counter(e.verdict for e in entries),
-                  plot_budget=f"{PLOT_BUDGET / 1e6:g} MB", repro_prefix="rnnparity check --case ")
-    return write(path, text)
+                  verdict_counts=Counter(e.verdict for e in entries), repro_prefix="rnnparity check --case ")
+    plots, budget = {}, PLOT_BUDGET
+    while True:  # the grid and the tables of a big run leave less room for plots: halve until it fits
+        text = render("check.html.j2", groups=_detail_groups(entries, budget, plots),
+                      plot_budget=f"{budget / 1e6:g} MB", **common)
+        if len(text.encode()) <= PAGE_LIMIT or budget < 50_000:
+            return write(path, text)
+        budget //= 2
 
 
 # -- rnnparity compare ------------------------------------------------------------------------------
