@@ -218,3 +218,24 @@ def test_tf1_recordings_round_trip_and_replay_detects_tampering():
     outputs[-1].flat[0] += 1e-3
     problems = replay_tf1(golden.Tf1Recording(back.case_id, {**back.record, "outputs": outputs}))
     assert len(problems) == 1 and back.record["output_names"][-1] in problems[0]
+
+
+def test_a_bfloat16_fixture_without_ml_dtypes_is_a_missing_dependency_not_a_corrupt_file():
+    """Without TensorFlow there may be no ml_dtypes: the fixture is valid, it just cannot be read here
+    (the replay suite then skips it, naming the package)."""
+    import subprocess
+    import sys
+
+    rd = Path(__file__).resolve().parents[1] / "fixtures" / "keras3-jax-3.15.1"
+    case = "lstm-seq-state-stateful-mixed_bf16-keras3-jax"
+    if not (rd / f"{case}.npz").is_file():
+        pytest.skip(f"no committed bfloat16 fixture {case} under {rd}")
+    code = ("import sys; sys.modules['ml_dtypes'] = None\n"
+            "from rnnparity import golden\n"
+            "try:\n"
+            f"    golden.RecordingDir(sys.argv[1]).load({case!r})\n"
+            "except golden.MissingDependency as e:\n"
+            "    print('missing:', e)\n")
+    done = subprocess.run([sys.executable, "-c", code, str(rd)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "missing: this fixture holds bfloat16 arrays" in done.stdout and "pip install ml_dtypes" in done.stdout

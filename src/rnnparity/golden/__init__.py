@@ -35,12 +35,16 @@ FORMAT = "rnnparity-golden/1"
 BFLOAT16 = "bfloat16"
 
 
+class MissingDependency(ImportError):
+    """A valid fixture that needs a package this environment lacks to be read (not a corrupt one)."""
+
+
 def _bfloat16():
     try:
         import ml_dtypes
     except ImportError:
-        raise ValueError("this fixture holds bfloat16 arrays (mixed_bfloat16 cases): reading them needs "
-                         "the ml_dtypes package (pip install ml_dtypes)") from None
+        raise MissingDependency("this fixture holds bfloat16 arrays (mixed_bfloat16 cases): reading them "
+                                "needs the ml_dtypes package (pip install ml_dtypes)") from None
     return ml_dtypes.bfloat16
 MANIFEST = "manifest.json"
 

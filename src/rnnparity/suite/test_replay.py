@@ -89,7 +89,10 @@ def replay_repro(path, case_id):
 @pytest.mark.replay
 def test_replay(replay_case, record_property):
     path, case_id = replay_case
-    rec = recording(path).load(case_id)
+    try:
+        rec = recording(path).load(case_id)
+    except golden.MissingDependency as exc:  # e.g. bfloat16 outputs without ml_dtypes (no TensorFlow)
+        pytest.skip(f"replay of {case_id}: {exc}")
     stats = Stats()
     if isinstance(rec, golden.Tf1Recording):
         problems = replay_tf1(rec, stats)
