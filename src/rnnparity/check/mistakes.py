@@ -301,11 +301,11 @@ class _NotReReversed:
         return getattr(self.inner, name)
 
     def __call__(self, x, mask=None, initial_state=None, training=None):
-        from ..reference.bidirectional import _merge
+        from ..reference.bidirectional import merge_directions
 
         out = list(self.inner(x, mask=mask, initial_state=initial_state, training=training))
         y, y_rev = out[0], np.flip(out[1], axis=_time_axis(self.inner))
-        merged = [y, y_rev] if self.merge_mode is None else [_merge(self.merge_mode, y, y_rev)]
+        merged = [y, y_rev] if self.merge_mode is None else [merge_directions(self.merge_mode, y, y_rev)]
         if not self.inner.return_state:
             return merged[0] if self.merge_mode is not None else merged
         return merged + out[2:]
