@@ -122,3 +122,12 @@ def test_check_defaults_to_the_installed_targets(monkeypatch):
     seen.clear()
     assert main(["check"]) == 2 and not seen  # nothing to run live: said, not a silent exit 0
 
+
+
+def test_an_unknown_target_is_refused_before_anything_runs(capsys):
+    # a typo used to run 0 cases and end with "no cases ran (is a framework installed?)"
+    assert main(["check", "--target", "keras3,onnxx"]) == 2
+    assert main(["list", "--target", "tflitee", "--count"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("rnnparity check: unknown target 'onnxx': expected one of keras3, tf_keras")
+    assert err[1].startswith("rnnparity list: unknown target 'tflitee'")

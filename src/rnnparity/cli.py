@@ -234,7 +234,14 @@ def cmd_explain(args):
     return 0
 
 
+def _check_targets(text):
+    """Refuse an unknown target name up front (a run of 0 cases says nothing about a typo)."""
+    for t in (t.strip() for t in text.split(",") if t.strip()):
+        registry.info(t)  # ValueError: unknown target 'x': expected one of ...
+
+
 def cmd_list(args):
+    _check_targets(args.target)
     ids = _case_list(args.tier, args.target.split(","), args.word, args.shard)
     print("\n".join(ids) if not args.count else len(ids))
     return 0 if ids else 1
@@ -254,6 +261,8 @@ def cmd_check(args):
         installed.import_quietly("tf1" if args.case.startswith("tf1-") else registry.target_of(args.case),
                                  show_logs=_SHOW_TF_LOGS)
         return report.check_one(args.case)
+    if args.target is not None:
+        _check_targets(args.target)
     if args.target is None:
         args.target = ",".join(installed.targets())
         if not args.target and not args.replay:
