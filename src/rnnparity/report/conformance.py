@@ -58,12 +58,18 @@ def where_checked(target) -> str:
     return f"`tox -e {target}` ({table_tier(target)} tier)"
 
 
+SIZE = "cases in the grid"  # the row of each target's grid size
+
+
 def cells(targets=None) -> dict:
-    """{(feature label, target): Counter of verdicts, plus the keys under "keys"}."""
+    """{(feature label, target): Counter of verdicts, plus the keys under "keys"}, and
+    {(SIZE, target): the number of cases in the target's grid}."""
     targets = targets or table_targets()
     out = {}
     for target in targets:
-        for case in matrix.cases(table_tier(target), (target,)):
+        grid = matrix.cases(table_tier(target), (target,))
+        out[(SIZE, target)] = len(grid)
+        for case in grid:
             verdict, key = classify(case)
             for label, applies in FEATURES:
                 if applies(case):
@@ -91,14 +97,13 @@ def markdown(targets=None) -> str:
     """The table, then the numbered divergence keys its cells cite."""
     targets = targets or table_targets()
     grid = cells(targets)
-    keys = sorted({k for cell in grid.values() for k in cell["keys"]})
+    keys = sorted({k for (label, _), cell in grid.items() if label != SIZE for k in cell["keys"]})
     numbers = {k: i + 1 for i, k in enumerate(keys)}
     lines = ["| feature | " + " | ".join(f"`{t}`" for t in targets) + " |",
              "|---|" + "---|" * len(targets)]
     for label, _ in FEATURES:
         lines.append(f"| {label} | " + " | ".join(_cell_text(grid.get((label, t)), numbers) for t in targets) + " |")
-    sizes = [len(matrix.cases(table_tier(t), (t,))) for t in targets]
-    lines.append("| cases in the grid | " + " | ".join(str(n) for n in sizes) + " |")
+    lines.append(f"| {SIZE} | " + " | ".join(str(grid[SIZE, t]) for t in targets) + " |")
     lines.append("| checked by | " + " | ".join(where_checked(t) for t in targets) + " |")
     lines.append("")
     lines += [f"[{numbers[k]}] `{k}`" + ("  " if i < len(keys) - 1 else "") for i, k in enumerate(keys)]

@@ -51,10 +51,6 @@ TARGETS = {
 }
 
 
-def register(name, info: TargetInfo):
-    TARGETS[name] = info
-
-
 def keras2_module() -> str:
     """Where Keras 2 lives: the `tf_keras` package, or, with TF <= 2.15 (no tf_keras), the `keras` 2.x
     package that TF bundles as tf.keras. Decided from metadata, without importing anything."""
@@ -93,11 +89,6 @@ def availability(target: str) -> tuple[bool, str]:
     if not missing:
         return True, ""
     return False, f"target {target}: {', '.join(missing)} not installed; {info(target).install}"
-
-
-def installed() -> tuple:
-    """The registered targets whose requirements are importable here (nothing is imported)."""
-    return tuple(t for t in TARGETS if availability(t)[0])
 
 
 def default_targets() -> tuple:
