@@ -170,7 +170,7 @@ _BACKEND_DIVERGENCES = (
                            and not (c.wrapper != "none" and c.go_backwards)),
     ),
     Divergence(
-        key="keras3-torch-mixed-float16-state-not-carried",
+        key="keras3-torch-mixed-precision-state-not-carried",
         targets=("keras3-torch",),
         reason=("Keras 3 on torch does not carry the state of a stateful layer under the mixed_float16 "
                 "and mixed_bfloat16 policies: after a call the state variables are still zero, so the next batch starts from "
