@@ -148,7 +148,42 @@ MUTANTS = (
            "reference/tf1.py",
            (_e("new_c = c * _sigmoid(f + _c(f, self.forget_bias)) + _sigmoid(i) * self.activation(j)",
                "new_c = c * _sigmoid(f) + _sigmoid(i) * self.activation(j)"),),
-           "basic_lstm", suite=TF1_SUITE),  # TF1 cells are not diagnosed (diagnose takes Keras layers)
+           "basic_lstm", suite=TF1_SUITE,
+           diagnose_case="tf1-dynamic_rnn-basic_lstm-seqlen_none-batch_major-zero_init-f32",
+           named="tf1_forget_bias_missing"),
+    Mutant("tf1_lstm_gate_order_keras", "TF1 LSTM kernel blocks read as i, f, j, o (Keras' order)",
+           "reference/tf1.py",
+           (_e('TF1_LSTM_GATES = ("i", "j", "f", "o")', 'TF1_LSTM_GATES = ("i", "f", "j", "o")'),),
+           "lstm_cell and dynamic_rnn", suite=TF1_SUITE,
+           diagnose_case="tf1-dynamic_rnn-lstm_cell_peep-seqlen_ragged-batch_major-init-f32",
+           named="tf1_lstm_gate_order_ifjo"),
+    Mutant("tf1_state_order_hc", "TF1 LSTM state returned as (h, c), Keras' order",
+           "reference/tf1.py",
+           (_e("return LSTMStateTuple(c, h) if self.state_is_tuple else np.concatenate([c, h], 1)",
+               "return LSTMStateTuple(h, c) if self.state_is_tuple else np.concatenate([h, c], 1)"),),
+           "basic_lstm and static_rnn", suite=TF1_SUITE,
+           diagnose_case="tf1-static_rnn-lstm_cell-seqlen_none-batch_major-zero_init-f32",
+           named="tf1_state_order_hc"),
+    Mutant("tf1_gru_gate_order", "TF1 GRUCell gates/kernel read as u, r instead of r, u",
+           "reference/tf1.py", (_e('TF1_GRU_GATES = ("r", "u")', 'TF1_GRU_GATES = ("u", "r")'),),
+           "gru_cell and dynamic_rnn", suite=TF1_SUITE,
+           diagnose_case="tf1-dynamic_rnn-gru_cell_softsign-seqlen_full-batch_major-zero_init-f32",
+           named="tf1_gru_gate_order_ur"),
+    Mutant("tf1_sequence_length_ignored", "TF1 sequence_length ignored (every row run to the end)",
+           "reference/tf1.py",
+           (_e("mask = None if lengths is None else np.arange(x.shape[1])[None, :] < lengths[:, None]",
+               "mask = None"),),
+           "dynamic_rnn and ragged and not bidirectional", suite=TF1_SUITE,
+           diagnose_case="tf1-dynamic_rnn-gru_cell-seqlen_ragged-time_major-init-f64",
+           named="tf1_sequence_length_ignored"),
+    Mutant("tf1_backward_reversed_whole_axis", "TF1 backward direction reversed with tf.reverse, not "
+           "tf.reverse_sequence", "reference/tf1.py",
+           (_e("_run(cell_bw, reverse_sequence(x, lengths), lengths, bw_states)",
+               "_run(cell_bw, reverse_sequence(x, None), lengths, bw_states)"),
+            _e("output_bw = reverse_sequence(tmp, lengths)", "output_bw = reverse_sequence(tmp, None)")),
+           "bidirectional and ragged", suite=TF1_SUITE,
+           diagnose_case="tf1-static_bidirectional_rnn-basic_lstm-seqlen_ragged-batch_major-zero_init-f32",
+           named="tf1_backward_reversed_whole_axis"),
     # -- more of what ports get wrong (each named by `rnnparity diagnose` too) --
     Mutant("lstm_gate_order_fico", "LSTM gate order f, i, c, o instead of i, f, c, o",
            "reference/lstm.py", (_e('LSTM_GATES = ("i", "f", "c", "o")', 'LSTM_GATES = ("f", "i", "c", "o")'),),
@@ -310,12 +345,10 @@ _PORT_OUTPUTS = ("import sys; from rnnparity.diagnose_cli import write_reference
 # functions, on the recorded framework outputs), per mutant.
 _DIAGNOSE = """
 import json, sys
-from rnnparity.check.diagnose import diagnose_plan
-from rnnparity.diagnose_cli import read_outputs, recorded_plan
+from rnnparity.diagnose_cli import diagnose_recorded
 for recording, path in json.loads(sys.argv[1]):
     try:
-        reference, steps, keras, names = recorded_plan(recording)
-        d = diagnose_plan(reference, steps, read_outputs(path, keras), keras=keras, names=names)
+        d = diagnose_recorded(recording, path)
         said = {"verdict": d.verdict, "names": d.names}
     except Exception as exc:
         said = {"verdict": f"error: {type(exc).__name__}: {exc}", "names": []}
@@ -412,8 +445,8 @@ def main(argv=None):
     if not args.diagnose_only:
         print(f"\ncaught {caught}/{total} mutants ({100.0 * caught / total:.0f}%)")
     if args.diagnose or args.diagnose_only:
-        print(f"named {named}/{diagnosed} mutants by `rnnparity diagnose` "
-              f"({len(selected) - diagnosed} without a diagnose case: TF1 cells are not diagnosed)")
+        print(f"named {named}/{diagnosed} mutants by `rnnparity diagnose`"
+              + (f" ({len(selected) - diagnosed} without a diagnose case)" if len(selected) > diagnosed else ""))
     print(f"{time.monotonic() - start:.0f} s")
     return 0 if caught == total and named == diagnosed else 1
 

@@ -6,6 +6,7 @@
     rp.explain(keras_layer_or_config, input_shape)
     report = rp.check_model(model, x)       # every recurrent layer of a model (or a .keras/.h5 file)
     print(rp.diagnose(keras_layer, x, port_outputs))  # which known porting mistake explains a port
+    print(rp.diagnose_tf1("dynamic_rnn", tf1_cell, x, port_outputs))  # the same for TF1 code
 
 Importing rnnparity never imports a framework, nor NumPy: the names load on first use, so the pytest
 plugin (rnnparity.plugin, loaded into every pytest run of the environment) costs nothing.
@@ -16,7 +17,8 @@ import importlib
 
 __version__ = "0.1.0"
 __all__ = ["SimpleRNN", "LSTM", "GRU", "RNN", "Bidirectional", "SimpleRNNCell", "LSTMCell", "GRUCell",
-           "StackedRNNCells", "from_keras", "explain", "check_model", "diagnose", "testing", "tf1"]
+           "StackedRNNCells", "from_keras", "explain", "check_model", "diagnose", "diagnose_tf1", "testing",
+           "tf1"]
 
 
 def explain(layer_or_config, input_shape, **kwargs):
@@ -28,7 +30,8 @@ def explain(layer_or_config, input_shape, **kwargs):
 
 _LAZY = {**{name: ".reference" for name in ("SimpleRNN", "LSTM", "GRU", "RNN", "Bidirectional", "SimpleRNNCell",
                                             "LSTMCell", "GRUCell", "StackedRNNCells")},
-         "from_keras": ".convert", "check_model": ".models", "diagnose": ".check.diagnose"}
+         "from_keras": ".convert", "check_model": ".models", "diagnose": ".check.diagnose",
+         "diagnose_tf1": ".check.tf1_diagnose"}
 
 
 def __getattr__(name):  # lazy names and submodules: rp.LSTM, rp.testing, rp.tf1

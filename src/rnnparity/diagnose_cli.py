@@ -12,6 +12,12 @@ the output, then the states):
 - outputs (read):    call{k}_output{i}, every array of every call, nothing else.
 A case runs with the matrix's seeded weights (those of `rnnparity check --case`); a model layer with
 its own, on the inputs it really receives from the model.
+
+A tf1 case (`--case tf1-dynamic_rnn-basic_lstm-...`) is one call of a tf.compat.v1.nn function: the
+inputs file holds call0_x (as the function takes it: time-major with time_major; the static functions
+take it unstacked along axis 1), call0_sequence_length (when given), call0_initial_state{j} (the state
+parts in TF's order, (c, h) for LSTM cells, forward cell first) and `output_names`, TF's flattened
+output order, which call0_output{i} of the outputs file follows.
 """
 from __future__ import annotations
 
@@ -21,6 +27,7 @@ import re
 import numpy as np
 
 from .check.compare import as_list
+from .check.diagnose import possessive
 from .matrix.data import Call, Reset
 
 
@@ -94,8 +101,9 @@ def write_outputs(path, outputs):
 _KEY = re.compile(r"call(\d+)_output(\d+)$")
 
 
-def read_outputs(path, expected):
-    """The port's outputs per call from an .npz, checked against the layout of Keras' ``expected``."""
+def read_outputs(path, expected, oracle="Keras"):
+    """The port's outputs per call from an .npz, checked against the layout of the oracle's
+    ``expected`` (Keras', or TF's for a tf1 case)."""
     try:
         data = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
@@ -106,29 +114,87 @@ def read_outputs(path, expected):
         bad = sorted(k for k in keys if k not in want)
         missing = sorted(k for k in want if k not in keys)
         raise ValueError(f"--outputs {path}: expected the arrays {', '.join(sorted(want))} (call<k>_output<i>: "
-                         f"call k's i-th array in Keras' order); "
+                         f"call k's i-th array in {possessive(oracle)} order); "
                          + (f"missing {', '.join(missing)}" if missing else "")
                          + ("; " if missing and bad else "") + (f"unexpected {', '.join(bad)}" if bad else ""))
     for key, shape in want.items():
         if sorted(data[key].shape) != sorted(shape):  # axes swapped is a mistake to diagnose
-            raise ValueError(f"--outputs {path}: {key} must have shape {shape} (as Keras returns it), "
+            raise ValueError(f"--outputs {path}: {key} must have shape {shape} (as {oracle} returns it), "
                              f"got {data[key].shape}")
     return [[data[f"call{k}_output{i}"] for i in range(len(call))] for k, call in enumerate(expected)]
 
 
+# -- tf1 cases --------------------------------------------------------------------------------------
+def tf1_case_record(case_id):
+    """(case, TF's record) of a tf1 case, run live."""
+    from .matrix.tf1_cases import Tf1Case, run_live
+
+    case = Tf1Case.from_id(case_id)
+    try:
+        return case, run_live(case)
+    except Exception as exc:  # noqa: BLE001 - TF refusing the configuration leaves nothing to diagnose
+        raise ValueError(f"case {case_id}: TF raised {type(exc).__name__}: {exc} (nothing to diagnose)") \
+            from None
+
+
+def write_tf1_inputs(path, case, record):
+    from .check.tf1_diagnose import case_problem
+
+    p = case_problem(case, record)
+    arrays = {"call0_x": record["inputs"]["x"], "output_names": np.array(record["output_names"])}
+    if p.lengths is not None:
+        arrays["call0_sequence_length"] = np.asarray(p.lengths)
+    for j, part in enumerate(part for parts in (p.init or ()) for part in parts):
+        arrays[f"call0_initial_state{j}"] = np.asarray(part)
+    np.savez(path, **arrays)
+
+
+def diagnose_tf1_record(case, record, outputs_path, pairs=True, subject=None):
+    from .check.tf1_diagnose import case_problem, diagnose_problem
+
+    (port,) = read_outputs(outputs_path, [record["outputs"]], oracle="TF")
+    return diagnose_problem(case_problem(case, record), port, tf=record["outputs"], pairs=pairs,
+                            subject=subject or f"the port ({outputs_path})")
+
+
+# -- recordings (scripts/mutation_check.py) ---------------------------------------------------------
 def write_case_recordings(case_ids, directory):
     """Record each case on its framework into ``directory``/<id>.npz (a fixture: spec, weights, plan,
-    the framework's outputs), for `recorded_plan` and `write_reference_outputs`."""
+    the framework's outputs), for `diagnose_recorded` and `write_reference_outputs`."""
     from pathlib import Path
 
     from .check.runner import record
-    from .golden import case_bytes
+    from .golden import Tf1Recording, case_bytes
     from .matrix.cases import case_from_id
 
     for case_id in case_ids:
-        rec = record(case_from_id(case_id))
-        rec.layer = None
+        if case_id.startswith("tf1-"):
+            rec = Tf1Recording(case_id, tf1_case_record(case_id)[1])
+        else:
+            rec = record(case_from_id(case_id))
+            rec.layer = None
         (Path(directory) / f"{case_id}.npz").write_bytes(case_bytes(rec))
+
+
+def _read_recording(path):
+    from pathlib import Path
+
+    from .golden import read_case
+
+    return read_case(Path(path).read_bytes(), str(path))
+
+
+def diagnose_recorded(recording, outputs_path):
+    """What `rnnparity diagnose --case ID --outputs F` reports, on a recorded case (no framework)."""
+    from .check.diagnose import diagnose_plan
+    from .golden import Tf1Recording
+    from .matrix.tf1_cases import Tf1Case
+
+    rec = _read_recording(recording)
+    if isinstance(rec, Tf1Recording):
+        return diagnose_tf1_record(Tf1Case.from_id(rec.case_id), rec.record, outputs_path)
+    reference, steps, keras, names = recorded_plan(recording)
+    return diagnose_plan(reference, steps, read_outputs(outputs_path, keras), keras=keras, names=names)
 
 
 def recorded_plan(path):
@@ -149,6 +215,13 @@ def write_reference_outputs(recording, path):
     (scripts/mutation_check.py). Needs no framework."""
     from .check.diagnose import run
 
+    from .golden import Tf1Recording
+    from .matrix.tf1_cases import Tf1Case, run_reference
+
+    rec = _read_recording(recording)
+    if isinstance(rec, Tf1Recording):
+        write_outputs(path, [run_reference(Tf1Case.from_id(rec.case_id), rec.record)])
+        return
     reference, steps, _, _ = recorded_plan(recording)
     write_outputs(path, run(reference, steps))
 
@@ -171,6 +244,9 @@ def cmd_diagnose(args):
         from .cli import _SHOW_TF_LOGS
         from .targets import installed, registry
 
+        if args.case.startswith("tf1-"):
+            installed.import_quietly("tf1", show_logs=_SHOW_TF_LOGS)
+            return _diagnose_tf1_case(args)
         installed.import_quietly(registry.target_of(args.case), show_logs=_SHOW_TF_LOGS)
         reference, steps, keras, names = case_plan(args.case)
     else:
@@ -184,6 +260,21 @@ def cmd_diagnose(args):
     subject = f"the port ({args.outputs})"
     diagnosis = diagnose_plan(reference, steps, port, keras=keras, pairs=not args.no_pairs,
                               subject=subject, names=names)
+    return _report(diagnosis, args)
+
+
+def _diagnose_tf1_case(args):
+    case, record = tf1_case_record(args.case)
+    if args.write_inputs:
+        write_tf1_inputs(args.write_inputs, case, record)
+        print(f"wrote the inputs of {case.function} to {args.write_inputs}; the outputs file holds "
+              f"call0_output<i> in this order: {', '.join(record['output_names'])}")
+    if not args.outputs:
+        return 0
+    return _report(diagnose_tf1_record(case, record, args.outputs, pairs=not args.no_pairs), args)
+
+
+def _report(diagnosis, args):
     print(diagnosis)
     if args.json:
         with open(args.json, "w") as f:

@@ -50,6 +50,7 @@ class Diagnosis:
     tried: int = 0  # mistakes and pairs run
     subject: str = "the port"
     baseline: str = "Keras"  # what the mistakes are applied to, in the diagnosis line
+    oracle: str = "Keras"  # what the port is compared with: Keras, or TF for TF1 functions
 
     @property
     def names(self) -> list:
@@ -66,11 +67,11 @@ class Diagnosis:
 
     def __str__(self):
         if self.verdict == AGREES:
-            return f"{self.subject} agrees with Keras (to the tolerance table)"
+            return f"{self.subject} agrees with {self.oracle} (to the tolerance table)"
         if self.verdict == UNEXPLAINED:
-            return (f"{self.subject} differs from Keras and no known mistake explains it "
+            return (f"{self.subject} differs from {self.oracle} and no known mistake explains it "
                     f"({self.tried} mistakes and pairs tried)\n{self.divergence}")
-        lines = [f"{self.subject} differs from Keras; {len(self.findings)} known mistake(s) reproduce "
+        lines = [f"{self.subject} differs from {self.oracle}; {len(self.findings)} known mistake(s) reproduce "
                  f"its outputs ({self.tried} tried), most likely first:"]
         for k, f in enumerate(self.findings, 1):
             lines.append(f"  {k}. [{f.name}] {f.says} (error {f.score:.2g} of the tolerance)")
@@ -136,14 +137,15 @@ def score(expected, actual, lengths, precision) -> float:
     return worst
 
 
-def divergence(expected, actual, lengths, precision, time_axis, names=None) -> str:
-    """Where ``actual`` first differs from Keras' ``expected``: call, output, timestep, batch, unit."""
+def divergence(expected, actual, lengths, precision, time_axis, names=None, oracle="Keras") -> str:
+    """Where ``actual`` first differs from the oracle's ``expected``: call, output, timestep, batch,
+    unit."""
     for k, (e_call, a_call, steps) in enumerate(zip(expected, actual, lengths)):
         for i, (e, a) in enumerate(zip(e_call, a_call)):
             e, a = np.asarray(e), np.asarray(a)
             name = f" = {names[i]}" if names and i < len(names) else ""
             if e.shape != a.shape:
-                return f"output [{i}]{name} has shape {a.shape}; Keras returns {e.shape}"
+                return f"output [{i}]{name} has shape {a.shape}; {oracle} returns {e.shape}"
             tol = tolerance(coarsest(e.dtype, precision), steps)
             bad = elementwise_errors(e, a, tol)[2]
             if not bad.any():
@@ -153,11 +155,11 @@ def divergence(expected, actual, lengths, precision, time_axis, names=None) -> s
                 t = first_bad_timestep(bad, time_axis)
                 b, u = (int(v) for v in np.argwhere(np.moveaxis(bad, time_axis, 0)[t])[0])
                 index = (t, b, u) if time_axis == 0 else (b, t, u)
-                return (f"first divergence from Keras: {call}output [{i}]{name}, timestep t={t}, "
-                        f"batch {b}, unit {u}: Keras {float(e[index]):.7g}, port {float(a[index]):.7g}")
+                return (f"first divergence from {oracle}: {call}output [{i}]{name}, timestep t={t}, "
+                        f"batch {b}, unit {u}: {oracle} {float(e[index]):.7g}, port {float(a[index]):.7g}")
             b, u = (int(v) for v in np.argwhere(bad)[0])
-            return (f"first divergence from Keras: {call}output [{i}]{name}, batch {b}, unit {u}: "
-                    f"Keras {float(e[b, u]):.7g}, port {float(a[b, u]):.7g}")
+            return (f"first divergence from {oracle}: {call}output [{i}]{name}, batch {b}, unit {u}: "
+                    f"{oracle} {float(e[b, u]):.7g}, port {float(a[b, u]):.7g}")
     return ""
 
 
@@ -215,7 +217,11 @@ def _attempt(reference, steps, mistake):
         return None
 
 
-def _check_port(port, baseline):
+def possessive(name):
+    return name + ("'" if name.endswith("s") else "'s")
+
+
+def _check_port(port, baseline, oracle="Keras"):
     """ValueError naming what the port's outputs should be, when their count or shapes differ."""
     if len(port) != len(baseline):
         raise ValueError(f"diagnose: port_outputs must hold one output structure per call "
@@ -224,8 +230,8 @@ def _check_port(port, baseline):
         where = f" for call {k + 1}" if len(baseline) > 1 else ""
         want = [np.shape(a) for a in b]
         if len(p) != len(b):
-            raise ValueError(f"diagnose: port_outputs{where} must hold {len(b)} array(s) in Keras' "
-                             f"order (shapes {want}), got {len(p)}")
+            raise ValueError(f"diagnose: port_outputs{where} must hold {len(b)} array(s) in "
+                             f"{possessive(oracle)} order (shapes {want}), got {len(p)}")
         for i, (pa, ba) in enumerate(zip(p, b)):
             if sorted(np.shape(pa)) != sorted(np.shape(ba)):  # axes swapped is a mistake to diagnose
                 raise ValueError(f"diagnose: port_outputs{where} [{i}] must have shape "
@@ -238,9 +244,14 @@ def _check_port(port, baseline):
 # -- the public entry point ------------------------------------------------------------------------
 def _reference_of(layer):
     from ..reference import Bidirectional, RecurrentLayer
+    from ..reference.tf1 import LegacyCell
 
     if isinstance(layer, (RecurrentLayer, Bidirectional)):
         return layer, False
+    if isinstance(layer, LegacyCell) or "legacy_cells" in type(layer).__module__ \
+            or "rnn_cell_impl" in type(layer).__module__:
+        raise ValueError(f"diagnose: {type(layer).__name__} is a TF1 cell; diagnose a port of "
+                         f"tf.compat.v1.nn code with rp.diagnose_tf1(function, cell, inputs, port_outputs)")
     from ..convert import from_keras
 
     return from_keras(layer), True

@@ -14,6 +14,7 @@ from rnnparity.targets import registry
 from rnnparity.check import runner
 from rnnparity.check.compare import ERRORS_KEY, Stats, error_curves
 from rnnparity.check.divergences import divergence_for
+from rnnparity.check.tf1_diagnose import diagnosis_mismatch
 from rnnparity.plugin import STATS_KEY, selected_targets
 from rnnparity.suite import not_selected
 from rnnparity.matrix.tf1_cases import compare_to_reference, run_live, tf1_cases
@@ -50,7 +51,12 @@ def test_tf1(tf1_case, record_property):
     if not available:
         pytest.skip(reason)
     stats = Stats()
-    problems = compare_to_reference(tf1_case, run_live(tf1_case), stats=stats)
+    record = run_live(tf1_case)
+    problems = compare_to_reference(tf1_case, record, stats=stats)
+    if any(p.kind == "values" for p in problems):
+        line = diagnosis_mismatch(tf1_case, record, record["outputs"])
+        if line is not None:
+            problems.append(line)
     if problems:
         record_property(ERRORS_KEY, error_curves(problems))
         pytest.fail(runner.failure_report(tf1_case.id, problems), pytrace=False)
