@@ -57,3 +57,49 @@ def test_summary_of_written_files(tmp_path):
     assert (s["framework_cpu_s"], s["floor_s"], s["process_cpu_s"], s["process_wall_s"]) == (4.0, 2.0, 24.0, 9.0)
     assert s["tests"] == 2 and s["test_wall_s"] == 0.5
     assert s["by_file"]["a.py (T=100)"]["framework_cpu_s"] == 3.0 and s["by_file"]["a.py"]["tests"] == 1
+
+
+def test_a_backend_worker_process_cpu_counts_as_framework_time():
+    """The Keras-backend targets compute in a child process: its CPU seconds are framework time."""
+    burn = ("import sys, time\nt = time.process_time()\nwhile time.process_time() - t < 0.3:\n    pass\n"
+            "print('done', flush=True)\nsys.stdin.read()")
+    child = subprocess.Popen([sys.executable, "-c", burn], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    class Worker:
+        proc = child
+
+    def request(worker):  # what Worker.request does: wait for the child's answer
+        return worker.proc.stdout.readline()
+    timer = timing.Timer()
+    try:
+        assert timer.wrap(request, "framework", child=lambda args: args[0].proc.pid)(Worker()) == b"done\n"
+    finally:
+        child.stdin.close()
+        child.wait(10)
+    row = timer.per_test["(outside tests)"]
+    assert row["framework_cpu"] >= 0.25 and row["framework_wall"] >= 0.25 and row["child_cpu"] >= 0.25
+    assert timing._cpu_of(child.pid) == 0.0  # gone: nothing to read
+
+
+def test_install_wraps_every_framework_facing_entry_point(monkeypatch, tmp_path):
+    from rnnparity.targets import keras3_backend, onnx, tflite
+    from rnnparity.targets.keras_adapter import KerasAdapter
+
+    class Config:
+        workerinput = {}
+        pluginmanager = type("PM", (), {"register": lambda self, plugin, name: None})()
+
+        def add_cleanup(self, fn):
+            pass
+    monkeypatch.setenv(timing.ENV, str(tmp_path))
+    for cls, names in ((KerasAdapter, timing.METHODS), (tflite.TFLiteTarget, ("convert",)),
+                       (tflite.Converted, ("interpreter", "run")), (onnx.OnnxTarget, ("_convert",)),
+                       (onnx.Converted, ("__init__", "run")), (keras3_backend.Worker, ("request",))):
+        for name in names:
+            monkeypatch.setattr(cls, name, getattr(cls, name))  # undone after the test
+    from rnnparity.matrix import tf1_cases
+
+    monkeypatch.setattr(tf1_cases, "run_live", tf1_cases.run_live)
+    timing.install(Config())
+    assert hasattr(keras3_backend.Worker.request, "__wrapped__")
+    assert hasattr(tflite.TFLiteTarget.convert, "__wrapped__") and hasattr(onnx.Converted.run, "__wrapped__")
