@@ -126,6 +126,53 @@ def bench_forward(shapes, layers, repeats, big_repeats=3):
     return rows
 
 
+# -- breakdown ---------------------------------------------------------------------------------
+def bench_breakdown(shapes, layers, repeats, big_repeats=3):
+    """Where the reference's forward time goes: its recurrent products alone (the step's
+    ``h @ recurrent_kernel``, T times, into one buffer, with the threads the time loop would get),
+    its input projection alone, and the rest (the elementwise step work and the loop); against the
+    tf.function layer, all timed alternately in one run."""
+    import tensorflow as tf
+
+    from rnnparity.reference.threads import blas_threads_for
+
+    rows = []
+    for batch, steps, features, units in shapes:
+        n = repeats if batch * steps * features * units < BIG_WORK else min(repeats, big_repeats)
+        for name in layers:
+            layer = _keras_layer(name, features, units)
+            ref = rp.from_keras(layer)
+            cell = ref.cell
+            x = np.random.RandomState(1).normal(size=(batch, steps, features)).astype("float32")
+            h = np.zeros((batch, units), "float32")
+            kernel = cell.recurrent_kernel
+            if name == "gru_reset_before":  # its step multiplies by the z, r columns, then by the h ones
+                kernels = [kernel[:, :2 * units], kernel[:, 2 * units:]]  # views, as the step takes them
+            else:
+                kernels = [kernel]
+            buffers = [np.empty((batch, k.shape[1]), "float32") for k in kernels]
+
+            def products():
+                with blas_threads_for(batch * units * kernel.shape[1]):
+                    for _ in range(steps):
+                        for k, out in zip(kernels, buffers):
+                            np.matmul(h, k, out=out)
+            x_tf = tf.constant(x)
+            fn = tf.function(lambda t, layer=layer: layer(t, training=False), jit_compile=False)
+            fn(x_tf)
+            t_ref, t_prod, t_proj, t_tf = _round_robin(
+                [lambda: ref(x), products, lambda: cell.project_inputs(x), lambda: fn(x_tf)], n)
+            rest = t_ref - t_prod - t_proj
+            rows.append({"layer": name, "batch": batch, "time": steps, "features": features, "units": units,
+                         "reference_s": t_ref, "products_s": t_prod, "projection_s": t_proj, "rest_s": rest,
+                         "rest_per_step_s": rest / steps, "tf_function_s": t_tf,
+                         "products_and_projection_over_tf": (t_prod + t_proj) / t_tf})
+            print(f"  {name:17s} {str((batch, steps, features, units)):20s} ref {t_ref * 1e3:8.2f} ms = "
+                  f"products {t_prod * 1e3:.2f} + projection {t_proj * 1e3:.2f} + rest {rest * 1e3:.2f}; "
+                  f"tf.function {t_tf * 1e3:.2f} ms", flush=True)
+    return rows
+
+
 # -- loaded ------------------------------------------------------------------------------------
 SPINNER = "import time\nwhile True:\n    pass\n"
 
@@ -316,6 +363,17 @@ def markdown(results):
         out += ["Reference / tf.function, quiet and with the other core busy (loaded; ms are loaded):", "",
                 _table(rows, [("layer", "{}"), ("shape", "{}"), ("quiet", "{}"), ("loaded", "{:.2f}"),
                               ("ref_ms", "{:.2f}"), ("tf_ms", "{:.2f}"), ("max_abs_err", "{:.1e}")]), ""]
+    if "breakdown" in results:
+        rows = [{**r, "shape": f"({r['batch']}, {r['time']}, {r['features']}, {r['units']})",
+                 **{k.replace("_s", "_ms"): r[k] * 1e3 for k in ("reference_s", "products_s",
+                                                                  "projection_s", "rest_s", "tf_function_s")},
+                 "rest_per_step_us": r["rest_per_step_s"] * 1e6} for r in results["breakdown"]]
+        out += ["Where the reference's time goes (ms; products and projection alone, rest = the "
+                "elementwise step work and the loop):", "",
+                _table(rows, [("layer", "{}"), ("shape", "{}"), ("reference_ms", "{:.2f}"),
+                              ("products_ms", "{:.2f}"), ("projection_ms", "{:.2f}"), ("rest_ms", "{:.2f}"),
+                              ("rest_per_step_us", "{:.0f}"), ("tf_function_ms", "{:.2f}"),
+                              ("products_and_projection_over_tf", "{:.2f}")]), ""]
     if "scaling" in results:
         rows = [{**r, "ms": r["reference_s"] * 1e3} for r in results["scaling"]]
         out += ["Reference LSTM scaling (units 64): time, and growth per step / per sample "
@@ -342,8 +400,8 @@ def markdown(results):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--section", action="append",
-                   choices=("forward", "loaded", "scaling", "suite", "replay"),
-                   help="run only these sections (repeatable; default: all five)")
+                   choices=("forward", "loaded", "breakdown", "scaling", "suite", "replay"),
+                   help="run only these sections (repeatable; default: all six)")
     p.add_argument("--busy", type=int, default=1, help="loaded: co-running busy processes (default 1)")
     p.add_argument("--shape", action="append", type=lambda t: tuple(int(v) for v in t.split(",")),
                    help="forward/loaded: only this batch,time,features,units (repeatable)")
@@ -355,7 +413,7 @@ def main(argv=None):
     p.add_argument("--suite-limit", type=int, default=None, help="suite: at most this many cases")
     p.add_argument("--json", default="benchmarks/results.json", help="where to write the results")
     args = p.parse_args(argv)
-    sections = args.section or ["forward", "loaded", "scaling", "suite", "replay"]
+    sections = args.section or ["forward", "loaded", "breakdown", "scaling", "suite", "replay"]
     repeats = args.repeats or (2 if args.tiny else 7)
     from rnnparity.reference import threads
 
@@ -377,7 +435,7 @@ def main(argv=None):
         f"; environment: {blas_env or 'no BLAS/OpenMP variables'}", flush=True)
     shapes = [(2, 5, 3, 4)] if args.tiny else args.shape or FORWARD_SHAPES
     layers = args.layer or list(LAYERS)
-    if "forward" in sections or "loaded" in sections:
+    if {"forward", "loaded", "breakdown"} & set(sections):
         import keras
         import tensorflow as tf
         results["meta"].update(tensorflow=tf.__version__, keras=keras.__version__)
@@ -388,6 +446,9 @@ def main(argv=None):
         print(f"loaded: reference / tf.function(Keras 3), {args.busy} co-running busy process(es)", flush=True)
         results["loaded"] = bench_loaded(shapes, layers, repeats, args.busy)
         results["meta"]["loaded_busy_processes"] = args.busy
+    if "breakdown" in sections:
+        print("breakdown: the reference's products, projection and the rest, and tf.function", flush=True)
+        results["breakdown"] = bench_breakdown(shapes, layers, repeats)
     if "scaling" in sections:
         print("scaling: reference LSTM", flush=True)
         if args.tiny:

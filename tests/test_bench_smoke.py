@@ -57,6 +57,10 @@ def test_all_sections_write_json(tmp_path):
     for r in results["forward"] + results["loaded"]:
         assert r["ratio"] == pytest.approx(r["reference_s"] / r["tf_function_s"])
         assert r["max_abs_err"] <= 1e-6  # the benchmarked reference computes the same numbers
+    assert [r["layer"] for r in results["breakdown"]] == [r["layer"] for r in results["forward"]]
+    for r in results["breakdown"]:
+        assert r["rest_s"] == pytest.approx(r["reference_s"] - r["products_s"] - r["projection_s"])
+    assert "| layer | shape | reference_ms | products_ms |" in stdout
     suite = results["suite"]
     assert suite["cases"] == 4 and suite["framework_s"] > 0
     assert suite["total_s"] == pytest.approx(suite["framework_s"] + suite["harness_s"])
