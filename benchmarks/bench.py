@@ -100,29 +100,35 @@ def _weights(shapes, seed):
     return out
 
 
+def _layers(shapes, layers, repeats, big_repeats):
+    """(shape, layer name, repeats, Keras 3 layer, its reference, seeded x) for every shape x layer."""
+    for batch, steps, features, units in shapes:
+        n = repeats if batch * steps * features * units < BIG_WORK else min(repeats, big_repeats)
+        for name in layers:
+            layer = _keras_layer(name, features, units)
+            x = np.random.RandomState(1).normal(size=(batch, steps, features)).astype("float32")
+            yield (batch, steps, features, units), name, n, layer, rp.from_keras(layer), x
+
+
 # -- forward -----------------------------------------------------------------------------------
 def bench_forward(shapes, layers, repeats, big_repeats=3):
     import tensorflow as tf
 
     rows = []
-    for batch, steps, features, units in shapes:
-        n = repeats if batch * steps * features * units < BIG_WORK else min(repeats, big_repeats)
-        for name in layers:
-            layer = _keras_layer(name, features, units)
-            ref = rp.from_keras(layer)
-            x = np.random.RandomState(1).normal(size=(batch, steps, features)).astype("float32")
-            x_tf = tf.constant(x)
-            fn = tf.function(lambda t, layer=layer: layer(t, training=False), jit_compile=False)
-            want = fn(x_tf).numpy()  # traces once
-            got = ref(x)
-            err = float(np.max(np.abs(got - want)))
-            t_ref, t_tf = _round_robin([lambda: ref(x), lambda: fn(x_tf)], n)
-            rows.append({"layer": name, "batch": batch, "time": steps, "features": features,
-                         "units": units, "reference_s": t_ref, "tf_function_s": t_tf,
-                         "ratio": t_ref / t_tf, "max_abs_err": err})
-            print(f"  {name:17s} {str((batch, steps, features, units)):20s} ref {t_ref * 1e3:8.2f} ms  "
-                  f"tf.function {t_tf * 1e3:8.2f} ms  ratio {t_ref / t_tf:5.2f}  max|err| {err:.1e}",
-                  flush=True)
+    for shape, name, n, layer, ref, x in _layers(shapes, layers, repeats, big_repeats):
+        batch, steps, features, units = shape
+        x_tf = tf.constant(x)
+        fn = tf.function(lambda t, layer=layer: layer(t, training=False), jit_compile=False)
+        want = fn(x_tf).numpy()  # traces once
+        got = ref(x)
+        err = float(np.max(np.abs(got - want)))
+        t_ref, t_tf = _round_robin([lambda: ref(x), lambda: fn(x_tf)], n)
+        rows.append({"layer": name, "batch": batch, "time": steps, "features": features,
+                     "units": units, "reference_s": t_ref, "tf_function_s": t_tf,
+                     "ratio": t_ref / t_tf, "max_abs_err": err})
+        print(f"  {name:17s} {str((batch, steps, features, units)):20s} ref {t_ref * 1e3:8.2f} ms  "
+              f"tf.function {t_tf * 1e3:8.2f} ms  ratio {t_ref / t_tf:5.2f}  max|err| {err:.1e}",
+              flush=True)
     return rows
 
 
@@ -137,39 +143,35 @@ def bench_breakdown(shapes, layers, repeats, big_repeats=3):
     from rnnparity.reference.threads import blas_threads_for
 
     rows = []
-    for batch, steps, features, units in shapes:
-        n = repeats if batch * steps * features * units < BIG_WORK else min(repeats, big_repeats)
-        for name in layers:
-            layer = _keras_layer(name, features, units)
-            ref = rp.from_keras(layer)
-            cell = ref.cell
-            x = np.random.RandomState(1).normal(size=(batch, steps, features)).astype("float32")
-            h = np.zeros((batch, units), "float32")
-            kernel = cell.recurrent_kernel
-            if name == "gru_reset_before":  # its step multiplies by the z, r columns, then by the h ones
-                kernels = [kernel[:, :2 * units], kernel[:, 2 * units:]]  # views, as the step takes them
-            else:
-                kernels = [kernel]
-            buffers = [np.empty((batch, k.shape[1]), "float32") for k in kernels]
+    for shape, name, n, layer, ref, x in _layers(shapes, layers, repeats, big_repeats):
+        batch, steps, features, units = shape
+        cell = ref.cell
+        h = np.zeros((batch, units), "float32")
+        kernel = cell.recurrent_kernel
+        if name == "gru_reset_before":  # its step multiplies by the z, r columns, then by the h ones
+            kernels = [kernel[:, :2 * units], kernel[:, 2 * units:]]  # views, as the step takes them
+        else:
+            kernels = [kernel]
+        buffers = [np.empty((batch, k.shape[1]), "float32") for k in kernels]
 
-            def products():
-                with blas_threads_for(batch * units * kernel.shape[1]):
-                    for _ in range(steps):
-                        for k, out in zip(kernels, buffers):
-                            np.matmul(h, k, out=out)
-            x_tf = tf.constant(x)
-            fn = tf.function(lambda t, layer=layer: layer(t, training=False), jit_compile=False)
-            fn(x_tf)
-            t_ref, t_prod, t_proj, t_tf = _round_robin(
-                [lambda: ref(x), products, lambda: cell.project_inputs(x), lambda: fn(x_tf)], n)
-            rest = t_ref - t_prod - t_proj
-            rows.append({"layer": name, "batch": batch, "time": steps, "features": features, "units": units,
-                         "reference_s": t_ref, "products_s": t_prod, "projection_s": t_proj, "rest_s": rest,
-                         "rest_per_step_s": rest / steps, "tf_function_s": t_tf,
-                         "products_and_projection_over_tf": (t_prod + t_proj) / t_tf})
-            print(f"  {name:17s} {str((batch, steps, features, units)):20s} ref {t_ref * 1e3:8.2f} ms = "
-                  f"products {t_prod * 1e3:.2f} + projection {t_proj * 1e3:.2f} + rest {rest * 1e3:.2f}; "
-                  f"tf.function {t_tf * 1e3:.2f} ms", flush=True)
+        def products():
+            with blas_threads_for(batch * units * kernel.shape[1]):
+                for _ in range(steps):
+                    for k, out in zip(kernels, buffers):
+                        np.matmul(h, k, out=out)
+        x_tf = tf.constant(x)
+        fn = tf.function(lambda t, layer=layer: layer(t, training=False), jit_compile=False)
+        fn(x_tf)
+        t_ref, t_prod, t_proj, t_tf = _round_robin(
+            [lambda: ref(x), products, lambda: cell.project_inputs(x), lambda: fn(x_tf)], n)
+        rest = t_ref - t_prod - t_proj
+        rows.append({"layer": name, "batch": batch, "time": steps, "features": features, "units": units,
+                     "reference_s": t_ref, "products_s": t_prod, "projection_s": t_proj, "rest_s": rest,
+                     "rest_per_step_s": rest / steps, "tf_function_s": t_tf,
+                     "products_and_projection_over_tf": (t_prod + t_proj) / t_tf})
+        print(f"  {name:17s} {str((batch, steps, features, units)):20s} ref {t_ref * 1e3:8.2f} ms = "
+              f"products {t_prod * 1e3:.2f} + projection {t_proj * 1e3:.2f} + rest {rest * 1e3:.2f}; "
+              f"tf.function {t_tf * 1e3:.2f} ms", flush=True)
     return rows
 
 
