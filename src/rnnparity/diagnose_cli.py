@@ -163,16 +163,13 @@ def write_case_recordings(case_ids, directory):
     the framework's outputs), for `diagnose_recorded` and `write_reference_outputs`."""
     from pathlib import Path
 
-    from .check.runner import record
+    from .cli import _record_one  # what `rnnparity record` writes for one case
     from .golden import Tf1Recording, case_bytes
-    from .matrix.cases import case_from_id
 
     for case_id in case_ids:
-        if case_id.startswith("tf1-"):
-            rec = Tf1Recording(case_id, tf1_case_record(case_id)[1])
-        else:
-            rec = record(case_from_id(case_id))
-            rec.layer = None
+        rec = _record_one(case_id)
+        if isinstance(rec, Tf1Recording) and rec.error:
+            raise ValueError(f"case {case_id}: TF raised {rec.error[1]}: {rec.error[2]} (nothing to diagnose)")
         (Path(directory) / f"{case_id}.npz").write_bytes(case_bytes(rec))
 
 
@@ -193,18 +190,15 @@ def diagnose_recorded(recording, outputs_path):
     rec = _read_recording(recording)
     if isinstance(rec, Tf1Recording):
         return diagnose_tf1_record(Tf1Case.from_id(rec.case_id), rec.record, outputs_path)
-    reference, steps, keras, names = recorded_plan(recording)
+    reference, steps, keras, names = recorded_plan(rec)
     return diagnose_plan(reference, steps, read_outputs(outputs_path, keras), keras=keras, names=names)
 
 
-def recorded_plan(path):
-    """``case_plan`` from a recording (no framework): the reference is built from its spec and weights."""
-    from pathlib import Path
-
+def recorded_plan(rec):
+    """``case_plan`` from a read recording (no framework): the reference is built from its spec and
+    weights."""
     from .check.runner import output_names, reference_factory
-    from .golden import read_case
 
-    rec = read_case(Path(path).read_bytes(), str(path))
     names = output_names(rec, rec.plan.calls[0].x.shape)
     return reference_factory(rec)(), list(rec.plan.steps), [flat(o) for o in rec.outcome.outputs], names
 
@@ -214,7 +208,6 @@ def write_reference_outputs(recording, path):
     rnnparity whose reference has a planted bug, they are the outputs of a port with that bug
     (scripts/mutation_check.py). Needs no framework."""
     from .check.diagnose import run
-
     from .golden import Tf1Recording
     from .matrix.tf1_cases import Tf1Case, run_reference
 
@@ -222,7 +215,7 @@ def write_reference_outputs(recording, path):
     if isinstance(rec, Tf1Recording):
         write_outputs(path, [run_reference(Tf1Case.from_id(rec.case_id), rec.record)])
         return
-    reference, steps, _, _ = recorded_plan(recording)
+    reference, steps, _, _ = recorded_plan(rec)
     write_outputs(path, run(reference, steps))
 
 

@@ -21,7 +21,7 @@ from .reference.tf1 import (CELL_CLASSES, TF1_GRU_CANDIDATE, TF1_GRU_GATES, TF1_
 
 __all__ = ["BasicRNNCell", "BasicLSTMCell", "LSTMCell", "GRUCell", "LSTMStateTuple", "LegacyCell",
            "static_rnn", "dynamic_rnn", "static_bidirectional_rnn", "bidirectional_dynamic_rnn",
-           "reverse_sequence", "cell_from_tf", "TF1_LSTM_GATES", "TF1_GRU_GATES", "TF1_GRU_CANDIDATE"]
+           "reverse_sequence", "cell_from_tf", "is_tf1_cell", "TF1_LSTM_GATES", "TF1_GRU_GATES", "TF1_GRU_CANDIDATE"]
 
 # Config keys of the TF cells that carry no inference meaning once the weights are copied.
 _NO_EFFECT = {"name", "trainable", "dtype", "reuse", "initializer", "kernel_initializer", "bias_initializer"}
@@ -35,6 +35,11 @@ _MODELLED = {
 _LEGACY_MODULES = ("tf_keras.src.layers.rnn.legacy_cells", "keras.src.layers.rnn.legacy_cells",
                    "tensorflow.python.ops.rnn_cell_impl",
                    "tensorflow.python.keras.layers.legacy_rnn.rnn_cell_impl")
+
+
+def is_tf1_cell(obj) -> bool:
+    """A rnnparity.tf1 cell, or a TF legacy cell or cell wrapper (tf.compat.v1.nn.rnn_cell.*)."""
+    return isinstance(obj, LegacyCell) or type(obj).__module__ in _LEGACY_MODULES
 
 
 def _activation_name(cls_name, value):

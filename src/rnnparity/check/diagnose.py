@@ -177,36 +177,43 @@ def diagnose_plan(reference, steps, port, keras=None, pairs=True, subject="the p
     if score(baseline, port, lengths, precision) <= 1:
         return Diagnosis(AGREES, subject=subject)
     ctx = context(steps)
-    effective, found, tried = [], [], 0
-    for m in catalogue.CATALOGUE:
-        if not m.applies(reference, ctx):
-            continue
-        outputs = _attempt(reference, steps, m)
-        tried += 1
-        if outputs is None or score(baseline, outputs, lengths, precision) <= 1:
-            continue  # not expressible here, or no effect on these inputs
-        effective.append(m)
+
+    def fit(m, outputs):
         s = score(outputs, port, lengths, m.tolerance_dtype or precision)
-        if s <= 1 and (m.fits_port is None or m.fits_port(port)):
-            found.append(catalogue_finding(m, s))
-    if not found and pairs:
-        for a, b in itertools.combinations(effective, 2):
-            if a.group == b.group:
-                continue
-            m = catalogue.combined([a, b])
-            outputs = _attempt(reference, steps, m)
-            tried += 1
-            if outputs is None:
-                continue
-            s = score(outputs, port, lengths, m.tolerance_dtype or precision)
-            if s <= 1 and (m.fits_port is None or m.fits_port(port)):
-                found.append(catalogue_finding(m, s))
-    found.sort(key=lambda f: f.score)
+        return s if m.fits_port is None or m.fits_port(port) else np.inf
+    found, tried = search([m for m in catalogue.CATALOGUE if m.applies(reference, ctx)],
+                          lambda m: _attempt(reference, steps, m),
+                          lambda outputs: score(baseline, outputs, lengths, precision) <= 1,
+                          fit, catalogue.combined, pairs)
     return Diagnosis(EXPLAINED if found else UNEXPLAINED, found, where, tried, subject)
 
 
-def catalogue_finding(m, s):
-    return Finding(m, s)
+def search(mistakes, attempt, no_effect, fit, combine, pairs=True):
+    """(findings ranked best first, how many mistakes and pairs were run): the mistakes whose
+    outputs ``attempt(m)`` (None: not expressible here) reproduce the port, ``fit(m, outputs) <= 1``.
+    A mistake with ``no_effect(outputs)`` (indistinguishable from a correct port) is never reported.
+    When no single mistake explains the port, the pairs of effective mistakes of different groups
+    (``combine([a, b])``; None: the two cannot be combined) are tried."""
+    effective, found, tried = [], [], 0
+    for m in mistakes:
+        outputs = attempt(m)
+        tried += 1
+        if outputs is None or no_effect(outputs):
+            continue
+        effective.append(m)
+        if (s := fit(m, outputs)) <= 1:
+            found.append(Finding(m, s))
+    if not found and pairs:
+        for a, b in itertools.combinations(effective, 2):
+            m = None if a.group == b.group else combine([a, b])
+            if m is None:
+                continue
+            outputs = attempt(m)
+            tried += 1
+            if outputs is not None and (s := fit(m, outputs)) <= 1:
+                found.append(Finding(m, s))
+    found.sort(key=lambda f: f.score)
+    return found, tried
 
 
 def _attempt(reference, steps, mistake):
@@ -244,12 +251,11 @@ def _check_port(port, baseline, oracle="Keras"):
 # -- the public entry point ------------------------------------------------------------------------
 def _reference_of(layer):
     from ..reference import Bidirectional, RecurrentLayer
-    from ..reference.tf1 import LegacyCell
+    from ..tf1 import is_tf1_cell
 
     if isinstance(layer, (RecurrentLayer, Bidirectional)):
         return layer, False
-    if isinstance(layer, LegacyCell) or "legacy_cells" in type(layer).__module__ \
-            or "rnn_cell_impl" in type(layer).__module__:
+    if is_tf1_cell(layer):
         raise ValueError(f"diagnose: {type(layer).__name__} is a TF1 cell; diagnose a port of "
                          f"tf.compat.v1.nn code with rp.diagnose_tf1(function, cell, inputs, port_outputs)")
     from ..convert import from_keras

@@ -11,13 +11,11 @@ given is never reported.
 """
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 
 from ..matrix.tf1_cases import BIDIRECTIONAL, DYNAMIC, FUNCTIONS, flatten
 from . import tf1_mistakes as catalogue
-from .diagnose import AGREES, EXPLAINED, UNEXPLAINED, Diagnosis, Finding, _check_port, divergence, score
+from .diagnose import AGREES, EXPLAINED, UNEXPLAINED, Diagnosis, _check_port, divergence, score, search
 
 
 def _attempt(p, mistake):
@@ -47,28 +45,9 @@ def diagnose_problem(p: catalogue.Problem, port, tf=None, pairs=True, subject="t
     where = divergence([baseline], [port], lengths, precision, time_axis, names, oracle)
     if fit(baseline) <= 1:
         return Diagnosis(AGREES, subject=subject, baseline=oracle, oracle=oracle)
-    effective, found, tried = [], [], 0
-    for m in catalogue.CATALOGUE:
-        if not m.applies(p):
-            continue
-        outputs = _attempt(p, m)
-        tried += 1
-        if outputs is None or score([baseline], [outputs], lengths, precision) <= 1:
-            continue  # not expressible here, or no effect on these inputs
-        effective.append(m)
-        s = fit(outputs)
-        if s <= 1:
-            found.append(Finding(m, s))
-    if not found and pairs:
-        for a, b in itertools.combinations(effective, 2):
-            m = None if a.group == b.group else catalogue.combined([a, b])
-            if m is None:
-                continue
-            outputs = _attempt(p, m)
-            tried += 1
-            if outputs is not None and (s := fit(outputs)) <= 1:
-                found.append(Finding(m, s))
-    found.sort(key=lambda f: f.score)
+    found, tried = search([m for m in catalogue.CATALOGUE if m.applies(p)], lambda m: _attempt(p, m),
+                          lambda outputs: score([baseline], [outputs], lengths, precision) <= 1,
+                          lambda m, outputs: fit(outputs), catalogue.combined, pairs)
     return Diagnosis(EXPLAINED if found else UNEXPLAINED, found, where, tried, subject,
                      baseline=oracle, oracle=oracle)
 
@@ -145,20 +124,21 @@ def diagnose_tf1(function, cell, inputs, port_outputs, *, cell_bw=None, sequence
         kwargs["initial_state"] = initial_state
     result = port_outputs(inputs, **kwargs) if callable(port_outputs) else port_outputs
     port = [a for _, a in flatten(result, "port")]
-    tf = _tf_outputs(function, (cell, cell_bw) if bidirectional else cell, inputs, kwargs, time_major,
+    x_tf = inputs if function in DYNAMIC else x  # the static functions' list, stacked once above
+    tf = _tf_outputs(function, (cell, cell_bw) if bidirectional else cell, x_tf, kwargs, time_major,
                      cells[0].dtype.name) if live else None
     return diagnose_problem(p, port, tf=tf, pairs=pairs, subject=f"the port of {function}")
 
 
-def _tf_outputs(function, cells, inputs, kwargs, time_major, dtype):
-    """TF's own flat outputs for the call with the live cells: the oracle itself."""
+def _tf_outputs(function, cells, x, kwargs, time_major, dtype):
+    """TF's own flat outputs for the call with the live cells: the oracle itself. ``x``: one array,
+    as the tf1 adapter takes it (it unstacks it along time for the static functions)."""
     from ..targets import registry
 
     states = [kwargs.get(k) for k in ("initial_state_fw", "initial_state_bw")] \
         if function in BIDIRECTIONAL else kwargs.get("initial_state")
     if function in BIDIRECTIONAL and states[0] is None:
         states = None
-    x = np.stack([np.asarray(a) for a in inputs], axis=1) if function not in DYNAMIC else inputs
     out = registry.get("tf1").run(function, cells, x, sequence_length=kwargs["sequence_length"],
                                   initial_states=states, dtype=None if states is not None else dtype,
                                   time_major=time_major)
