@@ -13,7 +13,8 @@ import pytest
 
 from rnnparity.targets import registry
 from rnnparity.check import runner
-from rnnparity.matrix.data import Call, Plan, Reset, make_mask, seeded_weights
+from rnnparity.matrix.data import make_mask
+from rnnparity.plan import Call, Plan, Reset, seeded_weights
 
 STEPS, BATCH, FEATURES, UNITS = 2000, 2, 4, 16
 SEEDS = range(6)

@@ -24,10 +24,11 @@ import rnnparity as rp
 from rnnparity.targets import registry
 from rnnparity.check.compare import compare_outputs
 from rnnparity.convert import from_spec
-from rnnparity.matrix.data import Call, Plan, Reset, seeded_weights
+from rnnparity.plan import Call, Plan, Reset, seeded_weights
 from rnnparity.check.divergences import INPUT_BUGS, input_divergence
 from rnnparity.targets.keras_adapter import to_numpy
-from rnnparity.check.runner import execute, expected_reference_error
+from rnnparity.check.runner import expected_reference_error
+from rnnparity.targets.base import execute
 
 TARGETS = ("keras3", "tf_keras")
 UNITS, FEATURES = 2, 3

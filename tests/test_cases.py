@@ -123,7 +123,7 @@ def test_ids_before_the_cell_and_precision_axes_are_unchanged():
 
 def test_layer_spec_of_the_old_cases_has_no_new_keys():
     for c in DEFAULT[:LAYER_CASES_COUNT:7]:
-        spec = c.layer_spec()
+        spec = c.layer_spec().to_dict()
         assert set(spec) == {"class", "config", "wrapper"} and spec["class"] in ("SimpleRNN", "LSTM", "GRU")
 
 
@@ -155,20 +155,20 @@ def test_new_ids_are_readable_and_round_trip():
 
 def test_cell_specs_build_rnn_around_cells():
     spec = cm.Case(layer="gru_reset_before", cell="stacked", return_state=True, use_bias=False).layer_spec()
-    assert spec["class"] == "RNN" and spec["stacked"] is True
-    assert [c["class"] for c in spec["cells"]] == ["GRUCell", "GRUCell"]
-    assert [c["config"]["units"] for c in spec["cells"]] == list(cm.STACK_UNITS)
-    assert all(c["config"]["reset_after"] is False and c["config"]["use_bias"] is False for c in spec["cells"])
-    assert spec["config"] == {"return_sequences": False, "return_state": True, "go_backwards": False,
+    assert spec.cls == "RNN" and spec.stacked is True
+    assert [c["class"] for c in spec.cells] == ["GRUCell", "GRUCell"]
+    assert [c["config"]["units"] for c in spec.cells] == list(cm.STACK_UNITS)
+    assert all(c["config"]["reset_after"] is False and c["config"]["use_bias"] is False for c in spec.cells)
+    assert spec.config == {"return_sequences": False, "return_state": True, "go_backwards": False,
                               "stateful": False, "dtype": "float32"}
     single = cm.Case(layer="lstm", cell="rnn_cell", unroll=True).layer_spec()
-    assert single["stacked"] is False and len(single["cells"]) == 1 and single["config"]["unroll"] is True
+    assert single.stacked is False and len(single.cells) == 1 and single.config["unroll"] is True
 
 
 def test_mixed_precision_specs_name_the_policy_and_keep_float32_inputs():
     case = cm.Case(layer="lstm", wrapper="bidi_concat", dtype="mixed_f16", initial_state=True)
     spec = case.layer_spec()
-    assert spec["policy"] == "mixed_float16" and "dtype" not in spec["config"]
+    assert spec.policy == "mixed_float16" and "dtype" not in spec.config
     plan = make_plan(case)
     assert plan.calls[0].x.dtype == np.float32
     assert all(s.dtype == np.float32 for s in plan.calls[0].initial_state)

@@ -10,7 +10,7 @@ import pytest
 
 import rnnparity as rp
 from rnnparity.check import runner
-from rnnparity.matrix.data import Call, Plan
+from rnnparity.plan import Call, Plan
 from rnnparity.reference import lstm
 from rnnparity.reference.layer import RecurrentLayer
 from tests import model_zoo

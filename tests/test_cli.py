@@ -17,7 +17,7 @@ import pytest
 import rnnparity
 from rnnparity.targets import registry
 from rnnparity import golden
-from rnnparity.check import runner
+from rnnparity.plan import Outcome, Recording
 from rnnparity.matrix.cases import cases
 from rnnparity.cli import main
 from rnnparity.structure import explain
@@ -90,8 +90,8 @@ def test_compare_same_differs_only_and_rejected(tmp_path, capsys):
     victim = recs[1]
     outs = [type(o)(np.asarray(v) + 0.25 for v in o) if isinstance(o, (list, tuple)) else o + 0.25
             for o in victim.outcome.outputs]
-    changed = runner.Recording(victim.case_id, victim.spec, victim.plan, victim.weights,
-                               runner.Outcome(outs), victim.dialect, victim.time_axis)
+    changed = Recording(victim.case_id, victim.spec, victim.plan, victim.weights,
+                               Outcome(outs), victim.dialect, victim.time_axis)
     rejected = k3.load("lstm-bidi_concat-bwd-f32-keras3")
     b = _subset(tmp_path, "b", [recs[0], changed, *recs[3:], rejected])
     a = _subset(tmp_path, "a3", [*recs, k2.load("lstm-bidi_concat-bwd-f32-tf_keras")])

@@ -14,7 +14,7 @@ from rnnparity.check import mistakes
 from rnnparity.check.diagnose import AGREES, EXPLAINED, UNEXPLAINED, diagnose_plan, run
 from rnnparity.check.compare import as_list
 from rnnparity.convert import from_keras
-from rnnparity.matrix.data import Call, Reset
+from rnnparity.plan import Call, Reset
 from rnnparity.targets import registry
 from tests.saturation import needs
 

@@ -15,6 +15,7 @@ import pytest
 
 from rnnparity import golden
 from rnnparity.check import runner
+from rnnparity.plan import Outcome, Recording
 from rnnparity.suite.test_replay import reference_factory
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -83,8 +84,8 @@ def test_replay_passes_and_detects_a_tampered_output(sample):
         out[0][0] = first
     else:
         out[0] = first
-    tampered = runner.Recording(rec.case_id, rec.spec, rec.plan, rec.weights,
-                                runner.Outcome(out, rec.outcome.error), rec.dialect, rec.time_axis)
+    tampered = Recording(rec.case_id, rec.spec, rec.plan, rec.weights,
+                                Outcome(out, rec.outcome.error), rec.dialect, rec.time_axis)
     problems = runner.verify(tampered, reference_factory(tampered))
     assert problems and "beyond tolerance" in problems[0].message
 
@@ -182,7 +183,7 @@ def test_manifest_and_files_must_agree(tmp_path, sample):
 
 def test_object_arrays_are_refused_on_write(sample):
     rec = sample[0]
-    bad = runner.Recording(rec.case_id, rec.spec, rec.plan, [np.array([None], dtype=object)],
+    bad = Recording(rec.case_id, rec.spec, rec.plan, [np.array([None], dtype=object)],
                            rec.outcome, rec.dialect)
     with pytest.raises(ValueError, match="never pickled"):
         golden.case_bytes(bad)

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from rnnparity.targets import registry
 from rnnparity.check import runner
-from rnnparity.matrix.data import Call, Plan, Reset
+from rnnparity.plan import Call, LayerSpec, Plan, Reset
 from rnnparity.check.divergences import activation_divergence, divergence_for
 from rnnparity.reference import activations
 
@@ -72,7 +72,7 @@ def configurations(draw, target):
         config["reset_after"] = draw(st.booleans())
     wrapped = draw(st.booleans())
     wrapper = {"merge_mode": draw(st.sampled_from(MERGE_MODES))} if wrapped else None
-    spec = {"class": layer, "config": config, "wrapper": wrapper}
+    spec = LayerSpec(layer, config, wrapper=wrapper)
 
     batch, steps, features = draw(st.integers(1, 4)), draw(st.integers(1, 12)), draw(st.integers(1, 5))
     seed = draw(st.integers(0, 2**31 - 1))
@@ -103,10 +103,10 @@ def configurations(draw, target):
 
 def _as_case(target, spec, use_mask):
     """The Case fields the divergence registry reads, for a drawn configuration."""
-    c = spec["config"]
-    wrapper = spec["wrapper"]
+    c = spec.config
+    wrapper = spec.wrapper
     return types.SimpleNamespace(
-        target=target, layer=spec["class"],
+        target=target, layer=spec.cls,
         wrapper="none" if wrapper is None else f"bidi_{str(wrapper['merge_mode']).lower()}",
         return_sequences=c["return_sequences"], return_state=c["return_state"],
         go_backwards=c["go_backwards"], stateful=c["stateful"], time_major=False, unroll=False,
@@ -118,7 +118,7 @@ def _known_bug(target, spec, use_mask):
     if known is not None:
         return known
     for option in ("activation", "recurrent_activation"):
-        name = spec["config"].get(option)
+        name = spec.config.get(option)
         if name and activation_divergence(target, name):
             return activation_divergence(target, name)
     return None
@@ -136,8 +136,8 @@ def _check(target, drawn):
         note(f"known framework bug {known.key}: rejected")
         reject()
     counts["checked"] += 1
-    shape = (input_shape[0] if spec["config"]["stateful"] else None, None, input_shape[2])
-    case_id = f"hypothesis-{spec['class']}-{target}-seed{seed}"
+    shape = (input_shape[0] if spec.config["stateful"] else None, None, input_shape[2])
+    case_id = f"hypothesis-{spec.cls}-{target}-seed{seed}"
     note(f"spec={spec!r} input_shape={input_shape} mask={'yes' if use_mask else 'no'}")
     _, problems = runner.check_spec_live(target, spec, plan, seed, case_id, shape)
     assert not problems, runner.failure_report(case_id, problems)

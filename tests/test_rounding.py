@@ -14,7 +14,7 @@ import rnnparity as rp
 from rnnparity.targets import registry
 from rnnparity.check import rounding, runner
 from rnnparity.check.compare import Mismatch, Stats, compare_array, compare_outputs
-from rnnparity.matrix.data import Call, Plan, seeded_weights
+from rnnparity.plan import Call, LayerSpec, Plan, seeded_weights
 from rnnparity.testing import _snapshot, assert_parity, float64_twin
 from tests.saturation import SATURATED, SEEDS, STEPS, needs, saturated_check, saturated_layer
 
@@ -85,12 +85,12 @@ def test_float64_widening_follows_the_growth_seen_in_low_precision():
 
 
 def test_float64_spec_sets_every_dtype_and_leaves_the_spec_alone():
-    spec = {"class": "LSTM", "config": {"units": 3, "dtype": "float16"},
-            "wrapper": {"merge_mode": "sum", "backward_config": {"units": 3, "go_backwards": True}}}
+    spec = LayerSpec("LSTM", {"units": 3, "dtype": "float16"},
+                     wrapper={"merge_mode": "sum", "backward_config": {"units": 3, "go_backwards": True}})
     spec64 = rounding.float64_spec(spec)
-    assert spec64["config"]["dtype"] == spec64["wrapper"]["dtype"] == "float64"
-    assert spec64["wrapper"]["backward_config"]["dtype"] == "float64"
-    assert spec["config"]["dtype"] == "float16" and "dtype" not in spec["wrapper"]
+    assert spec64.config["dtype"] == spec64.wrapper["dtype"] == "float64"
+    assert spec64.wrapper["backward_config"]["dtype"] == "float64"
+    assert spec.config["dtype"] == "float16" and "dtype" not in spec.wrapper
     plan = rounding.float64_plan(Plan([Call(np.ones((1, 2, 3), np.float16), np.ones((1, 2), bool),
                                             [np.ones((1, 3), np.float32)])]))
     call = plan.calls[0]

@@ -15,9 +15,8 @@ import numpy as np
 import pytest
 
 from rnnparity.matrix.cases import case_from_id
-from rnnparity.matrix.data import Call, Plan
+from rnnparity.plan import Call, Outcome, Plan, Recording
 from rnnparity.targets import registry
-from rnnparity.targets.base import Outcome, Recording
 from rnnparity.targets.keras3_backend import Worker, WorkerError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -200,7 +199,7 @@ def test_the_rounding_verdicts_float64_rerun_goes_through_the_worker(monkeypatch
 
     def spy(spec, *args, **kwargs):
         rec = record(spec, *args, **kwargs)
-        dtypes.append((spec["config"]["dtype"], rec.outcome.outputs[0].dtype.name))
+        dtypes.append((spec.config["dtype"], rec.outcome.outputs[0].dtype.name))
         return rec
     monkeypatch.setattr(target, "record", spy)
     case = case_from_id("lstm-seq-f32-keras3-numpy")

@@ -6,7 +6,8 @@ import pytest
 
 from rnnparity.check import runner
 from rnnparity.matrix.cases import Case, case_from_id
-from rnnparity.matrix.data import Call, Plan, Reset, make_plan, seeded_weights
+from rnnparity.matrix.data import make_plan
+from rnnparity.plan import Call, Plan, Reset, seeded_weights
 from rnnparity.targets import registry
 
 pytestmark = pytest.mark.skipif(not registry.availability("tflite")[0],

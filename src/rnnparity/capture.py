@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .convert import _framework_dialect
-from .matrix.data import Call
+from .plan import Call
 from .targets.keras_adapter import to_numpy
 
 RECURRENT_BASES = ("RNN", "Bidirectional")

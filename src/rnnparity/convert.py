@@ -10,6 +10,7 @@ import sys
 import numpy as np
 
 from .reference import CELL_CLASSES, LAYER_CLASSES, RNN, Bidirectional, NO_EFFECT_OPTIONS, StackedRNNCells
+from .plan import LayerSpec
 from .reference.precision import POLICIES
 
 # Config keys a framework reports that carry no inference meaning for the reference.
@@ -104,28 +105,29 @@ def _reference_rnn(spec, dialect, policy=None):
     """A reference RNN for an RNN spec: {"class": "RNN", "config": {RNN kwargs}, "cells": [{"class":
     "LSTMCell", "config": {...}}, ...], "stacked": bool}; stacked cells when "stacked" is true."""
     cells = []
-    for c in spec["cells"]:
+    for c in spec.cells:
         cells.append(CELL_CLASSES[c["class"]](**cell_kwargs(c["class"], c["config"], dialect, policy)))
-    if not spec.get("stacked") and len(cells) != 1:
+    if not spec.stacked and len(cells) != 1:
         raise ValueError(f"an RNN spec with stacked=False has one cell, got {len(cells)}")
-    cell = StackedRNNCells(cells) if spec.get("stacked") else cells[0]
-    config = {k: v for k, v in spec["config"].items() if k not in NO_EFFECT_OPTIONS}
+    cell = StackedRNNCells(cells) if spec.stacked else cells[0]
+    config = {k: v for k, v in spec.config.items() if k not in NO_EFFECT_OPTIONS}
     if policy is not None:
         config["dtype"] = policy
     return RNN(cell, dialect=dialect, **config)
 
 
 def from_spec(spec, dialect):
-    """A reference layer for a layer spec (see targets.keras_adapter); weights unset.
+    """A reference layer for a layer spec (rnnparity.plan.LayerSpec); weights unset.
 
-    ``spec["policy"]``, when present, is a dtype policy (e.g. "mixed_float16") for the layer, its
-    cells and its wrapper alike, as a global Keras policy would set them."""
-    cls, policy = spec["class"], spec.get("policy")
+    ``spec.policy``, when set, is a dtype policy (e.g. "mixed_float16") for the layer, its cells
+    and its wrapper alike, as a global Keras policy would set them. A JSON-form dict is accepted."""
+    spec = LayerSpec.from_dict(spec)
+    cls, policy = spec.cls, spec.policy
     if cls == "RNN":
         layer = _reference_rnn(spec, dialect, policy)
     else:
-        layer = _reference_layer(cls, spec["config"], dialect, policy)
-    wrapper = spec.get("wrapper")
+        layer = _reference_layer(cls, spec.config, dialect, policy)
+    wrapper = spec.wrapper
     if wrapper is None:
         return layer
     backward = None

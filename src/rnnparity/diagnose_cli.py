@@ -28,7 +28,7 @@ import numpy as np
 
 from .check.compare import as_list
 from .check.diagnose import possessive
-from .matrix.data import Call, Reset
+from .plan import Call, Reset
 
 
 def case_plan(case_id):

@@ -23,7 +23,7 @@ from .capture import capturing, mask_source, recurrent_layers
 from .check.compare import Stats, as_list, coarsest, elementwise_errors, first_bad_timestep
 from .check.diagnose import diagnosis_mismatch
 from .convert import dialect_of, from_keras
-from .matrix.data import Plan, Reset
+from .plan import Outcome, Plan, Recording, Reset
 from .check.divergences import divergence_for_call
 from .specs import key_flags, layer_spec
 from .check.tolerances import tolerance
@@ -65,7 +65,7 @@ class ModelReport:
     versions: dict = field(default_factory=dict)
     unsafe: bool = False  # the file was loaded with safe mode off
     batches: int = 1
-    recordings: dict = field(default_factory=dict, repr=False)  # row name -> runner.Recording
+    recordings: dict = field(default_factory=dict, repr=False)  # row name -> Recording
 
     @property
     def passed(self) -> bool:
@@ -235,15 +235,15 @@ def _plan(entry):
     return Plan(steps)
 
 
-def recording(entry, target, spec) -> runner.Recording:
+def recording(entry, target, spec) -> Recording:
     """The captured calls of one layer as a Recording (golden.py stores it; runner.verify replays it)."""
     layer = entry.found.layer
     dialect = dialect_of(layer)
     time_major = bool(getattr(getattr(layer, "forward_layer", layer), "time_major", False))
     case_id = f"{re.sub(r'[^A-Za-z0-9_.]', '_', entry.found.name)}-{target}"
     weights = [np.asarray(w) for w in layer.get_weights()]
-    return runner.Recording(case_id, spec, _plan(entry), weights,
-                            runner.Outcome(list(entry.outputs)), dialect, 0 if time_major else 1,
+    return Recording(case_id, spec, _plan(entry), weights,
+                            Outcome(list(entry.outputs)), dialect, 0 if time_major else 1,
                             layer=layer)
 
 
@@ -312,7 +312,7 @@ def _rerun(target, rec):
 
 def _first_diverging_step(problems, rec, ours, atol, rtol):
     steps = []
-    precision = rec.spec.get("config", {}).get("dtype")
+    precision = rec.spec.config.get("dtype")
     for p in problems:
         if p.kind != "values" or p.call is None or ours is None:
             continue

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 
+from .plan import LayerSpec
+
 SINGLE = ("SimpleRNN", "LSTM", "GRU")
 FLAG_WORDS = (("return_sequences", "seq"), ("return_state", "state"), ("go_backwards", "bwd"),
               ("stateful", "stateful"), ("unroll", "unroll"), ("time_major", "time_major"))
@@ -55,13 +57,13 @@ def _single(layer):
     return spec
 
 
-def layer_spec(layer) -> dict:
+def layer_spec(layer) -> LayerSpec:
     """The spec of a live SimpleRNN, LSTM, GRU, RNN(cell) or Bidirectional around one of them.
 
     Bidirectional keeps both sub-layers' own configs (the backward one as ``backward_config``),
     without zero_output_for_mask, which the wrapper sets on both from return_sequences."""
     if type(layer).__name__ != "Bidirectional":
-        return _single(layer)
+        return LayerSpec.from_dict(_single(layer))
     drop = ("zero_output_for_mask",)
     spec = _single(layer.forward_layer)
     spec["config"].pop("zero_output_for_mask", None)
@@ -70,7 +72,7 @@ def layer_spec(layer) -> dict:
         wrapper["backward_config"] = {k: v for k, v in _single(layer.backward_layer)["config"].items()
                                       if k not in drop}
     spec["wrapper"] = wrapper
-    return spec
+    return LayerSpec.from_dict(spec)
 
 
 def key_flags(layer) -> str:

@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import SimpleNamespace
 
+from .plan import LayerSpec
+
 STATE_DESCRIPTIONS = {
     "SimpleRNN": ("final h",),
     "GRU": ("final h",),
@@ -73,7 +75,7 @@ def _rejection(spec, dialect):
 
     if dialect != "keras3":
         return None
-    cls, config, wrapper = spec["class"], spec.get("config", {}), spec.get("wrapper")
+    cls, config, wrapper = spec.cls, spec.config, spec.wrapper
     if config.get("time_major"):
         return (f"Keras 3 rejects time_major=True: its recurrent layers have no time_major argument "
                 f"(ValueError at construction: Unrecognized keyword arguments passed to {cls}: "
@@ -97,10 +99,12 @@ def _rejection(spec, dialect):
 
 
 def _spec_from(layer_or_config):
-    """Accept a layer spec dict, a live Keras layer or a rnnparity reference layer."""
+    """A LayerSpec from a spec (or its JSON-form dict), a live Keras layer or a reference layer."""
+    if isinstance(layer_or_config, LayerSpec):
+        return layer_or_config
     if isinstance(layer_or_config, dict):
         if "class" in layer_or_config:
-            return layer_or_config
+            return LayerSpec.from_dict(layer_or_config)
         raise ValueError("explain: a dict must be a layer spec {'class': 'LSTM', 'config': {...}, "
                          "'wrapper': None | {'merge_mode': ...}}")
     obj = layer_or_config
@@ -110,7 +114,7 @@ def _spec_from(layer_or_config):
         dtype = getattr(obj, "compute_dtype", None)
         if isinstance(dtype, str):  # Keras 3 casts the merged outputs to the wrapper's own dtype
             wrapper["dtype"] = dtype
-        return {**inner, "wrapper": wrapper}
+        return inner.replace(wrapper=wrapper)
     if type(obj).__name__ == "RNN":
         return _rnn_spec_from(obj)
     config = obj.get_config()
@@ -118,7 +122,7 @@ def _spec_from(layer_or_config):
     if cls not in STATE_DESCRIPTIONS:
         raise ValueError(f"explain: {cls} is not a recurrent layer rnnparity models")
     dtype = getattr(obj, "compute_dtype", None) or config.get("dtype")
-    return {"class": cls, "config": {**config, "dtype": dtype if isinstance(dtype, str) else "float32"}}
+    return LayerSpec(cls, {**config, "dtype": dtype if isinstance(dtype, str) else "float32"})
 
 
 def _rnn_spec_from(obj):
@@ -131,14 +135,14 @@ def _rnn_spec_from(obj):
     config = {k: v for k, v in obj.get_config().items() if k != "cell"}
     dtype = getattr(obj, "compute_dtype", None) or config.get("dtype")
     config["dtype"] = dtype if isinstance(dtype, str) else "float32"
-    return {"class": "RNN", "config": config, "stacked": hasattr(obj.cell, "cells"),
-            "cells": [{"class": type(c).__name__, "config": {"units": int(c.units)}} for c in cells]}
+    return LayerSpec("RNN", config, tuple({"class": type(c).__name__, "config": {"units": int(c.units)}}
+                                          for c in cells), stacked=hasattr(obj.cell, "cells"))
 
 
 def _dialect_for(layer_or_config, dialect):
     """A live layer's own dialect (a tf_keras layer returns lists whatever the caller assumed);
-    for a spec dict, the caller's (default keras3)."""
-    if isinstance(layer_or_config, dict):
+    for a spec, the caller's (default keras3)."""
+    if isinstance(layer_or_config, (dict, LayerSpec)):
         chosen = dialect or "keras3"
     else:
         if type(layer_or_config).__module__.startswith("rnnparity."):  # a reference layer
@@ -169,11 +173,11 @@ def _compute_dtype(dtype):
 def _state_entries(spec, dialect, batch):
     """(name, shape, parts) of each returned state entry of one direction: a state per entry, or for
     stacked cells one entry per cell (a list in Keras 3; in Keras 2 a bare array for a one-state cell)."""
-    if spec["class"] != "RNN":
-        units = int(spec["config"]["units"])
-        return [(s, (batch, units), ()) for s in STATE_DESCRIPTIONS[spec["class"]]]
-    cells = spec["cells"]
-    if not spec.get("stacked"):
+    if spec.cls != "RNN":
+        units = int(spec.config["units"])
+        return [(s, (batch, units), ()) for s in STATE_DESCRIPTIONS[spec.cls]]
+    cells = spec.cells
+    if not spec.stacked:
         units = int(cells[0]["config"]["units"])
         return [(s, (batch, units), ()) for s in STATE_DESCRIPTIONS[CELL_LAYERS[cells[0]["class"]]]]
     entries = []
@@ -193,27 +197,27 @@ def explain(layer_or_config, input_shape, dialect=None) -> Explanation:
     configuration, saying why."""
     dialect = _dialect_for(layer_or_config, dialect)
     spec = _spec_from(layer_or_config)
-    cls, config, wrapper = spec["class"], spec.get("config", {}), spec.get("wrapper")
+    cls, config, wrapper = spec.cls, spec.config, spec.wrapper
     if cls not in STATE_DESCRIPTIONS and cls != "RNN":
         raise ValueError(f"explain: {cls} is not one of {sorted(STATE_DESCRIPTIONS) + ['RNN']}")
-    if cls == "RNN" and any(c.get("class") not in CELL_LAYERS for c in spec.get("cells", [])):
+    if cls == "RNN" and any(c.get("class") not in CELL_LAYERS for c in spec.cells):
         raise ValueError(f"explain: an RNN spec's cells must be among {sorted(CELL_LAYERS)}")
     if len(input_shape) != 3:
         raise ValueError(f"explain: input_shape must be (batch, time, features), got {input_shape}")
     why = _rejection(spec, dialect)
     if why is not None:
         raise Rejected(f"explain: {why}")
-    units = int(config["units"]) if cls != "RNN" else int(spec["cells"][-1]["config"]["units"])
+    units = int(config["units"]) if cls != "RNN" else int(spec.cells[-1]["config"]["units"])
     rs, rst = bool(config.get("return_sequences")), bool(config.get("return_state"))
     time_major = bool(config.get("time_major"))
-    dtype = _compute_dtype(spec.get("policy") or config.get("dtype"))
+    dtype = _compute_dtype(spec.policy or config.get("dtype"))
     if time_major:
         steps, batch = input_shape[0], input_shape[1]
     else:
         batch, steps = input_shape[0], input_shape[1]
     seq_shape = (steps, batch, units) if time_major else (batch, steps, units)
     out_shape = seq_shape if rs else (batch, units)
-    last = " of the last cell" if spec.get("stacked") else ""
+    last = " of the last cell" if spec.stacked else ""
     what = (f"whole sequence output (h{last} at every step)" if rs
             else f"last output (h{last} at the last step)")
     states = _state_entries(spec, dialect, batch)
@@ -239,14 +243,14 @@ def explain(layer_or_config, input_shape, dialect=None) -> Explanation:
     seq = "tuple" if dialect == "keras3" else "list"
     container = seq if len(outputs) > 1 else "array"
     # Keras 3 casts Bidirectional's outputs (not its states) to the wrapper's own dtype
-    wrapper_dtype = _compute_dtype(spec.get("policy") or (wrapper or {}).get("dtype", "float32"))
+    wrapper_dtype = _compute_dtype(spec.policy or (wrapper or {}).get("dtype", "float32"))
     out_dtype = wrapper_dtype if (wrapper is not None and dialect == "keras3") else dtype
     flags = ", ".join(([] if cls == "RNN" else [f"units={units}"])
                       + [f"{k}=True" for k in ("return_sequences", "return_state", "go_backwards",
                                                "stateful", "time_major") if config.get(k)])
     if cls == "RNN":
-        cells = ", ".join(f"{c['class']}({c['config']['units']})" for c in spec["cells"])
-        cells = f"[{cells}]" if spec.get("stacked") else cells
+        cells = ", ".join(f"{c['class']}({c['config']['units']})" for c in spec.cells)
+        cells = f"[{cells}]" if spec.stacked else cells
         title = f"RNN({', '.join(filter(None, (cells, flags)))})"
     else:
         title = f"{cls}({flags})"

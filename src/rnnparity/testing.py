@@ -32,7 +32,7 @@ from .convert import dialect_of, from_keras
 from .check.divergences import divergence_for_call
 from .check.diagnose import diagnosis_mismatch
 from .check.runner import failure_report
-from .matrix.data import Call
+from .plan import Call
 from .structure import explain
 from .check.tolerances import tolerance
 

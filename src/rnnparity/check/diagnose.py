@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..matrix.data import Call, Reset
+from ..plan import Call, Reset
 from . import mistakes as catalogue
 from .compare import as_list, coarsest, elementwise_errors, first_bad_timestep
 from .tolerances import tolerance

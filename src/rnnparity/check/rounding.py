@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .compare import Mismatch, as_list, compare_outputs
-from ..matrix.data import Call, Plan
+from ..plan import Call, LayerSpec, Plan
 from .tolerances import tolerance
 
 LOW_PRECISIONS = ("float16", "float32")
@@ -51,17 +51,15 @@ def eligible(problems) -> bool:
 
 
 # -- the float64 re-run ------------------------------------------------------------------------
-def float64_spec(spec: dict) -> dict:
+def float64_spec(spec: LayerSpec) -> LayerSpec:
     """The layer spec with every dtype float64: the layer, the Bidirectional wrapper (whose own
     policy is float32 unless given) and an explicit backward layer."""
-    spec = copy.deepcopy(spec)
-    spec["config"]["dtype"] = "float64"
-    wrapper = spec.get("wrapper")
+    wrapper = copy.deepcopy(spec.wrapper)
     if wrapper is not None:
         wrapper["dtype"] = "float64"
         if wrapper.get("backward_config") is not None:
             wrapper["backward_config"]["dtype"] = "float64"
-    return spec
+    return spec.replace(config={**spec.config, "dtype": "float64"}, wrapper=wrapper)
 
 
 def upcast(arrays):

@@ -18,8 +18,9 @@ from ..matrix.cases import Case
 from .compare import Mismatch, Stats, as_list, compare_array, compare_outputs
 from .diagnose import diagnosis_mismatch
 from ..convert import from_keras, from_spec
-from ..matrix.data import Plan, make_plan
-from ..targets.base import Outcome, Recording, execute  # noqa: F401 - re-exported
+from ..matrix.data import make_plan
+from ..plan import LayerSpec, Outcome, Plan, Recording
+from ..targets.base import execute
 from ..structure import explain
 
 
@@ -46,7 +47,8 @@ def record_spec(target, spec, plan, seed, case_id, input_shape, time_axis=1, on_
 
     ``weights``: None for the seeded uniform(-0.6, 0.6) weights; a list of arrays; or a callable
     ``weights(shapes) -> arrays`` (e.g. seeded weights scaled up to saturate the gates). They are
-    cast to the spec's dtype."""
+    cast to the spec's dtype. ``spec``: a LayerSpec or its JSON form."""
+    spec = LayerSpec.from_dict(spec)
     return registry.get(target).record(spec, plan, seed, case_id, input_shape, time_axis=time_axis,
                                        on_built=on_built, weights=weights)
 
@@ -95,7 +97,7 @@ def _verify(rec: Recording, reference_factory, stats, atol, rtol):
         label = f"call {k + 1} of {len(calls)} ({calls[k].label}): " if len(calls) > 1 else ""
         steps = calls[k].x.shape[rec.time_axis]
         for p in compare_outputs(e, a, names, time_axis=rec.time_axis, stats=stats, prefix=label,
-                                 steps=steps, precision=rec.spec["config"].get("dtype"),
+                                 steps=steps, precision=rec.spec.config.get("dtype"),
                                  atol=atol, rtol=rtol):
             p.call = k
             problems.append(p)
@@ -160,6 +162,7 @@ def check_live(case: Case, stats: Stats | None = None, atol=None, rtol=None, rou
 def check_spec_live(target, spec, plan, seed, case_id, input_shape, stats: Stats | None = None,
                     atol=None, rtol=None, weights=None, rounding=True):
     """`check_live` for any layer spec (``weights`` as in `record_spec`)."""
+    spec = LayerSpec.from_dict(spec)
     def run(spec, plan, weights, on_built):
         return record_spec(target, spec, plan, seed, case_id, input_shape, on_built=on_built,
                            weights=weights)

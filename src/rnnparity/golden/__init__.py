@@ -28,8 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..matrix.data import Call, Plan, Reset
-from ..check.runner import Outcome, Recording
+from ..plan import Call, LayerSpec, Outcome, Plan, Recording, Reset
 
 FORMAT = "rnnparity-golden/1"
 BFLOAT16 = "bfloat16"
@@ -126,7 +125,7 @@ def to_arrays(rec) -> dict:
         for k, out in enumerate(rec.outcome.outputs):
             for j, o in enumerate(_leaves(out)):
                 arrays[f"out{k}_{j}"] = np.asarray(o)
-        meta = {"format": FORMAT, "kind": "keras", "case_id": rec.case_id, "spec": rec.spec,
+        meta = {"format": FORMAT, "kind": "keras", "case_id": rec.case_id, "spec": rec.spec.to_dict(),
                 "dialect": rec.dialect, "time_axis": rec.time_axis, "steps": steps,
                 "chunk_check": list(rec.plan.chunk_check) if rec.plan.chunk_check else None,
                 "outputs": [_container(o) for o in rec.outcome.outputs],
@@ -207,7 +206,7 @@ def from_arrays(npz, where="<arrays>"):
                                (tuple(items) if c["container"] == "tuple" else list(items)))
         chunk = tuple(meta["chunk_check"]) if meta["chunk_check"] else None
         weights = None if meta["n_weights"] is None else [arrays[f"w{i}"] for i in range(meta["n_weights"])]
-        return Recording(meta["case_id"], meta["spec"], Plan(steps, chunk), weights,
+        return Recording(meta["case_id"], LayerSpec.from_dict(meta["spec"]), Plan(steps, chunk), weights,
                          Outcome(outputs, error), meta["dialect"], meta["time_axis"])
     except (KeyError, TypeError, AttributeError, json.JSONDecodeError, ValueError) as exc:
         raise ValueError(f"{where}: not an rnnparity fixture ({type(exc).__name__}: {exc})") from None

@@ -21,6 +21,7 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
+from ..plan import LayerSpec
 from ..targets import registry
 
 TARGETS = ("keras3", "tf_keras")
@@ -149,7 +150,7 @@ class Case:
         return (t, b, FEATURES) if self.time_major else (b, t, FEATURES)
 
     # -- the layer -----------------------------------------------------------------------------
-    def layer_spec(self) -> dict:
+    def layer_spec(self) -> LayerSpec:
         """The layer as a spec (targets/keras_adapter.py). Under a mixed-precision policy the
         configs hold no dtype and "policy" names it for the layer, its cells and its wrapper."""
         cls, fixed = LAYERS[self.layer]
@@ -178,7 +179,7 @@ class Case:
                     "stacked": self.cell == "stacked", "wrapper": wrapper}
         if self.policy:
             spec["policy"] = self.policy
-        return spec
+        return LayerSpec.from_dict(spec)
 
     @property
     def states_per_cell(self) -> int:

@@ -6,39 +6,10 @@ same data on every target, every run and every xdist worker.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 
+from ..plan import Call, Plan, Reset
 from .cases import FEATURES, STACK_UNITS, UNITS, Case
-
-WEIGHT_SCALE = 0.6  # uniform(-0.6, 0.6): every gate and unit different, activations unsaturated
-
-
-@dataclass
-class Call:
-    x: np.ndarray
-    mask: np.ndarray | None = None
-    initial_state: list | None = None
-    label: str = ""
-
-
-@dataclass
-class Reset:
-    label: str = "reset_states()"
-
-
-@dataclass
-class Plan:
-    steps: list = field(default_factory=list)
-    # indices (into the list of calls) whose outputs must equal each other:
-    # (chunked calls, whole call) for the stateful chunking check
-    chunk_check: tuple | None = None
-
-    @property
-    def calls(self):
-        return [s for s in self.steps if isinstance(s, Call)]
-
 
 def make_mask(pattern: str, batch: int, steps: int, rng) -> np.ndarray | None:
     if pattern == "none":
@@ -57,12 +28,6 @@ def make_mask(pattern: str, batch: int, steps: int, rng) -> np.ndarray | None:
         right[-1] = False
         return right
     raise ValueError(f"unknown mask pattern {pattern!r}")
-
-
-def seeded_weights(shapes, seed, dtype="float32"):
-    """Uniform(-0.6, 0.6) arrays for the given shapes: different for every gate and unit."""
-    rng = np.random.RandomState(seed ^ 0x5EED)
-    return [rng.uniform(-WEIGHT_SCALE, WEIGHT_SCALE, size=tuple(s)).astype(dtype) for s in shapes]
 
 
 def _batch(case: Case, rng):

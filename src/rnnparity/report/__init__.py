@@ -275,7 +275,7 @@ def check_one(case_id: str) -> int:
     if not ok:
         print(f"rnnparity check: {why}", file=sys.stderr)
         return 2
-    print(f"case {case_id}\nlayer spec: {json.dumps(case.layer_spec())}")
+    print(f"case {case_id}\nlayer spec: {json.dumps(case.layer_spec().to_dict())}")
     inexpressible = registry.cannot_express(case)
     if inexpressible:  # as the suite: a visible skip naming the option
         print(f"SKIP: {case.target} cannot express this case: {inexpressible}")

@@ -17,7 +17,7 @@ import pytest
 
 from rnnparity.targets import registry
 from rnnparity.check import runner
-from rnnparity.matrix.data import Call, Plan
+from rnnparity.plan import Call, Plan
 from rnnparity.check.compare import ERRORS_KEY, error_curves
 from rnnparity.check.divergences import activation_divergence
 from rnnparity.suite import not_selected

@@ -26,37 +26,9 @@ layer became, or the kernel that ran).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 
-from ..matrix.data import Plan, Reset, seeded_weights
-
-
-@dataclass
-class Outcome:
-    """What running a plan produced: one output structure per call, or an error at some step."""
-    outputs: list = field(default_factory=list)
-    error: tuple | None = None  # (step index, exception type name, message); index -1: at build
-
-
-@dataclass
-class Recording:
-    case_id: str
-    spec: dict
-    plan: Plan
-    weights: list | None
-    outcome: Outcome
-    dialect: str
-    time_axis: int = 1
-    layer: object = None  # the live (source) layer (not serialised)
-    rounding: object = None  # the rounding.Verdict, when the case needed one (not serialised)
-    info: dict = field(default_factory=dict)  # how it ran (ops, kernel, converter); JSON-serialisable
-
-
-def error_tuple(index, exc) -> tuple:
-    text = str(exc).strip()
-    return (index, type(exc).__name__, text.splitlines()[0][:300] if text else "")
+from ..plan import Outcome, Plan, Recording, Reset, error_tuple, seeded_weights
 
 
 def execute(call, reset, plan: Plan) -> Outcome:
@@ -84,7 +56,7 @@ def initial_weights(shapes, seed, dtype, weights=None) -> list:
 
 
 def spec_dtype(spec) -> str:
-    return spec["config"].get("dtype", "float32")
+    return spec.dtype
 
 
 class Target:

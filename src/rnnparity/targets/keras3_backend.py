@@ -23,7 +23,8 @@ import tempfile
 import threading
 
 from .backend_worker import HEADER, write_frame
-from .base import Recording, Target
+from .base import Target
+from ..plan import Recording
 
 TIMEOUT_S = 300.0
 LOG_TAIL = 2000  # characters of the child's log shown when it fails

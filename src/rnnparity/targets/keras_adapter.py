@@ -1,14 +1,6 @@
 """Adapter shared by the two Keras targets: build a live layer from a layer spec, run it, reset it.
 
-A *layer spec* is a plain, JSON-serialisable dict (it is stored in fixtures):
-    {"class": "LSTM", "config": {constructor kwargs},
-     "wrapper": None | {"merge_mode": ..., "dtype": optional (the wrapper's own dtype, float32 unless
-                        given), "backward_config": optional}}
-the generic RNN around built-in cells:
-    {"class": "RNN", "config": {RNN kwargs}, "cells": [{"class": "LSTMCell", "config": {...}}, ...],
-     "stacked": False (RNN(cell), one cell) | True (RNN([cell, ...]), a StackedRNNCells), "wrapper": ...}
-and, in either, "policy": a dtype policy name (e.g. "mixed_float16") given to the layer, its cells and
-its wrapper alike, as `keras.mixed_precision.set_global_policy` would (the configs then hold no dtype).
+A *layer spec* is a `rnnparity.plan.LayerSpec` (stored in recordings as its JSON form).
 """
 from __future__ import annotations
 
@@ -19,6 +11,7 @@ from functools import cached_property
 import numpy as np
 
 from ._quiet import quiet_tensorflow
+from ..plan import LayerSpec
 from .base import LayerTarget
 
 
@@ -50,22 +43,23 @@ class KerasAdapter(LayerTarget):
     def construct(self, spec):
         """The framework layer for a spec, unbuilt. Raises whatever the framework raises."""
         layers = self.K.layers
-        policy = {"dtype": spec["policy"]} if spec.get("policy") else {}
-        if spec["class"] == "RNN":
+        spec = LayerSpec.from_dict(spec)
+        policy = {"dtype": spec.policy} if spec.policy else {}
+        if spec.cls == "RNN":
             cells = [getattr(layers, c["class"])(**_cheap_initializers(c["config"]), **policy)
-                     for c in spec["cells"]]
-            cell = cells if spec.get("stacked") else cells[0]  # RNN wraps a list in StackedRNNCells
-            inner = layers.RNN(cell, **spec["config"], **policy)
+                     for c in spec.cells]
+            cell = cells if spec.stacked else cells[0]  # RNN wraps a list in StackedRNNCells
+            inner = layers.RNN(cell, **spec.config, **policy)
         else:
-            inner = getattr(layers, spec["class"])(**_cheap_initializers(spec["config"]), **policy)
-        wrapper = spec.get("wrapper")
+            inner = getattr(layers, spec.cls)(**_cheap_initializers(spec.config), **policy)
+        wrapper = spec.wrapper
         if wrapper is None:
             return inner
         kwargs = {"merge_mode": wrapper.get("merge_mode", "concat"), **policy}
         if wrapper.get("dtype") is not None:
             kwargs["dtype"] = wrapper["dtype"]
         if wrapper.get("backward_config") is not None:
-            kwargs["backward_layer"] = getattr(layers, spec["class"])(
+            kwargs["backward_layer"] = getattr(layers, spec.cls)(
                 **_cheap_initializers(wrapper["backward_config"]), **policy)
         return layers.Bidirectional(inner, **kwargs)
 

@@ -33,7 +33,8 @@ import numpy as np
 
 from . import keras3
 from ._quiet import quiet_tensorflow
-from .base import Outcome, Recording, Target, build_source_layer, execute
+from .base import Target, build_source_layer, execute
+from ..plan import Outcome, Recording
 
 NATIVE_RNN_OPS = ("LSTM", "GRU", "RNN")
 LOOP_OPS = ("Loop", "Scan")
@@ -88,7 +89,7 @@ class OnnxTarget(Target):
         if layer is None:
             return rec
         converted = {}  # input signature -> Converted: one conversion per input structure
-        unroll = spec["config"].get("unroll", False)  # Keras needs a static time axis to unroll
+        unroll = spec.config.get("unroll", False)  # Keras needs a static time axis to unroll
 
         def call(step):
             flat, structure = _flat_inputs(step)

@@ -32,7 +32,8 @@ from typing import NamedTuple
 import numpy as np
 
 from ._quiet import quiet_tensorflow
-from .base import Outcome, Recording, Target, build_source_layer, execute, spec_dtype
+from .base import Target, build_source_layer, execute, spec_dtype
+from ..plan import Outcome, Recording
 from .keras_adapter import KerasAdapter, to_numpy
 
 CONVERTER = "TFLiteConverter.from_keras_model"
@@ -73,9 +74,9 @@ class TFLiteTarget(Target):
         layer = build_source_layer(self.keras, rec, spec, input_shape, seed, weights, on_built)
         if layer is None:
             return rec
-        stateful = bool(spec["config"].get("stateful"))
+        stateful = bool(spec.config.get("stateful"))
         # Keras unrolls only a time axis of known length: then each length is its own model
-        open_time = None if spec["config"].get("unroll") else time_axis
+        open_time = None if spec.config.get("unroll") else time_axis
         models: dict = {}  # input signature -> Converted
         live: dict = {}  # input signature -> the interpreter carrying the state
 

@@ -5,7 +5,8 @@ from it and runs the plan. Not selected by default (torch is a 5.5 GB install): 
 `--rnnparity-targets torch` or `rnnparity check --target torch`."""
 from __future__ import annotations
 
-from .base import Outcome, Recording, Target, build_source_layer, error_tuple, execute
+from .base import Target, build_source_layer, execute
+from ..plan import Outcome, Recording, error_tuple
 from .keras_adapter import KerasAdapter
 
 ACTIVATIONS_TORCH_LACKS = {"act_linear": "activation='linear'", "act_hard_sigmoid": "activation='hard_sigmoid'"}
