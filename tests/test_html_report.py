@@ -249,7 +249,7 @@ def test_compare_page_has_every_case_once_with_its_status(tmp_path):
 
 # -- rnnparity check-model --html -----------------------------------------------------------------------
 def test_model_page_has_one_row_per_layer_with_its_verdict(tmp_path):
-    from rnnparity.models import LayerResult, ModelReport
+    from rnnparity.model.check_model import LayerResult, ModelReport
 
     layers = [LayerResult("enc/lstm", "LSTM", "pass", 1e-7, None, "none", "", "seq", 2, 1),
               LayerResult("dec", "Bidirectional(GRU)", "xfail", 0.4, 3, "propagated", "known framework bug [k]: x"),

@@ -16,7 +16,7 @@ import pytest
 from rnnparity import golden
 from rnnparity.check import runner
 from rnnparity.cli import main
-from rnnparity.modelfile import load_model, synthesise_inputs
+from rnnparity.model.files import load_model, synthesise_inputs
 from rnnparity.reference import lstm
 from rnnparity.suite.test_replay import reference_factory
 from tests import model_zoo

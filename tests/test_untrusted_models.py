@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import rnnparity as rp
-from rnnparity import modelfile
+from rnnparity.model import files as modelfile
 from rnnparity.cli import main
 from tests.model_zoo import keras_module
 

@@ -30,7 +30,7 @@ def explain(layer_or_config, input_shape, **kwargs):
 
 _LAZY = {**{name: ".reference" for name in ("SimpleRNN", "LSTM", "GRU", "RNN", "Bidirectional", "SimpleRNNCell",
                                             "LSTMCell", "GRUCell", "StackedRNNCells")},
-         "from_keras": ".convert", "check_model": ".models", "diagnose": ".check.diagnose",
+         "from_keras": ".convert", "check_model": ".model.check_model", "diagnose": ".check.diagnose",
          "diagnose_tf1": ".check.tf1_diagnose"}
 
 

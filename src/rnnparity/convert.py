@@ -17,7 +17,7 @@ from .reference.precision import POLICIES
 _CONFIG_ONLY = {"dtype"}
 
 
-def _framework_dialect(cls):
+def framework_dialect(cls):
     module = cls.__module__
     if module.startswith("tf_keras") or module.startswith("tensorflow.python.keras"):
         return "keras2"
@@ -32,7 +32,7 @@ def dialect_of(layer) -> str:
 
     A user subclass of a Keras layer has the dialect of its nearest Keras base class."""
     for cls in type(layer).__mro__:
-        dialect = _framework_dialect(cls)
+        dialect = framework_dialect(cls)
         if dialect is not None:
             return dialect
     raise TypeError(f"from_keras expects a Keras 3 or tf_keras layer, got "
@@ -149,7 +149,7 @@ def _builtin_base(layer):
 
 def _builtin_class(obj, names):
     for cls in type(obj).__mro__:
-        if _framework_dialect(cls) is not None and cls.__name__ in names:
+        if framework_dialect(cls) is not None and cls.__name__ in names:
             root = sys.modules.get(cls.__module__.split(".")[0])
             if getattr(getattr(root, "layers", None), cls.__name__, None) is cls:
                 return cls
@@ -160,7 +160,7 @@ def _refuse_subclass(layer, base):
     """A user subclass of a built-in layer may override call: refuse it, naming the built-in."""
     if base is None or base is type(layer):
         return
-    if _framework_dialect(type(layer)) is not None:  # another Keras layer built on it (ConvLSTM1D)
+    if framework_dialect(type(layer)) is not None:  # another Keras layer built on it (ConvLSTM1D)
         raise ValueError(f"from_keras: {type(layer).__name__} is not a recurrent layer the reference "
                          f"models ({sorted(LAYER_CLASSES)}, RNN of built-in cells, or Bidirectional)")
     raise ValueError(f"from_keras: {type(layer).__module__}.{type(layer).__qualname__} is a "

@@ -52,10 +52,10 @@ def case_plan(case_id):
 
 def model_plan(args):
     """The same for one recurrent layer of a model file, on the inputs it receives from the model."""
-    from .capture import recurrent_layers
+    from .model.capture import recurrent_layers
     from .convert import from_keras
     from .model_cli import _load
-    from .models import _forward, _plan, _stateful
+    from .model.check_model import forward, is_stateful, layer_plan
 
     args.path = args.model
     model, target, feed = _load(args)
@@ -64,8 +64,8 @@ def model_plan(args):
         names = ", ".join(f.name for f in recurrent_layers(model))
         raise ValueError(f"--layer {args.layer!r}: no recurrent layer of that name in {args.model}; "
                          f"its recurrent layers are: {names}")
-    stateful = [f for f in found if _stateful(f.layer)]
-    entries, stopped = _forward(model, found, stateful, feed, args.batches)
+    stateful = [f for f in found if is_stateful(f.layer)]
+    entries, stopped = forward(model, found, stateful, feed, args.batches)
     entry = entries[0]
     if entry.error is not None or not entry.calls:
         raise ValueError(f"--layer {args.layer!r}: the layer raised or was never called "
@@ -73,7 +73,7 @@ def model_plan(args):
     reference = from_keras(found[0].layer)
     if getattr(reference, "stateful", False):
         reference.reset_states()  # the live layer was reset before the first batch
-    return reference, list(_plan(entry).steps), [flat(o) for o in entry.outputs], None
+    return reference, list(layer_plan(entry).steps), [flat(o) for o in entry.outputs], None
 
 
 def flat(outputs):

@@ -44,7 +44,7 @@ def _positive(text):
 
 
 def _load(args):
-    from .modelfile import load_inputs, load_model, synthesise_inputs
+    from .model.files import load_inputs, load_model, synthesise_inputs
 
     model, target = load_model(args.path, unsafe=args.unsafe, framework=args.framework)
     if args.inputs:
@@ -54,7 +54,7 @@ def _load(args):
 
 
 def _check(args):
-    from .models import check_model
+    from .model.check_model import check_model
 
     model, target, feed = _load(args)
     try:
@@ -123,7 +123,7 @@ def cmd_record_model(args):
 
 
 def cmd_explain_model(args):
-    from .capture import capturing, recurrent_layers
+    from .model.capture import capturing, recurrent_layers
     from .check.compare import as_list
     from .structure import explain
 

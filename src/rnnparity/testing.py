@@ -21,7 +21,6 @@ A whole model, one test id per recurrent layer (see `model_layer_params`):
 from __future__ import annotations
 
 import copy
-import types
 
 import numpy as np
 
@@ -29,7 +28,7 @@ from .targets import registry
 from .check import rounding as _rounding
 from .check.compare import Mismatch, compare_outputs
 from .convert import dialect_of, from_keras
-from .check.divergences import divergence_for_call
+from .check.divergences import call_view, divergence_for_call
 from .check.diagnose import diagnosis_mismatch
 from .check.runner import failure_report
 from .plan import Call
@@ -77,7 +76,7 @@ def assert_parity(framework_layer, x, mask=None, initial_state=None, *, atol=Non
     saved = _snapshot(framework_layer)
     # The reference first: it refuses what it does not model before the framework sees the input.
     actual = reference(x, mask=mask, initial_state=states)
-    view = _call_view(target, framework_layer, x, mask, states)
+    view = call_view(target, framework_layer, x, mask, states)
     adapter = registry.get(target)
     try:
         expected = adapter.call(framework_layer, x, mask, states)
@@ -174,32 +173,6 @@ def check_inputs(reference, x, mask, states, dialect):
                              f"(batch, units) = {want}, got {s.shape}")
 
 
-def _call_view(target, layer, x, mask, states):
-    """The Case fields the divergence registry reads, for this layer and call."""
-    inner = _inner(layer)
-    config = inner.get_config()
-    cls, cell_kind, cell_config = type(inner).__name__, "layer", config
-    if cls == "RNN":  # RNN(cell) or stacked cells: the layer kind is the (first) cell's
-        stack = getattr(inner.cell, "cells", None)
-        first = stack[0] if stack else inner.cell
-        cls, cell_kind, cell_config = (type(first).__name__.removesuffix("Cell"),
-                                       "stacked" if stack else "rnn_cell", first.get_config())
-    layer_id = {"SimpleRNN": "simple_rnn", "LSTM": "lstm"}.get(cls) or (
-        "gru" if cell_config.get("reset_after", True) else "gru_reset_before")
-    policy = str(getattr(getattr(inner, "dtype_policy", None), "name", ""))
-    dtype = {"mixed_float16": "mixed_f16", "mixed_bfloat16": "mixed_bf16"}.get(policy, "f32")
-    time_major = bool(config.get("time_major", False))
-    return types.SimpleNamespace(
-        target=target, layer=layer_id, cell=cell_kind, dtype=dtype,
-        wrapper="none" if inner is layer else f"bidi_{str(layer.merge_mode).lower()}",
-        return_sequences=bool(config.get("return_sequences")), return_state=bool(config.get("return_state")),
-        go_backwards=bool(config.get("go_backwards")), stateful=bool(config.get("stateful")),
-        time_major=time_major, unroll=bool(config.get("unroll")),
-        mask="none" if mask is None else "given", initial_state=states is not None,
-        batch=x.shape[1 if time_major else 0],
-        activation=config.get("activation"), recurrent_activation=config.get("recurrent_activation"))
-
-
 # -- the float64 twin for the rounding verdict -------------------------------------------------
 def _sublayers(layer):
     return [layer.forward_layer, layer.backward_layer] if hasattr(layer, "forward_layer") else [layer]
@@ -287,7 +260,7 @@ def model_layer_params(model_or_path, inputs=None, **kwargs):
     None: synthesised from the model's input specs); a registered framework bug is a strict xfail."""
     import pytest
 
-    from .models import check_model
+    from .model.check_model import check_model
 
     report = check_model(model_or_path, inputs, **kwargs)
     params = []

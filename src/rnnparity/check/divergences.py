@@ -7,6 +7,7 @@ therefore models) is listed in `SURPRISES` for the README, not here: those cases
 from __future__ import annotations
 
 from dataclasses import dataclass
+import types
 from typing import Callable
 
 
@@ -611,3 +612,29 @@ def markdown() -> str:
     for s in SURPRISES:
         parts.append(f"- **{s.title}** ({', '.join(s.targets)}). {s.detail}\n  `{s.repro}`")
     return "\n".join(parts) + "\n"
+
+
+def call_view(target, layer, x, mask, states):
+    """The Case fields the divergence registry reads, for this layer and call."""
+    inner = getattr(layer, "forward_layer", layer)  # a Bidirectional's forward layer
+    config = inner.get_config()
+    cls, cell_kind, cell_config = type(inner).__name__, "layer", config
+    if cls == "RNN":  # RNN(cell) or stacked cells: the layer kind is the (first) cell's
+        stack = getattr(inner.cell, "cells", None)
+        first = stack[0] if stack else inner.cell
+        cls, cell_kind, cell_config = (type(first).__name__.removesuffix("Cell"),
+                                       "stacked" if stack else "rnn_cell", first.get_config())
+    layer_id = {"SimpleRNN": "simple_rnn", "LSTM": "lstm"}.get(cls) or (
+        "gru" if cell_config.get("reset_after", True) else "gru_reset_before")
+    policy = str(getattr(getattr(inner, "dtype_policy", None), "name", ""))
+    dtype = {"mixed_float16": "mixed_f16", "mixed_bfloat16": "mixed_bf16"}.get(policy, "f32")
+    time_major = bool(config.get("time_major", False))
+    return types.SimpleNamespace(
+        target=target, layer=layer_id, cell=cell_kind, dtype=dtype,
+        wrapper="none" if inner is layer else f"bidi_{str(layer.merge_mode).lower()}",
+        return_sequences=bool(config.get("return_sequences")), return_state=bool(config.get("return_state")),
+        go_backwards=bool(config.get("go_backwards")), stateful=bool(config.get("stateful")),
+        time_major=time_major, unroll=bool(config.get("unroll")),
+        mask="none" if mask is None else "given", initial_state=states is not None,
+        batch=x.shape[1 if time_major else 0],
+        activation=config.get("activation"), recurrent_activation=config.get("recurrent_activation"))

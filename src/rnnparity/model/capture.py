@@ -12,19 +12,33 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .convert import _framework_dialect
-from .plan import Call
-from .targets.keras_adapter import to_numpy
+from ..convert import framework_dialect
+from ..plan import Call
+from ..targets.keras_adapter import to_numpy
 
 RECURRENT_BASES = ("RNN", "Bidirectional")
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def one_line(exc) -> str:
+    """The informative first line of an exception (Keras 3 wraps errors in call context)."""
+    for line in _ANSI.sub("", str(exc)).splitlines():
+        line = line.strip()
+        if line and not line.startswith(("Exception encountered when calling", "Arguments received by",
+                                         "Traceback", "Call arguments received")):
+            return line[:300]
+    return type(exc).__name__
+
+
 def _keras_classes(obj):
-    return [c.__name__ for c in type(obj).__mro__ if _framework_dialect(c) is not None]
+    return [c.__name__ for c in type(obj).__mro__ if framework_dialect(c) is not None]
 
 
 def is_recurrent(layer) -> bool:
@@ -55,7 +69,7 @@ class Found:
         return f"{self.wrapper}({own})" if self.wrapper else own
 
 
-def _children(layer):
+def children(layer):
     if "TimeDistributed" in _keras_classes(layer) or "Wrapper" in _keras_classes(layer):
         return [layer.layer]
     flatten = getattr(layer, "_flatten_layers", None)
@@ -80,7 +94,7 @@ def recurrent_layers(model) -> list[Found]:
         nested = prefix if layer is model else (
             f"{prefix}{layer.name}/" if is_model(layer) or "TimeDistributed" in kinds else prefix)
         inner_parents = parents + (layer,) if is_model(layer) and layer is not model else parents
-        for child in _children(layer):
+        for child in children(layer):
             visit(child, nested, inner_wrapper, inner_parents)
 
     visit(model, "", None, ())
@@ -184,7 +198,7 @@ def capturing(found: list[Found], label):
 
 
 # -- where a mask comes from -------------------------------------------------------------------
-def _node_arguments(node):
+def node_arguments(node):
     """(positional args, keyword args) a layer was called with in its model's graph."""
     arguments = getattr(node, "arguments", None)  # Keras 3
     if arguments is not None:
@@ -232,7 +246,7 @@ def _outer_tensor(model, node, producer):
     inputs = list(getattr(model, "inputs", None) or [])
     for position, tensor in enumerate(inputs):
         if _history(tensor) is not None and _history(tensor)[0] is producer:
-            fed = [t for t in _flat_tensors(_node_arguments(node)[0])]
+            fed = [t for t in _flat_tensors(node_arguments(node)[0])]
             return fed[position] if position < len(fed) else None
     return None
 
@@ -251,7 +265,7 @@ def graph_mask_origin(layer, parents=()):
     nodes = getattr(layer, "_inbound_nodes", None) or []
     if not nodes:
         return None
-    args, kwargs = _node_arguments(nodes[0])
+    args, kwargs = node_arguments(nodes[0])
     if _explicit_mask(args, kwargs) is not None:
         return f"explicit mask= from {_describe_producer(kwargs['mask'])}"
     # (model, its node in the enclosing graph) for each nested model the walk is inside
@@ -282,7 +296,7 @@ def graph_mask_origin(layer, parents=()):
             inside.append((producer, nodes[node_index]))
             tensor = producer.outputs[tensor_index]
             continue
-        pargs, pkwargs = _node_arguments(nodes[node_index])
+        pargs, pkwargs = node_arguments(nodes[node_index])
         if _explicit_mask(pargs, pkwargs) is not None:
             origin = f"explicit mask= of {producer.name!r}, from {_describe_producer(pkwargs['mask'])}"
             break

@@ -4,7 +4,7 @@
     report.passed; report.layers               # one row per recurrent layer
     print(report)                              # the table `rnnparity check-model` prints
 
-One forward pass (rnnparity.capture) records each recurrent layer's inputs, mask and initial states
+One forward pass (rnnparity.model.capture) records each recurrent layer's inputs, mask and initial states
 and what it returned; a reference copy of the layer (rp.from_keras) then runs on exactly that and
 the outputs are compared (rnnparity.check.runner: structure -> shape -> dtype -> values, the tolerance
 table, the rounding verdict for a float16/float32 values mismatch). Stateful layers are reset
@@ -18,15 +18,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .check import rounding, runner
-from .capture import capturing, mask_source, recurrent_layers
-from .check.compare import Stats, as_list, coarsest, elementwise_errors, first_bad_timestep
-from .check.diagnose import diagnosis_mismatch
-from .convert import dialect_of, from_keras
-from .plan import Outcome, Plan, Recording, Reset
-from .check.divergences import divergence_for_call
-from .specs import key_flags, layer_spec
-from .check.tolerances import tolerance
+from ..check import rounding, runner
+from .capture import capturing, mask_source, one_line, recurrent_layers
+from ..check.compare import Stats, as_list, coarsest, elementwise_errors, first_bad_timestep
+from ..check.diagnose import diagnosis_mismatch
+from ..convert import dialect_of, from_keras
+from ..plan import Outcome, Plan, Recording, Reset
+from ..check.divergences import call_view, divergence_for_call
+from ..specs import key_flags, layer_spec
+from ..check.tolerances import tolerance
 
 STATUSES = ("pass", "fail", "xfail", "unsupported")
 TARGET_OF_DIALECT = {"keras3": "keras3", "keras2": "tf_keras"}
@@ -77,7 +77,7 @@ class ModelReport:
                 "layers": [r.to_dict() for r in self.layers]}
 
     def table(self) -> str:
-        from .report.model_report import text_report
+        from ..report.model_report import text_report
 
         return text_report(self)
 
@@ -90,10 +90,10 @@ def check_model(model, inputs=None, *, atol=None, rtol=None, batches=1, unsafe=F
     """Check every recurrent layer of ``model`` on the inputs, mask and states it really receives.
 
     ``model``: a live Keras 3 or tf_keras model, or the path of a .keras/.h5 file (loaded safely:
-    see rnnparity.modelfile; ``unsafe=True`` turns safe mode off and the report says so;
+    see rnnparity.model.files; ``unsafe=True`` turns safe mode off and the report says so;
     ``framework`` forces keras3 or tf_keras). ``inputs``: what ``model(inputs)`` takes; a callable
     ``inputs(k)`` giving the k-th batch (k = 0 .. batches); or None to synthesise them from the
-    model's input specs (rnnparity.modelfile.synthesise_inputs). ``atol``/``rtol`` override the
+    model's input specs (rnnparity.model.files.synthesise_inputs). ``atol``/``rtol`` override the
     tolerance table. ``batches``: consecutive forward passes (a stateful model gets one more after a
     reset of its stateful layers). Raises ValueError for bad input (no recurrent layer, inputs that
     do not fit the model), in one line."""
@@ -102,7 +102,7 @@ def check_model(model, inputs=None, *, atol=None, rtol=None, batches=1, unsafe=F
         raise ValueError(f"check_model: batches must be an integer >= 1, got {batches!r}")
     source = None
     if isinstance(model, (str, bytes)) or hasattr(model, "__fspath__"):
-        from .modelfile import load_model
+        from .files import load_model
 
         source = str(model)
         model, _ = load_model(source, unsafe=unsafe, framework=framework)
@@ -113,8 +113,8 @@ def check_model(model, inputs=None, *, atol=None, rtol=None, batches=1, unsafe=F
                          f"LSTM, GRU, RNN or Bidirectional, also inside nested models and "
                          f"TimeDistributed)")
     feed = _feeder(model, inputs)
-    stateful = [f for f in found if _stateful(f.layer)]
-    entries, stopped = _forward(model, found, stateful, feed, batches)
+    stateful = [f for f in found if is_stateful(f.layer)]
+    entries, stopped = forward(model, found, stateful, feed, batches)
     report = ModelReport(_name(model, source), target, [], _versions(target), unsafe=bool(unsafe),
                          batches=batches)
     for entry in entries:
@@ -137,13 +137,13 @@ def _target_of(model):
 
 
 def _versions(target):
-    from .targets import registry
+    from ..targets import registry
 
     v = registry.get(target).versions()
     return {k: v[k] for k in ("tensorflow", "keras", "backend") if k in v}
 
 
-def _stateful(layer):
+def is_stateful(layer):
     return bool(getattr(layer, "stateful", False))
 
 
@@ -151,14 +151,14 @@ def _feeder(model, inputs):
     if callable(inputs) and not hasattr(inputs, "shape"):
         return inputs
     if inputs is None:
-        from .modelfile import synthesise_inputs
+        from .files import synthesise_inputs
 
         return lambda k: synthesise_inputs(model, seed=k)
     return lambda k: inputs
 
 
 def _reset(found):
-    from .targets import registry
+    from ..targets import registry
 
     for f in found:
         states = getattr(f.layer, "states", None)
@@ -172,7 +172,7 @@ def _flat(states):
     return [states]
 
 
-def _forward(model, found, stateful, feed, batches):
+def forward(model, found, stateful, feed, batches):
     """Run the passes under capture; return (entries, the exception that stopped them or None).
     A stateful layer's entry gets `resets`: the call counts at which its states were reset."""
     passes = [(k, f"batch {k + 1}" + (" (states carried)" if k and stateful else "")) for k in range(batches)]
@@ -189,7 +189,7 @@ def _forward(model, found, stateful, feed, batches):
             if k == batches:
                 _reset(stateful)
                 for entry in entries:
-                    if _stateful(entry.found.layer):
+                    if is_stateful(entry.found.layer):
                         entry.resets.append(len(entry.calls))
             current["label"] = what
             x = feed(k)
@@ -212,21 +212,8 @@ def describe_inputs(x):
     return f"{a.dtype} {a.shape}"
 
 
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def one_line(exc) -> str:
-    """The informative first line of an exception (Keras 3 wraps errors in call context)."""
-    for line in _ANSI.sub("", str(exc)).splitlines():
-        line = line.strip()
-        if line and not line.startswith(("Exception encountered when calling", "Arguments received by",
-                                         "Traceback", "Call arguments received")):
-            return line[:300]
-    return type(exc).__name__
-
-
 # -- one layer -----------------------------------------------------------------------------------
-def _plan(entry):
+def layer_plan(entry):
     steps = []
     for i, call in enumerate(entry.calls):
         if i in entry.resets:
@@ -242,7 +229,7 @@ def recording(entry, target, spec) -> Recording:
     time_major = bool(getattr(getattr(layer, "forward_layer", layer), "time_major", False))
     case_id = f"{re.sub(r'[^A-Za-z0-9_.]', '_', entry.found.name)}-{target}"
     weights = [np.asarray(w) for w in layer.get_weights()]
-    return Recording(case_id, spec, _plan(entry), weights,
+    return Recording(case_id, spec, layer_plan(entry), weights,
                             Outcome(list(entry.outputs)), dialect, 0 if time_major else 1,
                             layer=layer)
 
@@ -330,12 +317,10 @@ def _first_diverging_step(problems, rec, ours, atol, rtol):
 
 def known_bug(target, layer, calls):
     """The registered framework bug one of the layer's calls meets, or None."""
-    from .testing import _call_view
-
     for call in calls or [None]:
         x = call.x if call is not None else np.zeros((1, 1, 1), "float32")
         try:
-            view = _call_view(target, layer, x, call.mask if call else None,
+            view = call_view(target, layer, x, call.mask if call else None,
                               call.initial_state if call else None)
         except Exception:  # noqa: BLE001 - a layer the registry cannot describe has no entry
             return None

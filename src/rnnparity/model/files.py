@@ -16,7 +16,7 @@ import zipfile
 
 import numpy as np
 
-from .capture import _children, _node_arguments, is_model
+from .capture import children, is_model, node_arguments, one_line
 
 TARGETS = ("keras3", "tf_keras")
 # Built-in serialised names that are no Keras attribute; dunder names are Keras 3's own encodings
@@ -141,8 +141,8 @@ def unsafe_objects(config, builtin, framework="the framework") -> list[str]:
 def load_model(path, unsafe=False, framework=None):
     """(model, target) for a .keras or .h5 file; UnsafeModel for a file that would run code it
     carries unless ``unsafe``; ValueError in one line for anything that is not a loadable model."""
-    from .targets import registry
-    from .targets import installed
+    from ..targets import registry
+    from ..targets import installed
 
     path = str(path)
     version, config = read_metadata(path)
@@ -164,7 +164,6 @@ def load_model(path, unsafe=False, framework=None):
             warnings.simplefilter("ignore")
             model = K.models.load_model(path, **kwargs)
     except Exception as exc:  # noqa: BLE001 - one line, never a traceback
-        from .models import one_line
 
         raise ValueError(f"{path}: could not be loaded by {target} ({type(exc).__name__}: "
                          f"{one_line(exc)})") from None
@@ -182,9 +181,9 @@ def _flat(value):
 
 def _role(model, tensor, depth=0):
     """How an input is used: ("tokens", vocabulary, mask_zero), ("masking", mask_value) or None."""
-    for layer in _children(model):
+    for layer in children(model):
         for node in getattr(layer, "_inbound_nodes", None) or []:
-            args, kwargs = _node_arguments(node)
+            args, kwargs = node_arguments(node)
             flat = _flat(args)
             if not any(t is tensor for t in flat):
                 continue
