@@ -335,17 +335,17 @@ def check(mutants, workers=2, control=True, timeout=1800.0, out=print):
 
 
 # In the unmutated checkout, once: record every diagnose case on its framework (the oracle).
-_RECORD = ("import json, sys; from rnnparity.diagnose_cli import write_case_recordings; "
+_RECORD = ("import json, sys; from rnnparity.cli.diagnose import write_case_recordings; "
            "write_case_recordings(json.loads(sys.argv[1]), sys.argv[2])")
 # In a mutated copy (no framework needed): the mutated reference's outputs for the recorded case are
 # the outputs of a port with that bug.
-_PORT_OUTPUTS = ("import sys; from rnnparity.diagnose_cli import write_reference_outputs; "
+_PORT_OUTPUTS = ("import sys; from rnnparity.cli.diagnose import write_reference_outputs; "
                  "write_reference_outputs(sys.argv[1], sys.argv[2])")
 # In the unmutated checkout, once: what `rnnparity diagnose --case ID --outputs F` reports (the same
 # functions, on the recorded framework outputs), per mutant.
 _DIAGNOSE = """
 import json, sys
-from rnnparity.diagnose_cli import diagnose_recorded
+from rnnparity.cli.diagnose import diagnose_recorded
 for recording, path in json.loads(sys.argv[1]):
     try:
         d = diagnose_recorded(recording, path)

@@ -12,8 +12,10 @@ import pytest
 
 from rnnparity.targets import registry
 from rnnparity.matrix.cases import LAYERS
-from rnnparity.cli import _case_list, main
-from rnnparity.report import Collector, case_of, kind_of, matrix_count_problem, summary_table
+from rnnparity.cli import main
+from rnnparity.cli.check_suite import Collector, matrix_count_problem
+from rnnparity.cli.common import case_list
+from rnnparity.report import case_of, kind_of, summary_table
 
 TARGETS = "keras3,tf_keras"
 ARGS = dict(tier="default", target=TARGETS, replay=False, numprocesses=None, keyword=None, junit_xml=None)
@@ -21,9 +23,9 @@ ARGS = dict(tier="default", target=TARGETS, replay=False, numprocesses=None, key
 COLLECT = f"""
 import json, pytest
 from argparse import Namespace
-from rnnparity import report
-collector = report.Collector()
-code = pytest.main(report.pytest_argv(Namespace(**{ARGS!r})) + ["--collect-only"], plugins=[collector])
+from rnnparity.cli import check_suite
+collector = check_suite.Collector()
+code = pytest.main(check_suite.pytest_argv(Namespace(**{ARGS!r})) + ["--collect-only"], plugins=[collector])
 print(json.dumps({{"code": int(code), "collected": collector.collected}}))
 """
 
@@ -49,7 +51,7 @@ def test_check_collects_the_cases_list_counts(collected, capsys):
     assert matrix_count_problem(collector, Namespace(**ARGS)) is None
     assert main(["list", "--count", "--target", TARGETS]) == 0
     listed = int(capsys.readouterr().out)
-    assert sum(kind_of(n) == "matrix" for n in collected) == listed == len(_case_list("default", TARGETS.split(",")))
+    assert sum(kind_of(n) == "matrix" for n in collected) == listed == len(case_list("default", TARGETS.split(",")))
 
 
 @pytest.mark.live
@@ -62,7 +64,7 @@ def test_every_layer_has_one_name_in_ids_and_in_the_summary(collected):
 
 
 def test_a_case_list_does_not_collect_is_reported():
-    ids = _case_list("default", ["tf_keras"])
+    ids = case_list("default", ["tf_keras"])
     collector = Collector()
     collector.collected = [f"rnnparity/suite/test_keras.py::test_keras[{i}]" for i in ids[1:]] + \
         ["rnnparity/suite/test_activations.py::test_builtin_activation[lstm-activation_relu-tf_keras]"]

@@ -214,7 +214,7 @@ def test_the_reference_itself_is_a_correct_port():
 
 
 def test_npz_outputs_with_wrong_keys_or_shapes_are_refused(tmp_path):
-    from rnnparity.diagnose_cli import read_outputs, write_outputs
+    from rnnparity.cli.diagnose import read_outputs, write_outputs
 
     expected = [[np.zeros((3, 7, 5)), np.zeros((3, 5))]]
     good = tmp_path / "good.npz"
@@ -301,7 +301,7 @@ def test_the_worked_example_port_gets_its_planted_mistake_named(capsys):
 @pytest.mark.live
 def test_cli_diagnoses_a_case_from_the_port_outputs_npz(tmp_path, capsys):
     from rnnparity.cli import main
-    from rnnparity.diagnose_cli import case_plan, write_outputs
+    from rnnparity.cli.diagnose import case_plan, write_outputs
 
     needs("tf_keras")
     case = "gru-bidi_concat-seq-state-f32-tf_keras"
@@ -339,7 +339,7 @@ def test_cli_diagnoses_a_model_layer_on_the_inputs_it_really_receives(tmp_path, 
     from pathlib import Path
 
     from rnnparity.cli import main
-    from rnnparity.diagnose_cli import model_plan, write_outputs
+    from rnnparity.cli.diagnose import model_plan, write_outputs
 
     needs("keras3")
     path = str(Path(__file__).resolve().parent.parent / "examples" / "built" / "masked_series.keras3.keras")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from rnnparity import cli
+from rnnparity.cli.common import case_list
 from rnnparity.targets import registry
 from rnnparity.matrix.shard import Shard, parse_shard
 
@@ -20,10 +21,10 @@ SUITE = SRC / "rnnparity" / "suite"
 @pytest.mark.parametrize("tier", ["quick", "default", "full"])
 def test_shards_are_disjoint_and_cover_every_case(tier):
     targets = ("keras3", "tf_keras", "tf1")
-    every = cli._case_list(tier, targets)
+    every = case_list(tier, targets)
     n = 7
     shards = [[i for i in every if Shard(k, n).holds(i)] for k in range(1, n + 1)]
-    assert cli._case_list(tier, targets, shard=f"3/{n}") == shards[2]  # what `list`/`check --shard` use
+    assert case_list(tier, targets, shard=f"3/{n}") == shards[2]  # what `list`/`check --shard` use
     assert sorted(i for s in shards for i in s) == sorted(every)  # covering, and no id in two shards
     assert len(set(every)) == len(every)
     # balanced enough to be worth it: every shard within 25% of an even split
@@ -71,6 +72,6 @@ def test_collection_shards_match_the_listed_shards():
     assert sorted(one + two) == sorted(every)
     assert any("test_replay[" in n for n in one) and any("test_replay[" in n for n in two)
     # the matrix cases of a shard are exactly `rnnparity list --shard`'s
-    listed = set(cli._case_list("quick", registry.default_targets(), shard="1/2"))
+    listed = set(case_list("quick", registry.default_targets(), shard="1/2"))
     matrix = {n.split("[", 1)[1][:-1] for n in one if "test_replay[" not in n}
     assert matrix == listed

@@ -143,7 +143,7 @@ def test_what_it_can_express_is_not_rejected():
 
 
 def test_check_case_prints_the_ops(capsys):
-    from rnnparity.report import check_one
+    from rnnparity.cli.check import check_one
 
     assert check_one("lstm-f32-onnx") == 0
     out = capsys.readouterr().out

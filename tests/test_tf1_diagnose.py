@@ -211,7 +211,7 @@ def test_the_suite_failure_report_of_a_tf1_case_names_the_one_mistake(monkeypatc
 @pytest.mark.live
 def test_cli_diagnoses_a_tf1_case_from_the_port_outputs_npz(tmp_path, capsys):
     from rnnparity.cli import main
-    from rnnparity.diagnose_cli import write_outputs
+    from rnnparity.cli.diagnose import write_outputs
 
     case = _case("static_bidirectional_rnn", "basic_lstm", "ragged")
     p, record = _live(case)

@@ -1,9 +1,8 @@
-"""`rnnparity check-model | record-model | explain PATH`: the commands on a user's model file.
+"""`rnnparity check-model | record-model`: the commands on a user's model file (`explain PATH`: explain.py).
 
     rnnparity check-model model.keras [--inputs x.npz | --batch 4 --time 12 --seed 0] [--batches 3]
                           [--json F] [--junit-xml F] [--unsafe] [--framework keras3|tf_keras]
     rnnparity record-model model.h5 --out recordings/model-tf_keras [--force]
-    rnnparity explain model.keras
 
 Exit status: 0 passed, 1 a layer failed (or is unsupported, or could not be recorded), 2 bad input.
 """
@@ -14,16 +13,18 @@ import os
 import platform
 import sys
 
+from .common import positive
+
 
 def add_input_options(p, batches=True):
     p.add_argument("path", help="a .keras or .h5 model file")
     p.add_argument("--inputs", help=".npz with the model's inputs (one array, the input names, or "
                    "arr_0..arr_n); default: synthesised from the model's input specs")
-    p.add_argument("--batch", type=_positive, default=4, help="synthesised batch size (default 4)")
-    p.add_argument("--time", type=_positive, default=12, help="synthesised time steps (default 12)")
+    p.add_argument("--batch", type=positive, default=4, help="synthesised batch size (default 4)")
+    p.add_argument("--time", type=positive, default=12, help="synthesised time steps (default 12)")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthesised inputs (default 0)")
     if batches:
-        p.add_argument("--batches", type=_positive, default=1, help="consecutive batches (a stateful "
+        p.add_argument("--batches", type=positive, default=1, help="consecutive batches (a stateful "
                        "model gets one more after a reset)")
     p.add_argument("--unsafe", action="store_true", help="load with safe mode off: the file may run "
                    "code it carries (Lambda layers, custom objects); only for files you trust")
@@ -31,20 +32,9 @@ def add_input_options(p, batches=True):
                    "(default: the one that wrote the file, from its keras_version)")
 
 
-def _positive(text):
-    import argparse
-
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
-    return value
-
-
-def _load(args):
-    from .model.files import load_inputs, load_model, synthesise_inputs
+def load_model_args(args):
+    """(model, target, feed(k) -> the inputs of batch k) from the model options of `args`."""
+    from ..model.files import load_inputs, load_model, synthesise_inputs
 
     model, target = load_model(args.path, unsafe=args.unsafe, framework=args.framework)
     if args.inputs:
@@ -53,10 +43,10 @@ def _load(args):
     return model, target, lambda k: synthesise_inputs(model, args.batch, args.time, args.seed + k)
 
 
-def _check(args):
-    from .model.check_model import check_model
+def check_model_args(args):
+    from ..model.check_model import check_model
 
-    model, target, feed = _load(args)
+    model, target, feed = load_model_args(args)
     try:
         report = check_model(model, feed, batches=getattr(args, "batches", 1),
                              atol=getattr(args, "atol", None), rtol=getattr(args, "rtol", None))
@@ -67,20 +57,20 @@ def _check(args):
 
 
 def cmd_check_model(args):
-    from .report.model_report import junit_xml, to_json
+    from ..report.model_report import junit_xml, to_json
 
     if getattr(args, "html", None):  # before loading a framework: a missing extra is said at once
-        from .report import html
+        from ..report import html
 
         html.require()
-    report = _check(args)
+    report = check_model_args(args)
     print(report.table())
     for option, render in ((args.json, to_json), (args.junit_xml, junit_xml)):
         if option:
             with open(option, "w") as f:
                 f.write(render(report))
     if getattr(args, "html", None):
-        from .report import html
+        from ..report import html
 
         size = html.write_model_page(args.html, report)
         print(f"HTML report: {args.html} ({size / 1e6:.2f} MB)")
@@ -88,14 +78,14 @@ def cmd_check_model(args):
 
 
 def cmd_record_model(args):
-    from .targets import registry
-    from . import golden
+    from .. import golden
+    from ..targets import registry
 
     if os.path.exists(args.out) and not args.force:  # before loading anything
         print(f"rnnparity record-model: {args.out} already exists; pass --force to replace it",
               file=sys.stderr)
         return 2
-    report = _check(args)
+    report = check_model_args(args)
     versions = registry.get(report.target).versions()
     meta = {"kind": "model", "model": os.path.basename(args.path), "target": report.target,
             "versions": versions, "backend": versions.get("backend", "tensorflow"),
@@ -122,45 +112,7 @@ def cmd_record_model(args):
     return 1 if missing else 0
 
 
-def cmd_explain_model(args):
-    from .model.capture import capturing, recurrent_layers
-    from .check.compare import as_list
-    from .structure import explain
-
-    model, _, feed = _load(args)
-    x = feed(0)
-    found = recurrent_layers(model)
-    if not found:
-        raise ValueError(f"{args.path} has no recurrent layer")
-    with capturing(found, lambda entry: "call") as entries:
-        model(x, training=False)
-    status = 0
-    for entry in entries:
-        head = f"{entry.found.name} ({entry.found.cls})"
-        if not entry.outputs:
-            print(f"{head}: not called by the model's forward pass\n")
-            status = 1
-            continue
-        shape = entry.calls[0].x.shape
-        try:
-            explanation = explain(entry.found.layer, shape)
-        except ValueError as exc:
-            print(f"{head}: {exc}\n")
-            status = 1
-            continue
-        live = [(tuple(o.shape), str(o.dtype)) for o in as_list(entry.outputs[0])]
-        said = [(o.shape, o.dtype) for o in explanation.outputs]
-        print(f"{head}:\n  " + str(explanation).replace("\n", "\n  "))
-        if live == said:
-            what = "this output" if len(live) == 1 else f"these {len(live)} outputs"
-            print(f"  (checked: the live layer returned {what} on this input)\n")
-        else:
-            print(f"  MISMATCH: the live layer returned {live}\n")
-            status = 1
-    return status
-
-
-def add_parsers(sub):
+def add_parser(sub):
     c = sub.add_parser("check-model", help="check every recurrent layer of a .keras/.h5 model on "
                        "the inputs, masks and states it really receives")
     add_input_options(c)

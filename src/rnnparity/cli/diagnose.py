@@ -26,17 +26,21 @@ import re
 
 import numpy as np
 
-from .check.compare import as_list
-from .check.diagnose import possessive
-from .plan import Call, Reset
+from ..check.compare import as_list
+from ..check.diagnose import possessive
+from ..plan import Call, Reset
+from ..targets import installed, registry
+from .common import SHOW_TF_LOGS, unknown_case
+from .model import load_model_args
+from .record import record_one
 
 
 def case_plan(case_id):
     """(reference, plan steps, Keras' outputs per call, output names) for a matrix case: the live
     layer runs the plan; the reference is copied from it before its first call."""
-    from .check.runner import record
-    from .convert import from_keras
-    from .matrix.cases import case_from_id
+    from ..check.runner import record
+    from ..convert import from_keras
+    from ..matrix.cases import case_from_id
 
     case = case_from_id(case_id)
     copied = {}
@@ -44,7 +48,7 @@ def case_plan(case_id):
     if rec.outcome.error is not None:
         raise ValueError(f"case {case_id}: the framework raised {rec.outcome.error[1]}: "
                          f"{rec.outcome.error[2]} (nothing to diagnose)")
-    from .check.runner import output_names
+    from ..check.runner import output_names
 
     names = output_names(rec, rec.plan.calls[0].x.shape)
     return copied["ref"], list(rec.plan.steps), [flat(o) for o in rec.outcome.outputs], names
@@ -52,13 +56,12 @@ def case_plan(case_id):
 
 def model_plan(args):
     """The same for one recurrent layer of a model file, on the inputs it receives from the model."""
-    from .model.capture import recurrent_layers
-    from .convert import from_keras
-    from .model_cli import _load
-    from .model.check_model import forward, is_stateful, layer_plan
+    from ..model.capture import recurrent_layers
+    from ..convert import from_keras
+    from ..model.check_model import forward, is_stateful, layer_plan
 
     args.path = args.model
-    model, target, feed = _load(args)
+    model, target, feed = load_model_args(args)
     found = [f for f in recurrent_layers(model) if f.name == args.layer]
     if not found:
         names = ", ".join(f.name for f in recurrent_layers(model))
@@ -127,7 +130,7 @@ def read_outputs(path, expected, oracle="Keras"):
 # -- tf1 cases --------------------------------------------------------------------------------------
 def tf1_case_record(case_id):
     """(case, TF's record) of a tf1 case, run live."""
-    from .matrix.tf1_cases import Tf1Case, run_live
+    from ..matrix.tf1_cases import Tf1Case, run_live
 
     case = Tf1Case.from_id(case_id)
     try:
@@ -138,7 +141,7 @@ def tf1_case_record(case_id):
 
 
 def write_tf1_inputs(path, case, record):
-    from .check.tf1_diagnose import case_problem
+    from ..check.tf1_diagnose import case_problem
 
     p = case_problem(case, record)
     arrays = {"call0_x": record["inputs"]["x"], "output_names": np.array(record["output_names"])}
@@ -150,7 +153,7 @@ def write_tf1_inputs(path, case, record):
 
 
 def diagnose_tf1_record(case, record, outputs_path, pairs=True, subject=None):
-    from .check.tf1_diagnose import case_problem, diagnose_problem
+    from ..check.tf1_diagnose import case_problem, diagnose_problem
 
     (port,) = read_outputs(outputs_path, [record["outputs"]], oracle="TF")
     return diagnose_problem(case_problem(case, record), port, tf=record["outputs"], pairs=pairs,
@@ -163,11 +166,10 @@ def write_case_recordings(case_ids, directory):
     the framework's outputs), for `diagnose_recorded` and `write_reference_outputs`."""
     from pathlib import Path
 
-    from .cli import _record_one  # what `rnnparity record` writes for one case
-    from .golden import Tf1Recording, case_bytes
+    from ..golden import Tf1Recording, case_bytes
 
     for case_id in case_ids:
-        rec = _record_one(case_id)
+        rec = record_one(case_id)
         if isinstance(rec, Tf1Recording) and rec.error:
             raise ValueError(f"case {case_id}: TF raised {rec.error[1]}: {rec.error[2]} (nothing to diagnose)")
         (Path(directory) / f"{case_id}.npz").write_bytes(case_bytes(rec))
@@ -176,16 +178,16 @@ def write_case_recordings(case_ids, directory):
 def _read_recording(path):
     from pathlib import Path
 
-    from .golden import read_case
+    from ..golden import read_case
 
     return read_case(Path(path).read_bytes(), str(path))
 
 
 def diagnose_recorded(recording, outputs_path):
     """What `rnnparity diagnose --case ID --outputs F` reports, on a recorded case (no framework)."""
-    from .check.diagnose import diagnose_plan
-    from .golden import Tf1Recording
-    from .matrix.tf1_cases import Tf1Case
+    from ..check.diagnose import diagnose_plan
+    from ..golden import Tf1Recording
+    from ..matrix.tf1_cases import Tf1Case
 
     rec = _read_recording(recording)
     if isinstance(rec, Tf1Recording):
@@ -197,7 +199,7 @@ def diagnose_recorded(recording, outputs_path):
 def recorded_plan(rec):
     """``case_plan`` from a read recording (no framework): the reference is built from its spec and
     weights."""
-    from .check.runner import output_names, reference_factory
+    from ..check.runner import output_names, reference_factory
 
     names = output_names(rec, rec.plan.calls[0].x.shape)
     return reference_factory(rec)(), list(rec.plan.steps), [flat(o) for o in rec.outcome.outputs], names
@@ -207,9 +209,9 @@ def write_reference_outputs(recording, path):
     """The *reference's* outputs for a recorded case (in the outputs layout): run in a copy of
     rnnparity whose reference has a planted bug, they are the outputs of a port with that bug
     (scripts/mutation_check.py). Needs no framework."""
-    from .check.diagnose import run
-    from .golden import Tf1Recording
-    from .matrix.tf1_cases import Tf1Case, run_reference
+    from ..check.diagnose import run
+    from ..golden import Tf1Recording
+    from ..matrix.tf1_cases import Tf1Case, run_reference
 
     rec = _read_recording(recording)
     if isinstance(rec, Tf1Recording):
@@ -220,7 +222,7 @@ def write_reference_outputs(recording, path):
 
 
 def cmd_diagnose(args):
-    from .check.diagnose import diagnose_plan
+    from ..check.diagnose import diagnose_plan
 
     if bool(args.case) == bool(args.model):
         raise ValueError("give either --case ID or --model PATH --layer NAME")
@@ -229,18 +231,14 @@ def cmd_diagnose(args):
     if not args.outputs and not args.write_inputs:
         raise ValueError("give --outputs port.npz (the port's outputs) and/or --write-inputs F")
     if args.case:
-        from .cli import unknown_case
-
         complaint = unknown_case(args.case)
         if complaint:
             raise ValueError(complaint)
-        from .cli import _SHOW_TF_LOGS
-        from .targets import installed, registry
 
         if args.case.startswith("tf1-"):
-            installed.import_quietly("tf1", show_logs=_SHOW_TF_LOGS)
+            installed.import_quietly("tf1", show_logs=SHOW_TF_LOGS)
             return _diagnose_tf1_case(args)
-        installed.import_quietly(registry.target_of(args.case), show_logs=_SHOW_TF_LOGS)
+        installed.import_quietly(registry.target_of(args.case), show_logs=SHOW_TF_LOGS)
         reference, steps, keras, names = case_plan(args.case)
     else:
         reference, steps, keras, names = model_plan(args)
