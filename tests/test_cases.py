@@ -7,10 +7,10 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from rnnparity.matrix import cases as cm
+from rnnparity.matrix import cases as cm, tiers
 from rnnparity.matrix.data import make_plan
 
-DEFAULT = cm.cases("default")
+DEFAULT = tiers.cases("default")
 
 
 def test_default_tier_size_and_unique_ids():
@@ -68,7 +68,7 @@ def test_ids_round_trip_and_are_readable():
 
 
 def test_ids_identical_on_every_generation():
-    assert [c.id for c in cm.cases("default")] == [c.id for c in DEFAULT]
+    assert [c.id for c in tiers.cases("default")] == [c.id for c in DEFAULT]
 
 
 def test_non_canonical_id_is_refused():
@@ -99,7 +99,7 @@ def test_stateful_plan_has_reset_and_chunks():
 
 
 def test_full_tier_is_a_superset_with_the_product_of_loop_axes():
-    full = cm.cases("full", targets=("keras3",))
+    full = tiers.cases("full", targets=("keras3",))
     ids = {c.id for c in full}
     assert {c.id for c in DEFAULT if c.target == "keras3"} <= ids
     assert len(full) >= 4 * 6 * 16 * 5 * 2 * 2

@@ -18,7 +18,7 @@ import rnnparity
 from rnnparity.targets import registry
 from rnnparity import golden
 from rnnparity.plan import Outcome, Recording
-from rnnparity.matrix.cases import cases
+from rnnparity.matrix.tiers import cases
 from rnnparity.cli import main
 from rnnparity.structure import explain
 from rnnparity.report import summary_table

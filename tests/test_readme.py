@@ -2,7 +2,7 @@
 import re
 from pathlib import Path
 
-from rnnparity.matrix.cases import cases
+from rnnparity.matrix.tiers import cases
 from rnnparity.check.divergences import ACTIVATION_BUGS, INPUT_BUGS, REGISTRY, markdown
 from rnnparity.check import runner
 from rnnparity.report import conformance

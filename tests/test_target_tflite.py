@@ -127,18 +127,18 @@ def test_litert_is_preferred_and_tf_lite_is_the_fallback(monkeypatch):
 
 
 def test_the_default_tier_runs_the_runtime_grid_and_full_runs_everything():
-    from rnnparity.matrix import cases as cm, subsets
+    from rnnparity.matrix import cases as cm, tiers
 
-    default = [c.id for c in cm.cases("default", ("tflite",))]
-    assert default == [c.id for c in subsets.runtime_cases(("tflite",))]
-    assert len(cm.cases("full", ("tflite",))) > 10 * len(default)
-    flags = {(c.layer, c.wrapper, tuple(getattr(c, f) for f in cm.FLAGS)) for c in cm.cases("default", ("tflite",))}
+    default = [c.id for c in tiers.cases("default", ("tflite",))]
+    assert default == [c.id for c in tiers.runtime_cases(("tflite",))]
+    assert len(tiers.cases("full", ("tflite",))) > 10 * len(default)
+    flags = {(c.layer, c.wrapper, tuple(getattr(c, f) for f in cm.FLAGS)) for c in tiers.cases("default", ("tflite",))}
     assert len(flags & {(la, w, f) for la in cm.LAYERS for w in ("none", "bidi_concat")
-                        for f in cm._flag_product()}) == 128
+                        for f in cm.flag_product()}) == 128
 
 
 def test_check_case_prints_how_it_ran_and_names_what_it_cannot_express(capfd):
-    from rnnparity.report import check_one
+    from rnnparity.cli.check import check_one
 
     assert check_one("simple_rnn-f32-tflite") == 0
     out, err = capfd.readouterr()

@@ -196,16 +196,16 @@ class Case:
         return not (self.layer == "simple_rnn" and self.activation.startswith("ract_"))
 
 
-def _flag_product():
+def flag_product():
     return list(itertools.product((False, True), repeat=len(FLAGS)))
 
 
-def _with_flags(case, flags):
+def with_flags(case, flags):
     return replace(case, **dict(zip(FLAGS, flags)))
 
 
 # Non-default values of the other axes, as Case field overrides.
-def _extra_axes():
+def extra_axes():
     axes = {
         "mask": [{"mask": m} for m in MASKS[1:]],
         "initial_state": [{"initial_state": True}],
@@ -221,7 +221,7 @@ def _extra_axes():
     return axes
 
 
-def _fits(case):
+def fits(case):
     # unroll needs a known, short time axis; t100 unrolled is legal but slow: keep it out.
     if case.unroll and case.steps == "t100":
         return False
@@ -229,31 +229,31 @@ def _fits(case):
 
 
 def default_cases(targets=TARGETS):
-    return _unique([*_layer_cases(targets), *_cell_and_precision_cases(targets)])
+    return unique([*_layer_cases(targets), *_cell_and_precision_cases(targets)])
 
 
 def _layer_cases(targets):
     """The matrix before the cell axis and mixed precision: these ids and their order are fixed
     (recordings under fixtures/ are keyed by them)."""
     layers, wrappers = list(LAYERS), list(WRAPPERS)
-    flag_combos = _flag_product()
+    flag_combos = flag_product()
     out = []
     for target in targets:
         # 1. full flag product for every layer and wrapper
         for layer, wrapper, flags in itertools.product(layers, wrappers, flag_combos):
-            out.append(_with_flags(Case(layer=layer, wrapper=wrapper, target=target), flags))
+            out.append(with_flags(Case(layer=layer, wrapper=wrapper, target=target), flags))
         # 2. every other non-default value x every layer x every flag combination
         k = 0
-        for axis, values in _extra_axes().items():
+        for axis, values in extra_axes().items():
             for override in values:
                 for li, layer in enumerate(layers):
                     for fi, flags in enumerate(flag_combos):
                         wrapper = wrappers[(fi + li + k) % len(wrappers)]
-                        case = _with_flags(Case(layer=layer, wrapper=wrapper, target=target, **override), flags)
+                        case = with_flags(Case(layer=layer, wrapper=wrapper, target=target, **override), flags)
                         out.append(case)
                 k += 1
         # 3. every pair of non-default values of two different other axes
-        singles = [(axis, o) for axis, values in _extra_axes().items() for o in values]
+        singles = [(axis, o) for axis, values in extra_axes().items() for o in values]
         n = 0
         for (a1, o1), (a2, o2) in itertools.combinations(singles, 2):
             if a1 == a2:
@@ -262,11 +262,11 @@ def _layer_cases(targets):
             if "ract" in str(o1.get("activation", "")) + str(o2.get("activation", "")) and layer == "simple_rnn":
                 layer = "lstm"
             flags = flag_combos[(n * 7) % len(flag_combos)]
-            case = _with_flags(Case(layer=layer, wrapper=wrappers[n % len(wrappers)], target=target,
+            case = with_flags(Case(layer=layer, wrapper=wrappers[n % len(wrappers)], target=target,
                                     **o1, **o2), flags)
             out.append(case)
             n += 1
-    return _unique(c for c in out if _fits(c))
+    return unique(c for c in out if fits(c))
 
 
 # Values of the axes added after the first matrix: the cell axis and the mixed-precision dtypes.
@@ -282,42 +282,42 @@ def _cell_and_precision_cases(targets):
     - every mixed-precision dtype x every layer x every flag combination (wrappers rotate);
     - every cell value x every mixed-precision dtype x every layer, masked and not;
     - every new value x every non-default value of every other axis (layers, wrappers, flags rotate)."""
-    layers, wrappers, flag_combos = list(LAYERS), list(WRAPPERS), _flag_product()
+    layers, wrappers, flag_combos = list(LAYERS), list(WRAPPERS), flag_product()
     out = []
     for target in targets:
         for override in NEW_VALUES["cell"]:
             for layer, flags in itertools.product(layers, flag_combos):
-                out.append(_with_flags(Case(layer=layer, target=target, **override), flags))
+                out.append(with_flags(Case(layer=layer, target=target, **override), flags))
         for ci, override in enumerate(NEW_VALUES["cell"]):
             for wi, wrapper in enumerate(wrappers[1:]):
                 for li, layer in enumerate(layers):
                     flags = flag_combos[(3 * wi + 5 * li + 7 * ci) % len(flag_combos)]
-                    out.append(_with_flags(Case(layer=layer, wrapper=wrapper, target=target, **override),
+                    out.append(with_flags(Case(layer=layer, wrapper=wrapper, target=target, **override),
                                            flags))
         for ci, override in enumerate(NEW_VALUES["cell"]):  # where a stack's states meet the mask
             for mi, mask in enumerate(MASKS[1:]):
                 for li, layer in enumerate(layers):
                     n = ci + mi + li
-                    out.append(_with_flags(Case(layer=layer, wrapper=wrappers[n % len(wrappers)], mask=mask,
+                    out.append(with_flags(Case(layer=layer, wrapper=wrappers[n % len(wrappers)], mask=mask,
                                                 initial_state=True, target=target, **override),
                                            flag_combos[(5 * n + 3 * ci) % len(flag_combos)]))
         for k, override in enumerate(NEW_VALUES["dtype"]):
             for li, layer in enumerate(layers):
                 for fi, flags in enumerate(flag_combos):
                     wrapper = wrappers[(fi + li + k) % len(wrappers)]
-                    out.append(_with_flags(Case(layer=layer, wrapper=wrapper, target=target, **override),
+                    out.append(with_flags(Case(layer=layer, wrapper=wrapper, target=target, **override),
                                            flags))
         for ci, cell in enumerate(NEW_VALUES["cell"]):  # cells in mixed precision, masked and not
             for di, dtype in enumerate(NEW_VALUES["dtype"]):
                 for li, layer in enumerate(layers):
                     n = 4 * (2 * ci + di) + li
                     for mask in ("none", MASKS[1 + n % (len(MASKS) - 1)]):
-                        out.append(_with_flags(
+                        out.append(with_flags(
                             Case(layer=layer, wrapper=wrappers[n % len(wrappers)], mask=mask,
                                  initial_state=bool(n % 2), target=target, **cell, **dtype),
                             flag_combos[(7 * n + (mask != "none")) % len(flag_combos)]))
         new = [(axis, o) for axis, values in NEW_VALUES.items() for o in values]
-        others = [(axis, o) for axis, values in _extra_axes().items() for o in values] + new
+        others = [(axis, o) for axis, values in extra_axes().items() for o in values] + new
         n = 0
         for i, (a1, o1) in enumerate(new):
             for a2, o2 in others:
@@ -328,55 +328,31 @@ def _cell_and_precision_cases(targets):
                         str(o2.get("activation", "")).startswith("ract"):
                     layer = "lstm" if layer == "simple_rnn" else layer
                 flags = flag_combos[(n * 7) % len(flag_combos)]
-                out.append(_with_flags(Case(layer=layer, wrapper=wrappers[n % len(wrappers)],
+                out.append(with_flags(Case(layer=layer, wrapper=wrappers[n % len(wrappers)],
                                             target=target, **o1, **o2), flags))
                 n += 1
-    return _unique(c for c in out if _fits(c))
+    return unique(c for c in out if fits(c))
 
 
 def full_cases(targets=TARGETS):
     out = []
     for target, layer, wrapper, flags, mask, init, dtype in itertools.product(
-            targets, LAYERS, WRAPPERS, _flag_product(), MASKS, (False, True), DTYPES):
-        out.append(_with_flags(Case(layer=layer, wrapper=wrapper, mask=mask, initial_state=init,
+            targets, LAYERS, WRAPPERS, flag_product(), MASKS, (False, True), DTYPES):
+        out.append(with_flags(Case(layer=layer, wrapper=wrapper, mask=mask, initial_state=init,
                                     dtype=dtype, target=target), flags))
     for target, cell, layer, wrapper, flags, mask, init in itertools.product(
-            targets, list(CELLS)[1:], LAYERS, WRAPPERS, _flag_product(), MASKS, (False, True)):
-        out.append(_with_flags(Case(layer=layer, cell=cell, wrapper=wrapper, mask=mask,
+            targets, list(CELLS)[1:], LAYERS, WRAPPERS, flag_product(), MASKS, (False, True)):
+        out.append(with_flags(Case(layer=layer, cell=cell, wrapper=wrapper, mask=mask,
                                     initial_state=init, target=target), flags))
-    return _unique(list(out) + default_cases(targets))
+    return unique(list(out) + default_cases(targets))
 
 
-def _unique(cases):
+def unique(cases):
     seen, out = set(), []
     for c in cases:
         if c.id not in seen:
             seen.add(c.id)
             out.append(c)
-    return out
-
-
-TIERS = ("quick", "default", "full")
-
-
-def cases(tier="default", targets=TARGETS):
-    """The cases of a tier on the targets. A target may run a smaller grid in the default tier
-    (registry: TargetInfo.default_tier, e.g. "runtime" for a converted runtime, matrix/subsets.py)."""
-    from . import subsets
-
-    if tier not in TIERS:
-        raise ValueError(f"unknown tier {tier!r}: expected one of {', '.join(TIERS)}")
-    make = {"quick": subsets.quick_cases, "default": default_cases, "full": full_cases,
-            "runtime": subsets.runtime_cases, "runtime_quick": subsets.runtime_quick_cases}
-
-    def own(target):
-        runtime = registry.info(target).default_tier == "runtime"
-        return {"default": registry.info(target).default_tier,
-                "quick": "runtime_quick" if runtime else "quick"}.get(tier, tier)
-
-    out = []  # consecutive targets of the same grid are made together: the order they always had
-    for grid, group in itertools.groupby(targets, own):
-        out += make[grid](tuple(group))
     return out
 
 

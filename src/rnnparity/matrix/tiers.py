@@ -1,4 +1,5 @@
-"""Smaller tiers than the default one, made of the same cases (same ids, data and weights).
+"""The tiers: `cases(tier, targets)`, the case list of a tier on some targets. The default and full
+tiers are made in cases.py; the smaller grids here are made of the same cases (same ids, data, weights):
 
 - quick: the 16 flag combinations x every layer x (no wrapper, Bidirectional concat), plus one case
   for every value of every other axis (layer, flags and wrapper rotating): a smoke gate.
@@ -13,50 +14,73 @@ from __future__ import annotations
 
 import itertools
 
+from ..targets import registry
 from . import cases as m
 
 
 def _rotating(targets, overrides):
-    layers, flags = list(m.LAYERS), m._flag_product()
+    layers, flags = list(m.LAYERS), m.flag_product()
     out = []
     for target in targets:
         for n, override in enumerate(overrides):
             layer = layers[n % len(layers)]
             if str(override.get("activation", "")).startswith("ract") and layer == "simple_rnn":
                 layer = "lstm"
-            case = m._with_flags(m.Case(layer=layer, target=target, **override), flags[(5 * n) % len(flags)])
+            case = m.with_flags(m.Case(layer=layer, target=target, **override), flags[(5 * n) % len(flags)])
             out.append(case)
     return out
 
 
 def quick_cases(targets=m.TARGETS):
-    core = [m._with_flags(m.Case(layer=layer, wrapper=wrapper, target=target), flags)
+    core = [m.with_flags(m.Case(layer=layer, wrapper=wrapper, target=target), flags)
             for target in targets
-            for layer, wrapper, flags in itertools.product(m.LAYERS, ("none", "bidi_concat"), m._flag_product())]
+            for layer, wrapper, flags in itertools.product(m.LAYERS, ("none", "bidi_concat"), m.flag_product())]
     others = [{"wrapper": w} for w in list(m.WRAPPERS)[2:]]
-    others += [o for values in m._extra_axes().values() for o in values]
+    others += [o for values in m.extra_axes().values() for o in values]
     others += [o for values in m.NEW_VALUES.values() for o in values]
-    return m._unique(c for c in core + _rotating(targets, others) if m._fits(c))
+    return m.unique(c for c in core + _rotating(targets, others) if m.fits(c))
 
 
 def runtime_cases(targets=m.TARGETS):
-    layers, flags = list(m.LAYERS), m._flag_product()
+    layers, flags = list(m.LAYERS), m.flag_product()
     masks = []
     for target in targets:
         for n, (layer, mask, init) in enumerate(itertools.product(layers, m.MASKS[1:], (False, True))):
             wrapper = ("none", "bidi_concat")[n % 2]
-            masks.append(m._with_flags(m.Case(layer=layer, wrapper=wrapper, mask=mask, initial_state=init,
+            masks.append(m.with_flags(m.Case(layer=layer, wrapper=wrapper, mask=mask, initial_state=init,
                                               target=target), flags[(3 * n + 1) % len(flags)]))
-    return m._unique([*quick_cases(targets), *masks])
+    return m.unique([*quick_cases(targets), *masks])
 
 
 def runtime_quick_cases(targets=m.TARGETS):
     layers, out = list(m.LAYERS), []
     for target in targets:
-        for n, flags in enumerate(m._flag_product()):
-            out.append(m._with_flags(m.Case(layer=layers[n % len(layers)], wrapper=("none", "bidi_concat")[n // 4 % 2],
+        for n, flags in enumerate(m.flag_product()):
+            out.append(m.with_flags(m.Case(layer=layers[n % len(layers)], wrapper=("none", "bidi_concat")[n // 4 % 2],
                                             target=target), flags))
         for n, layer in enumerate(layers):
             out.append(m.Case(layer=layer, mask=m.MASKS[1 + n % (len(m.MASKS) - 1)], initial_state=True,
                               return_sequences=True, target=target))
-    return m._unique(c for c in out if m._fits(c))
+    return m.unique(c for c in out if m.fits(c))
+
+
+TIERS = ("quick", "default", "full")
+
+
+def cases(tier="default", targets=m.TARGETS):
+    """The cases of a tier on the targets. A target may run a smaller grid in the default tier
+    (registry: TargetInfo.default_tier, e.g. "runtime" for a converted runtime)."""
+    if tier not in TIERS:
+        raise ValueError(f"unknown tier {tier!r}: expected one of {', '.join(TIERS)}")
+    make = {"quick": quick_cases, "default": m.default_cases, "full": m.full_cases,
+            "runtime": runtime_cases, "runtime_quick": runtime_quick_cases}
+
+    def own(target):
+        runtime = registry.info(target).default_tier == "runtime"
+        return {"default": registry.info(target).default_tier,
+                "quick": "runtime_quick" if runtime else "quick"}.get(tier, tier)
+
+    out = []  # consecutive targets of the same grid are made together: the order they always had
+    for grid, group in itertools.groupby(targets, own):
+        out += make[grid](tuple(group))
+    return out

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 
 from ..check.divergences import divergence_for
-from ..matrix import cases as matrix
+from ..matrix import cases as matrix, tiers
 from ..targets import registry
 
 # (row label, predicate on a Case)
@@ -67,7 +67,7 @@ def cells(targets=None) -> dict:
     targets = targets or table_targets()
     out = {}
     for target in targets:
-        grid = matrix.cases(table_tier(target), (target,))
+        grid = tiers.cases(table_tier(target), (target,))
         out[(SIZE, target)] = len(grid)
         for case in grid:
             verdict, key = classify(case)

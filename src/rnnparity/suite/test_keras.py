@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from rnnparity.matrix import cases as case_matrix
+from rnnparity.matrix import tiers
 from rnnparity.targets import registry
 from rnnparity.check import runner
 from rnnparity.check.compare import ERRORS_KEY, Stats, error_curves
@@ -18,7 +18,7 @@ def pytest_generate_tests(metafunc):
     config = metafunc.config
     targets = [t for t in selected_targets(config) if t in registry.keras_targets()]
     params = []
-    for case in case_matrix.cases(config.getoption("--rnnparity-tier"), targets):
+    for case in tiers.cases(config.getoption("--rnnparity-tier"), targets):
         known, inexpressible = divergence_for(case), registry.cannot_express(case)
         marks = [pytest.mark.xfail(strict=True, reason=known.xfail_reason())] if known else []
         if inexpressible:  # visible, naming the option: the conformance table's "rejected" cell

@@ -18,7 +18,7 @@ class TargetInfo:
     dialect: str       # the Keras semantics its reference follows
     default: bool      # selected by default even when not installed (then reported as not installed)
     matrix: str = "keras"  # the case matrix it runs: "keras" (matrix/cases.py) or "tf1" (matrix/tf1_cases.py)
-    default_tier: str = "default"  # the grid it runs in the default tier ("runtime": matrix/subsets.py)
+    default_tier: str = "default"  # the grid it runs in the default tier ("runtime": matrix/tiers.py)
     auto: bool = True  # selected by default whenever it is installed (False: too slow; named explicitly)
 
 
