@@ -21,7 +21,7 @@ from rnnparity.check.compare import compare_outputs, error_curves  # noqa: E402
 from rnnparity.check.divergences import all_divergences  # noqa: E402
 from rnnparity.cli import main  # noqa: E402
 from rnnparity.golden import upgrade  # noqa: E402
-from rnnparity.matrix.cases import cases  # noqa: E402
+from rnnparity.matrix.tiers import cases  # noqa: E402
 from rnnparity.matrix.tf1_cases import tf1_cases  # noqa: E402
 from rnnparity.report import html  # noqa: E402
 from rnnparity.targets import registry  # noqa: E402
@@ -243,7 +243,7 @@ def test_compare_page_has_every_case_once_with_its_status(tmp_path):
         assert f'data-status="{status}"><b>{n}</b>' in out.read_text()
     assert_cells_count_their_cases(page, list(html.COMPARE_VERDICTS))
     assert_self_contained(out, page)
-    for (status, kind, sig), members in upgrade._groups(result):  # the text report's groups
+    for (status, kind, sig), members in upgrade.groups(result):  # the text report's groups
         assert f"({len(members)} cases)" in out.read_text()
 
 

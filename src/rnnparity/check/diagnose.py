@@ -113,7 +113,7 @@ def _steps_of(steps, reference) -> list:
     calls = [s for s in steps if isinstance(s, Call)]
     if not calls:
         raise ValueError("diagnose: nothing to diagnose: the plan has no call")
-    return [int(np.shape(c.x)[catalogue._time_axis(reference)]) for c in calls]
+    return [int(np.shape(c.x)[catalogue.time_axis_of(reference)]) for c in calls]
 
 
 def score(expected, actual, lengths, precision) -> float:
@@ -170,9 +170,9 @@ def diagnose_plan(reference, steps, port, keras=None, pairs=True, subject="the p
     ``keras``: the framework's own outputs for the plan, when known (else the reference's)."""
     lengths = _steps_of(steps, reference)
     precision = str(catalogue.sublayers(reference)[0].compute_dtype)
-    time_axis = catalogue._time_axis(reference)
+    time_axis = catalogue.time_axis_of(reference)
     baseline = keras if keras is not None else run(reference, steps)
-    _check_port(port, baseline)
+    check_port(port, baseline)
     where = divergence(baseline, port, lengths, precision, time_axis, names)
     if score(baseline, port, lengths, precision) <= 1:
         return Diagnosis(AGREES, subject=subject)
@@ -228,7 +228,7 @@ def possessive(name):
     return name + ("'" if name.endswith("s") else "'s")
 
 
-def _check_port(port, baseline, oracle="Keras"):
+def check_port(port, baseline, oracle="Keras"):
     """ValueError naming what the port's outputs should be, when their count or shapes differ."""
     if len(port) != len(baseline):
         raise ValueError(f"diagnose: port_outputs must hold one output structure per call "

@@ -93,7 +93,7 @@ def _per_direction(ref) -> int:
     return len(sublayers(ref)[0].state_names)
 
 
-def _time_axis(ref) -> int:
+def time_axis_of(ref) -> int:
     return 0 if sublayers(ref)[0].time_major else 1
 
 
@@ -280,7 +280,7 @@ def _bidi_states(ref, ctx):
 
 # -- time direction --------------------------------------------------------------------------------
 def _sequence_flipped_out(ref, flat):
-    return [np.flip(flat[0], axis=_time_axis(ref))] + list(flat[1:])
+    return [np.flip(flat[0], axis=time_axis_of(ref))] + list(flat[1:])
 
 
 def _batch_major_out(ref, flat):
@@ -304,7 +304,7 @@ class _NotReReversed:
         from ..reference.bidirectional import merge_directions
 
         out = list(self.inner(x, mask=mask, initial_state=initial_state, training=training))
-        y, y_rev = out[0], np.flip(out[1], axis=_time_axis(self.inner))
+        y, y_rev = out[0], np.flip(out[1], axis=time_axis_of(self.inner))
         merged = [y, y_rev] if self.merge_mode is None else [merge_directions(self.merge_mode, y, y_rev)]
         if not self.inner.return_state:
             return merged[0] if self.merge_mode is not None else merged

@@ -65,10 +65,10 @@ def verify(rec: Recording, reference_factory, stats: Stats | None = None, atol=N
     """Run the reference through the recording's plan; return every mismatch. ``atol``/``rtol``
     override the tolerance table. This is the plain verdict: replaying a recording has no
     framework to re-run in float64, so there is no rounding verdict here (see check_live)."""
-    return _verify(rec, reference_factory, stats, atol, rtol)[0]
+    return verify_recording(rec, reference_factory, stats, atol, rtol)[0]
 
 
-def _verify(rec: Recording, reference_factory, stats, atol, rtol):
+def verify_recording(rec: Recording, reference_factory, stats, atol, rtol):
     """(mismatches, the reference's Outcome or None when it was not run)."""
     fw = rec.outcome
     if fw.error is not None and fw.error[0] == -1:
@@ -177,7 +177,7 @@ def _check(run, spec, plan, weights, stats, atol, rtol, with_rounding):
     seen, kept = Stats(), {}
     rec, ours, problems = _record_and_verify(run, spec, plan, weights, seen, atol, rtol, kept)
     if with_rounding and rounding.eligible(problems):
-        rec.rounding = _rounding_verdict(run, rec, ours, problems)
+        rec.rounding = rounding_verdict(run, rec, ours, problems)
         if rec.rounding.passed:
             seen = Stats(within_rounding=1)
             problems = []
@@ -193,7 +193,7 @@ def _check(run, spec, plan, weights, stats, atol, rtol, with_rounding):
     return rec, problems
 
 
-def _rounding_verdict(run, rec, ours, problems):
+def rounding_verdict(run, rec, ours, problems):
     spec64, plan64 = rounding.float64_spec(rec.spec), rounding.float64_plan(rec.plan)
     rec64, ours64, problems64 = _record_and_verify(run, spec64, plan64, rounding.upcast(rec.weights),
                                                    None, None, None)
@@ -227,7 +227,7 @@ def _record_and_verify(run, spec, plan, weights, stats, atol, rtol, kept=None):
     rec = run(spec, plan, weights, copy_reference)
     # no live layer here: a rejected configuration, or a target that ran in another process
     factory = reference_factory(rec) if rec.layer is None else reference
-    problems, ours = _verify(rec, factory, stats, atol, rtol)
+    problems, ours = verify_recording(rec, factory, stats, atol, rtol)
     return rec, ours, problems
 
 

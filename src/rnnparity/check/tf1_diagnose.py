@@ -15,7 +15,7 @@ import numpy as np
 
 from ..matrix.tf1_cases import BIDIRECTIONAL, DYNAMIC, FUNCTIONS, flatten
 from . import tf1_mistakes as catalogue
-from .diagnose import AGREES, EXPLAINED, UNEXPLAINED, Diagnosis, _check_port, divergence, score, search
+from .diagnose import AGREES, EXPLAINED, UNEXPLAINED, Diagnosis, check_port, divergence, score, search
 
 
 def _attempt(p, mistake):
@@ -35,7 +35,7 @@ def diagnose_problem(p: catalogue.Problem, port, tf=None, pairs=True, subject="t
     names = [n for n, _ in items]
     baseline = [np.asarray(a) for a in tf] if tf is not None else [a for _, a in items]
     port = [np.asarray(a) for a in port]
-    _check_port([port], [baseline], oracle)
+    check_port([port], [baseline], oracle)
     precision, lengths = p.cell.dtype.name, [p.steps]
     time_axis = 0 if p.time_major else 1
 
@@ -148,17 +148,17 @@ def _tf_outputs(function, cells, x, kwargs, time_major, dtype):
 # -- a recorded case (the matrix, the suite, the mutation check) -----------------------------------
 def case_problem(case, record) -> catalogue.Problem:
     """The Problem of a tf1 matrix case on a record's inputs and weights."""
-    from ..matrix.tf1_cases import _split_weights, _state_parts, reference_cell
+    from ..matrix.tf1_cases import split_weights, state_parts, reference_cell
 
     cells = []
-    for i, weights in enumerate(_split_weights(case, list(record["weights"]))):
+    for i, weights in enumerate(split_weights(case, list(record["weights"]))):
         cell = reference_cell(case, name=("fw", "bw")[i])
         cell.set_weights(weights)
         cells.append(cell)
     inputs = record["inputs"]
     x = inputs["x"]
     x = np.swapaxes(x, 0, 1) if case.time_major else x
-    parts = _state_parts(case, inputs)
+    parts = state_parts(case, inputs)
     return catalogue.Problem(case.function, tuple(cells), x, inputs.get("sequence_length"),
                              None if parts is None else tuple(tuple(q) for q in parts), case.time_major)
 

@@ -179,12 +179,12 @@ class _GruResetAfter(ref.GRUCell):
 
     def step(self, x_t, states):
         (state,) = states
-        value = ref._sigmoid(np.concatenate([x_t, state], 1) @ self.gates_kernel + self.gates_bias)
+        value = ref.sigmoid(np.concatenate([x_t, state], 1) @ self.gates_kernel + self.gates_bias)
         g = split_gates(value, ref.TF1_GRU_GATES)
         n = x_t.shape[1]
         kernel = self.candidate_kernel
         c = self.activation(x_t @ kernel[:n] + g["r"] * (state @ kernel[n:]) + self.candidate_bias)
-        new_h = g["u"] * state + (ref._c(g["u"], 1) - g["u"]) * c
+        new_h = g["u"] * state + (ref.constant_like(g["u"], 1) - g["u"]) * c
         return new_h, [new_h]
 
 

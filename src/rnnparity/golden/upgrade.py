@@ -171,18 +171,18 @@ def summaries(result: Comparison):
     return dict(sorted(by_layer.items())), dict(sorted(by_flag.items()))
 
 
-def _groups(result: Comparison):
-    groups = defaultdict(list)
+def groups(result: Comparison):
+    by_key = defaultdict(list)
     for c in result.cases:
         if c.status in ("differs", "rejected in A", "rejected in B"):
             kind, text = min(c.findings, key=lambda f: PRIORITY.index(f[0]))
             sig = {"structure": re.sub(r"^call \d+ \(.*?\) ", "", text), "values": "values beyond tolerance",
                    "shape": "shapes differ"}.get(kind, text.split(": ", 1)[-1])
-            groups[(c.status, kind, re.sub(r" at plan step \d+", "", sig)[:160])].append(c)
-    return sorted(groups.items(), key=lambda kv: -len(kv[1]))
+            by_key[(c.status, kind, re.sub(r" at plan step \d+", "", sig)[:160])].append(c)
+    return sorted(by_key.items(), key=lambda kv: -len(kv[1]))
 
 
-def _version_line(m):
+def version_line(m):
     v = m.get("versions", {})
     return (f"target {m.get('target')}, TensorFlow {v.get('tensorflow', '?')}, Keras {v.get('keras', '?')}, "
             f"backend {m.get('backend', '?')}, NumPy {v.get('numpy', '?')}, recorded {m.get('date', '?')}")
@@ -194,7 +194,7 @@ def one_line(result: Comparison):
     return f"{len(result.cases)} cases: {counts} -> {verdict}"
 
 
-def _largest(result: Comparison):
+def largest_line(result: Comparison):
     same = [c for c in result.cases if c.status == "same" and c.max_abs is not None]
     if not same:
         return "No case compared values within tolerance."
@@ -204,14 +204,14 @@ def _largest(result: Comparison):
 
 
 def to_markdown(result: Comparison, examples: int = 8) -> str:
-    lines = [f"# rnnparity compare", "", f"- A: `{result.a}`: {_version_line(result.manifest_a)}",
-             f"- B: `{result.b}`: {_version_line(result.manifest_b)}", "", f"**{one_line(result)}**", "",
-             _largest(result), "",
+    lines = [f"# rnnparity compare", "", f"- A: `{result.a}`: {version_line(result.manifest_a)}",
+             f"- B: `{result.b}`: {version_line(result.manifest_b)}", "", f"**{one_line(result)}**", "",
+             largest_line(result), "",
              "## By layer", ""]
     by_layer, by_flag = summaries(result)
     lines += _table(by_layer, "layer") + ["", "## By flag / axis value (cases whose id has that word)", ""]
     lines += _table(by_flag, "word") + ["", "## Differences, grouped", ""]
-    for (status, kind, sig), members in _groups(result):
+    for (status, kind, sig), members in groups(result):
         lines.append(f"### {status} [{kind}]: {sig} ({len(members)} cases)")
         lines.append("")
         members = sorted(members, key=lambda c: -(c.max_abs or 0))

@@ -173,7 +173,7 @@ def _state_keys(case):
     return ("initial_state_fw", "initial_state_bw") if case.bidirectional else ("initial_state",)
 
 
-def _state_parts(case, inputs):
+def state_parts(case, inputs):
     """[[part arrays] per cell] from a record's inputs, or None for zero initial states."""
     if not case.init:
         return None
@@ -181,7 +181,7 @@ def _state_parts(case, inputs):
     return [[inputs[f"{key}.{part}"] for part in parts] for key in _state_keys(case)]
 
 
-def _split_weights(case, weights):
+def split_weights(case, weights):
     cells = [reference_cell(case) for _ in range(2 if case.bidirectional else 1)]
     n = len(cells[0].weight_specs(INPUT_DEPTH))
     if len(weights) != n * len(cells):
@@ -225,11 +225,11 @@ def run_live(case: Tf1Case) -> dict:
     adapter = get("tf1")
     inputs, weights = _make_data(case)
     cells = []
-    for i, cell_weights in enumerate(_split_weights(case, weights)):
+    for i, cell_weights in enumerate(split_weights(case, weights)):
         cell = adapter.make_cell(case.cell_spec, case.dtype, INPUT_DEPTH, name=("fw", "bw")[i])
         adapter.set_weights(cell, cell_weights)
         cells.append(cell)
-    parts = _state_parts(case, inputs)
+    parts = state_parts(case, inputs)
     states = None if parts is None else [adapter.state_structure(c, p) for c, p in zip(cells, parts)]
     kwargs = _kwargs(case, inputs)
     result = adapter.run(case.function, tuple(cells) if case.bidirectional else cells[0], inputs["x"],
@@ -245,11 +245,11 @@ def reference_result(case: Tf1Case, record: dict):
     """The reference's result in TF's structure, for a record's inputs and weights."""
     inputs = record["inputs"]
     cells = []
-    for i, cell_weights in enumerate(_split_weights(case, list(record["weights"]))):
+    for i, cell_weights in enumerate(split_weights(case, list(record["weights"]))):
         cell = reference_cell(case, name=("fw", "bw")[i])
         cell.set_weights(cell_weights)
         cells.append(cell)
-    parts = _state_parts(case, inputs)
+    parts = state_parts(case, inputs)
     states = None if parts is None else [c.pack_state(p) for c, p in zip(cells, parts)]
     kwargs = _kwargs(case, inputs)
     x = inputs["x"]

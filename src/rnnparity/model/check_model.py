@@ -268,12 +268,12 @@ def check_captured(entry, target, atol=None, rtol=None, stopped=None):
     rec = recording(entry, target, spec or {"class": type(found.layer).__name__, "config": {
         "dtype": str(getattr(found.layer, "compute_dtype", None) or "float32")}})
     stats = Stats()
-    problems, ours = runner._verify(rec, lambda: reference, stats, atol, rtol)
+    problems, ours = runner.verify_recording(rec, lambda: reference, stats, atol, rtol)
     row.max_abs_error = float(stats.max_abs) if stats.elements else None
     row.first_diverging_step = _first_diverging_step(problems, rec, ours, atol, rtol)
     verdict = None
     if rounding.eligible(problems) and spec is not None:
-        verdict = runner._rounding_verdict(_rerun(target, rec), rec, ours, problems)
+        verdict = runner.rounding_verdict(_rerun(target, rec), rec, ours, problems)
         problems = [] if verdict.passed else problems + [verdict.mismatch()]
     known = known_bug(target, found.layer, entry.calls)
     if not problems:

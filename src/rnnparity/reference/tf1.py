@@ -42,11 +42,11 @@ class LSTMStateTuple(collections.namedtuple("LSTMStateTuple", ("c", "h"))):
         return self.c.dtype
 
 
-def _sigmoid(x):
+def sigmoid(x):
     return activations.sigmoid(x)
 
 
-def _c(x, value):
+def constant_like(x, value):
     return np.asarray(value, dtype=x.dtype)
 
 
@@ -185,13 +185,13 @@ class GRUCell(LegacyCell):
 
     def step(self, x_t, states):
         (state,) = states
-        value = _sigmoid(np.concatenate([x_t, state], 1) @ self.gates_kernel + self.gates_bias)
+        value = sigmoid(np.concatenate([x_t, state], 1) @ self.gates_kernel + self.gates_bias)
         g = split_gates(value, TF1_GRU_GATES)
         r, u = g["r"], g["u"]
         r_state = r * state
         candidate = np.concatenate([x_t, r_state], 1) @ self.candidate_kernel + self.candidate_bias
         c = self.activation(candidate)
-        new_h = u * state + (_c(u, 1) - u) * c
+        new_h = u * state + (constant_like(u, 1) - u) * c
         return new_h, [new_h]
 
 
@@ -236,8 +236,8 @@ class BasicLSTMCell(LegacyCell):
         gate_inputs = np.concatenate([x_t, h], 1) @ self.kernel + self.bias
         g = split_gates(gate_inputs, TF1_LSTM_GATES)
         i, j, f, o = g["i"], g["j"], g["f"], g["o"]
-        new_c = c * _sigmoid(f + _c(f, self.forget_bias)) + _sigmoid(i) * self.activation(j)
-        new_h = self.activation(new_c) * _sigmoid(o)
+        new_c = c * sigmoid(f + constant_like(f, self.forget_bias)) + sigmoid(i) * self.activation(j)
+        new_h = self.activation(new_c) * sigmoid(o)
         return new_h, [new_c, new_h]
 
     def get_config(self):
@@ -282,22 +282,22 @@ class LSTMCell(BasicLSTMCell):
         lstm_matrix = np.concatenate([x_t, m_prev], 1) @ self.kernel + self.bias
         g = split_gates(lstm_matrix, TF1_LSTM_GATES)
         i, j, f, o = g["i"], g["j"], g["f"], g["o"]
-        forget_bias = _c(f, self.forget_bias)
+        forget_bias = constant_like(f, self.forget_bias)
         if self.use_peepholes:
-            c = (_sigmoid(f + forget_bias + self.w_f_diag * c_prev) * c_prev
-                 + _sigmoid(i + self.w_i_diag * c_prev) * self.activation(j))
+            c = (sigmoid(f + forget_bias + self.w_f_diag * c_prev) * c_prev
+                 + sigmoid(i + self.w_i_diag * c_prev) * self.activation(j))
         else:
-            c = _sigmoid(f + forget_bias) * c_prev + _sigmoid(i) * self.activation(j)
+            c = sigmoid(f + forget_bias) * c_prev + sigmoid(i) * self.activation(j)
         if self.cell_clip is not None:
-            c = np.clip(c, _c(c, -self.cell_clip), _c(c, self.cell_clip))
+            c = np.clip(c, constant_like(c, -self.cell_clip), constant_like(c, self.cell_clip))
         if self.use_peepholes:
-            m = _sigmoid(o + self.w_o_diag * c) * self.activation(c)
+            m = sigmoid(o + self.w_o_diag * c) * self.activation(c)
         else:
-            m = _sigmoid(o) * self.activation(c)
+            m = sigmoid(o) * self.activation(c)
         if self.num_proj is not None:
             m = m @ self.proj_kernel
             if self.proj_clip is not None:
-                m = np.clip(m, _c(m, -self.proj_clip), _c(m, self.proj_clip))
+                m = np.clip(m, constant_like(m, -self.proj_clip), constant_like(m, self.proj_clip))
         return m, [c, m]
 
     def get_config(self):

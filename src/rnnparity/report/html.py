@@ -228,11 +228,11 @@ def write_compare_page(path, result) -> int:
     entries = compare_entries(result)
     groups = [{"status": s, "kind": k, "sig": sig, "n": len(members),
                "members": [(c.key, c.max_abs) for c in sorted(members, key=lambda c: -(c.max_abs or 0))[:12]]}
-              for (s, k, sig), members in upgrade._groups(result)]
+              for (s, k, sig), members in upgrade.groups(result)]
     text = render("compare.html.j2", title="rnnparity compare", verdicts=COMPARE_VERDICTS,
                   panels=grid(entries, COMPARE_VERDICTS), filters=filters(entries), result=result,
-                  one_line=upgrade.one_line(result), largest=upgrade._largest(result),
-                  side_a=upgrade._version_line(result.manifest_a), side_b=upgrade._version_line(result.manifest_b),
+                  one_line=upgrade.one_line(result), largest=upgrade.largest_line(result),
+                  side_a=upgrade.version_line(result.manifest_a), side_b=upgrade.version_line(result.manifest_b),
                   counts=[(s, result.counts.get(s, 0)) for s in upgrade.STATUSES], groups=groups,
                   verdict_counts=Counter(e.verdict for e in entries))
     return write(path, text)

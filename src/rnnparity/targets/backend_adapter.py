@@ -9,7 +9,7 @@ import platform
 
 import numpy as np
 
-from .keras_adapter import KerasAdapter, _map, to_numpy
+from .keras_adapter import KerasAdapter, map_tree, to_numpy
 
 # backend -> the library whose version identifies it
 LIBRARIES = {"numpy": "numpy", "jax": "jax", "torch": "torch", "tensorflow": "tensorflow"}
@@ -27,7 +27,7 @@ class BackendKerasAdapter(KerasAdapter):
         if mask is not None:
             kwargs["mask"] = self._tensor(mask, bool)
         if initial_state is not None:
-            kwargs["initial_state"] = _map(self._tensor, list(initial_state))
+            kwargs["initial_state"] = map_tree(self._tensor, list(initial_state))
         with self._mode():
             return to_numpy_any(layer(self._tensor(x), training=False, **kwargs))
 

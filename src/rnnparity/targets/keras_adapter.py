@@ -80,7 +80,7 @@ class KerasAdapter(LayerTarget):
         if mask is not None:
             kwargs["mask"] = self._tensor(mask, bool)
         if initial_state is not None:  # a list of arrays, or of per-cell lists for stacked cells
-            kwargs["initial_state"] = _map(self._tensor, list(initial_state))
+            kwargs["initial_state"] = map_tree(self._tensor, list(initial_state))
         x = self._tensor(x)
         if _steps(layer, x.shape) >= COMPILED_FROM_STEPS:
             out = self.tf.function(lambda x, kw: layer(x, training=False, **kw))(x, kwargs)
@@ -122,10 +122,10 @@ def _cheap_initializers(config):
     return {**{k: "zeros" for k in _INITIALIZERS}, **config}  # a spec's own initializers win
 
 
-def _map(fn, tree):
+def map_tree(fn, tree):
     """``fn`` on every array of nested lists/tuples, keeping each container's type."""
     if isinstance(tree, (list, tuple)):
-        return type(tree)(_map(fn, t) for t in tree)
+        return type(tree)(map_tree(fn, t) for t in tree)
     return fn(tree)
 
 
