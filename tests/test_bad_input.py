@@ -23,7 +23,7 @@ import pytest
 import rnnparity as rp
 from rnnparity.targets import registry
 from rnnparity.check.compare import compare_outputs
-from rnnparity.convert import from_spec
+from rnnparity.keras_to_reference import from_spec
 from rnnparity.plan import Call, Plan, Reset, seeded_weights
 from rnnparity.check.divergences import INPUT_BUGS, input_divergence
 from rnnparity.targets.keras_adapter import to_numpy

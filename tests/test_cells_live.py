@@ -13,7 +13,7 @@ import rnnparity as rp
 from rnnparity.targets import registry
 from rnnparity.matrix.cases import FLAGS, TARGETS, Case
 from rnnparity.check.divergences import REGISTRY, STACKED_STATE_BUGS, divergence_for, stacked_state_divergence
-from rnnparity.structure import _BROKEN_BY_BUG, Rejected, explain
+from rnnparity.output_structure import _BROKEN_BY_BUG, Rejected, explain
 
 pytestmark = pytest.mark.live
 B, T, F = 2, 5, 3

@@ -20,7 +20,7 @@ from rnnparity import golden
 from rnnparity.plan import Outcome, Recording
 from rnnparity.matrix.tiers import cases
 from rnnparity.cli import main
-from rnnparity.structure import explain
+from rnnparity.output_structure import explain
 from rnnparity.report import summary_table
 from rnnparity.matrix.tf1_cases import tf1_cases
 

@@ -13,7 +13,7 @@ import rnnparity as rp
 from rnnparity.check import mistakes
 from rnnparity.check.diagnose import AGREES, EXPLAINED, UNEXPLAINED, diagnose_plan, run
 from rnnparity.check.compare import as_list
-from rnnparity.convert import from_keras
+from rnnparity.keras_to_reference import from_keras
 from rnnparity.plan import Call, Reset
 from rnnparity.targets import registry
 from tests.saturation import needs

@@ -8,7 +8,7 @@ import pytest
 import rnnparity as rp
 from rnnparity.targets import registry
 from rnnparity.cli import main
-from rnnparity.structure import Rejected
+from rnnparity.output_structure import Rejected
 
 
 def _module(target):

@@ -14,7 +14,7 @@ import pytest
 from rnnparity.targets import registry
 from rnnparity.matrix.cases import FLAGS, LAYERS, TARGETS, WRAPPERS, Case
 from rnnparity.check.divergences import divergence_for
-from rnnparity.structure import _BROKEN_BY_BUG, Rejected, explain
+from rnnparity.output_structure import _BROKEN_BY_BUG, Rejected, explain
 
 
 def _params():

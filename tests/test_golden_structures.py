@@ -10,7 +10,7 @@ from rnnparity.targets import registry
 from rnnparity import golden
 from rnnparity.check import runner
 from rnnparity.matrix.cases import case_from_id
-from rnnparity.convert import from_spec
+from rnnparity.keras_to_reference import from_spec
 
 IDS = (
     "lstm-stacked-seq-state-f32-tf_keras",  # [out, [h1, c1], h2]-style nested states

@@ -11,7 +11,7 @@ import pytest
 
 import rnnparity as rp
 from rnnparity.matrix.cases import Case
-from rnnparity.convert import from_spec
+from rnnparity.keras_to_reference import from_spec
 from rnnparity.reference import activations, precision
 
 
@@ -80,7 +80,7 @@ def test_bfloat16_without_ml_dtypes_is_a_clear_error():
         "import sys; sys.modules['ml_dtypes'] = None\n"
         "import numpy as np, rnnparity as rp\n"
         "from rnnparity.matrix.cases import Case\n"
-        "from rnnparity.convert import from_spec\n"
+        "from rnnparity.keras_to_reference import from_spec\n"
         "from rnnparity.matrix.data import make_plan\n"
         "make_plan(Case(dtype='mixed_bf16'))\n"
         "rp.GRU(2, dtype='mixed_float16')\n"
@@ -95,7 +95,7 @@ def test_bfloat16_without_ml_dtypes_is_a_clear_error():
 
 
 def test_importing_the_reference_does_not_import_ml_dtypes():
-    done = subprocess.run([sys.executable, "-c", "import sys, rnnparity.reference, rnnparity.convert; "
+    done = subprocess.run([sys.executable, "-c", "import sys, rnnparity.reference, rnnparity.keras_to_reference; "
                            "rnnparity.reference.LSTM(2, dtype='mixed_float16'); "
                            "print('ml_dtypes' in sys.modules)"], capture_output=True, text=True)
     assert done.stdout.strip() == "False", done.stderr[-2000:]

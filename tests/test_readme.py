@@ -7,7 +7,7 @@ from rnnparity.check.divergences import ACTIVATION_BUGS, INPUT_BUGS, REGISTRY, m
 from rnnparity.check import runner
 from rnnparity.report import conformance
 from rnnparity.targets import registry
-from rnnparity.structure import return_table_markdown
+from rnnparity.output_structure import return_table_markdown
 from rnnparity.matrix.tf1_cases import tf1_cases
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()

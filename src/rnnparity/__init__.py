@@ -22,15 +22,15 @@ __all__ = ["SimpleRNN", "LSTM", "GRU", "RNN", "Bidirectional", "SimpleRNNCell", 
 
 
 def explain(layer_or_config, input_shape, **kwargs):
-    """The output structure of a layer: names, shapes and order (see rnnparity.structure)."""
-    from .structure import explain as _explain
+    """The output structure of a layer: names, shapes and order (see rnnparity.output_structure)."""
+    from .output_structure import explain as _explain
 
     return _explain(layer_or_config, input_shape, **kwargs)
 
 
 _LAZY = {**{name: ".reference" for name in ("SimpleRNN", "LSTM", "GRU", "RNN", "Bidirectional", "SimpleRNNCell",
                                             "LSTMCell", "GRUCell", "StackedRNNCells")},
-         "from_keras": ".convert", "check_model": ".model.check_model", "diagnose": ".check.diagnose",
+         "from_keras": ".keras_to_reference", "check_model": ".model.check_model", "diagnose": ".check.diagnose",
          "diagnose_tf1": ".check.tf1_diagnose"}
 
 

@@ -27,12 +27,12 @@ import numpy as np
 from .targets import registry
 from .check import rounding as _rounding
 from .check.compare import Mismatch, compare_outputs
-from .convert import dialect_of, from_keras
+from .keras_to_reference import dialect_of, from_keras
 from .check.divergences import call_view, divergence_for_call
 from .check.diagnose import diagnosis_mismatch
 from .check.runner import failure_report
 from .plan import Call
-from .structure import explain
+from .output_structure import explain
 from .check.tolerances import tolerance
 
 _TARGET_OF_DIALECT = {"keras3": "keras3", "keras2": "tf_keras"}

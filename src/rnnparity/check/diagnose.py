@@ -258,7 +258,7 @@ def _reference_of(layer):
     if is_tf1_cell(layer):
         raise ValueError(f"diagnose: {type(layer).__name__} is a TF1 cell; diagnose a port of "
                          f"tf.compat.v1.nn code with rp.diagnose_tf1(function, cell, inputs, port_outputs)")
-    from ..convert import from_keras
+    from ..keras_to_reference import from_keras
 
     return from_keras(layer), True
 
@@ -310,7 +310,7 @@ def diagnose(layer, x, port_outputs, mask=None, initial_state=None, *, pairs=Tru
 
 def _framework_outputs(layer, steps):
     """The live (non-stateful) layer's own outputs for each call: the oracle itself."""
-    from ..convert import dialect_of
+    from ..keras_to_reference import dialect_of
     from ..targets import registry
 
     adapter = registry.get({"keras3": "keras3", "keras2": "tf_keras"}[dialect_of(layer)])
@@ -320,7 +320,7 @@ def _framework_outputs(layer, steps):
 
 def _names(layer, shape):
     try:
-        from ..structure import explain
+        from ..output_structure import explain
 
         return explain(layer, shape).names()
     except Exception:  # noqa: BLE001 - names are a courtesy

@@ -17,11 +17,11 @@ from . import rounding
 from ..matrix.cases import Case
 from .compare import Mismatch, Stats, as_list, compare_array, compare_outputs
 from .diagnose import diagnosis_mismatch
-from ..convert import from_keras, from_spec
+from ..keras_to_reference import from_keras, from_spec
 from ..matrix.data import make_plan
 from ..plan import LayerSpec, Outcome, Plan, Recording
 from ..targets.base import execute
-from ..structure import explain
+from ..output_structure import explain
 
 
 def expected_reference_error(framework_error_type: str) -> str:

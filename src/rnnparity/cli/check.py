@@ -52,7 +52,7 @@ def check_one(case_id: str) -> int:
         return 1 if problems else 0
     from ..matrix.cases import case_from_id
     from ..check.divergences import divergence_for
-    from ..structure import Rejected, explain
+    from ..output_structure import Rejected, explain
 
     case = case_from_id(case_id)
     ok, why = registry.availability(case.target)

@@ -39,7 +39,7 @@ def case_plan(case_id):
     """(reference, plan steps, Keras' outputs per call, output names) for a matrix case: the live
     layer runs the plan; the reference is copied from it before its first call."""
     from ..check.runner import record
-    from ..convert import from_keras
+    from ..keras_to_reference import from_keras
     from ..matrix.cases import case_from_id
 
     case = case_from_id(case_id)
@@ -57,7 +57,7 @@ def case_plan(case_id):
 def model_plan(args):
     """The same for one recurrent layer of a model file, on the inputs it receives from the model."""
     from ..model.capture import recurrent_layers
-    from ..convert import from_keras
+    from ..keras_to_reference import from_keras
     from ..model.check_model import forward, is_stateful, layer_plan
 
     args.path = args.model

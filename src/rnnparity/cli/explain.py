@@ -16,7 +16,7 @@ LAYER_NAMES = ("SimpleRNN", "LSTM", "GRU")
 
 
 def cmd_explain(args):
-    from ..structure import Rejected, explain
+    from ..output_structure import Rejected, explain
 
     if args.layer not in LAYER_NAMES:
         if not (os.path.exists(args.layer) or args.layer.endswith((".keras", ".h5", ".hdf5"))):
@@ -46,7 +46,7 @@ def cmd_explain(args):
 def cmd_explain_model(args):
     from .model.capture import capturing, recurrent_layers
     from .check.compare import as_list
-    from .structure import explain
+    from .output_structure import explain
 
     model, _, feed = load_model_args(args)
     x = feed(0)

@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import golden
 from ..check.compare import as_list, elementwise_errors, first_bad_timestep
-from ..structure import explain
+from ..output_structure import explain
 from ..check.tolerances import tolerance
 
 PRIORITY = ("rejection", "shape", "values", "dtype", "structure")  # what a case is grouped under

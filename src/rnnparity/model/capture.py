@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..convert import framework_dialect
+from ..keras_to_reference import framework_dialect
 from ..plan import Call
 from ..targets.keras_adapter import to_numpy
 

@@ -22,10 +22,10 @@ from ..check import rounding, runner
 from .capture import capturing, mask_source, one_line, recurrent_layers
 from ..check.compare import Stats, as_list, coarsest, elementwise_errors, first_bad_timestep
 from ..check.diagnose import diagnosis_mismatch
-from ..convert import dialect_of, from_keras
+from ..keras_to_reference import dialect_of, from_keras
 from ..plan import Outcome, Plan, Recording, Reset
 from ..check.divergences import call_view, divergence_for_call
-from ..specs import key_flags, layer_spec
+from ..layer_spec import key_flags, layer_spec
 from ..check.tolerances import tolerance
 
 STATUSES = ("pass", "fail", "xfail", "unsupported")

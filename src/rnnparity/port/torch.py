@@ -39,7 +39,7 @@ def _reference(layer):
 
     if isinstance(layer, (RecurrentLayer, Bidirectional)):
         return layer
-    from ..convert import from_keras
+    from ..keras_to_reference import from_keras
 
     return from_keras(layer)
 

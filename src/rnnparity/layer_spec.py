@@ -1,6 +1,6 @@
 """The layer spec (see targets.keras_adapter) of a live recurrent layer, and its key flags.
 
-A spec is what a recording stores of a layer: `convert.from_spec` builds the reference from it with
+A spec is what a recording stores of a layer: `keras_to_reference.from_spec` builds the reference from it with
 no framework, and the framework adapter builds a fresh layer from it (the float64 re-run of the
 rounding verdict). Nothing here imports a framework.
 """

@@ -148,7 +148,7 @@ def _dialect_for(layer_or_config, dialect):
         if type(layer_or_config).__module__.startswith("rnnparity."):  # a reference layer
             own = layer_or_config.dialect
         else:
-            from .convert import dialect_of
+            from .keras_to_reference import dialect_of
 
             own = dialect_of(layer_or_config)
         if dialect is not None and dialect != own:
