@@ -1,4 +1,4 @@
-"""Golden fixtures: round trip, atomic writes, refusal to overwrite, and validation on load.
+"""Recordings: round trip, atomic writes, refusal to overwrite, and validation on load.
 
 The recordings used here are the committed ones (recorded from real frameworks); no framework is
 imported."""

@@ -205,7 +205,7 @@ def test_a_stateful_recording_replays_in_the_shipped_suite(saved, tmp_path, caps
     assert [type(s).__name__ for s in rec.plan.steps] == ["Call", "Call", "Reset", "Call"]
     assert runner.verify(rec, reference_factory(rec)) == []
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--pyargs",
-                           "rnnparity.suite.test_replay", "--rnnparity-fixtures", str(out)],
+                           "rnnparity.suite.test_replay", "--rnnparity-recordings", str(out)],
                           capture_output=True, text=True, env=ENV, timeout=300, cwd=tmp_path)
     assert done.returncode == 0 and "1 passed" in done.stdout, done.stdout + done.stderr
     assert "test_replay[stateful/char_gru-keras3]" not in done.stdout  # -q: ids only on failure

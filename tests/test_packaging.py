@@ -93,28 +93,28 @@ class _Config:
         self.rootpath, self._fixtures = Path(rootpath), fixtures
 
     def getoption(self, name):
-        assert name == "--rnnparity-fixtures"
+        assert name == "--rnnparity-recordings"
         return self._fixtures
 
 
-def test_fixtures_root_prefers_a_checkout_then_the_packaged_recordings(small_fixtures, tmp_path, monkeypatch):
+def test_recordings_root_prefers_a_checkout_then_the_packaged_recordings(small_fixtures, tmp_path, monkeypatch):
     archive = tmp_path / "site" / packed.ARCHIVE_NAME
     packed.pack(small_fixtures, archive)
     monkeypatch.setattr(plugin, "PACKAGED_RECORDINGS", archive)
     monkeypatch.setattr(plugin, "checkout_root", lambda: None)  # an installed package: no checkout
     project = tmp_path / "project"
     (project / "fixtures").mkdir(parents=True)  # a user's fixtures/ without recordings is not ours
-    assert plugin.fixtures_root(_Config(project)) == archive
+    assert plugin.recordings_root(_Config(project)) == archive
     shutil.copytree(small_fixtures / "tf1-2.21.0", project / "fixtures" / "tf1-2.21.0")
-    assert plugin.fixtures_root(_Config(project)) == project / "fixtures"  # `rnnparity record`'s output
-    assert plugin.fixtures_root(_Config(project, "elsewhere")) == Path("elsewhere")
+    assert plugin.recordings_root(_Config(project)) == project / "fixtures"  # `rnnparity record`'s output
+    assert plugin.recordings_root(_Config(project, "elsewhere")) == Path("elsewhere")
     monkeypatch.setattr(plugin, "PACKAGED_RECORDINGS", tmp_path / "absent.tar.xz")
-    assert plugin.fixtures_root(_Config(tmp_path)) is None
+    assert plugin.recordings_root(_Config(tmp_path)) is None
 
 
 def test_the_checkout_uses_its_fixtures_dir():
     assert plugin.checkout_root() == ROOT
-    assert plugin.fixtures_root(_Config(ROOT)) == FIXTURES
+    assert plugin.recordings_root(_Config(ROOT)) == FIXTURES
 
 
 def _copy_repository(dest, fixtures):

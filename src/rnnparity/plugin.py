@@ -2,7 +2,7 @@
 
 It is loaded into every pytest run of an environment where rnnparity is installed, so outside
 rnnparity's own runs it only adds options and markers: it imports nothing heavy (importing
-`rnnparity` imports no NumPy), reads no fixtures and prints nothing. In its own runs (the shipped
+`rnnparity` imports no NumPy), reads no recordings and prints nothing. In its own runs (the shipped
 suite named on the command line, or the repository's tests) it prints a header (targets, versions,
 backend, seeds, recordings) and an end-of-run summary (cases per target, max errors per precision).
 
@@ -23,7 +23,7 @@ SUITE_DIR = PACKAGE_DIR / "suite"
 PACKAGED_RECORDINGS = PACKAGE_DIR / "recordings.tar.xz"
 MARKERS = (
     "live: runs a real framework (keras3, tf_keras or tf1)",
-    "replay: replays a recorded fixture against the reference",
+    "replay: replays a recording against the reference",
     "full: the full product tier (run with --rnnparity-tier=full)",
 )
 NOTHING_RAN = 5  # pytest.ExitCode.NO_TESTS_COLLECTED: nothing was tested
@@ -52,7 +52,9 @@ def pytest_addoption(parser):
     group.addoption("--rnnparity-targets", default=os.environ.get("RNNPARITY_TARGETS"),
                     help="comma-separated targets to run live (default: keras3, tf_keras, tf1 and every "
                          "other registered target that is installed)")
-    group.addoption("--rnnparity-fixtures", default=os.environ.get("RNNPARITY_FIXTURES"),
+    # --rnnparity-fixtures / RNNPARITY_FIXTURES: the names this option had before; they keep working
+    group.addoption("--rnnparity-recordings", "--rnnparity-fixtures", dest="rnnparity_recordings",
+                    default=os.environ.get("RNNPARITY_RECORDINGS", os.environ.get("RNNPARITY_FIXTURES")),
                     help="recordings to replay (a recording dir, a dir of them, or a packed .tar.xz); "
                          "default: the checkout's fixtures/, else the recordings packaged with rnnparity")
     group.addoption("--rnnparity-shard", default=os.environ.get("RNNPARITY_SHARD"),
@@ -119,10 +121,10 @@ def _has_recordings(path: Path) -> bool:
     return bool(golden.recording_dirs(path))
 
 
-def fixtures_root(config):
-    """Where to replay from: --rnnparity-fixtures; else a `fixtures/` holding recordings under the
+def recordings_root(config):
+    """Where to replay from: --rnnparity-recordings; else a `fixtures/` holding recordings under the
     rootdir or the source checkout; else the recordings packaged with rnnparity; else None."""
-    option = config.getoption("--rnnparity-fixtures")
+    option = config.getoption("--rnnparity-recordings")
     if option:
         return Path(option)
     checkout = checkout_root()
@@ -161,7 +163,7 @@ def pytest_report_header(config):
     if not own_run(config):
         return None
     versions = ", ".join(f"{d} {_version(d)}" for d in ("tensorflow", "keras", "tf-keras", "numpy"))
-    root = fixtures_root(config)
+    root = recordings_root(config)
     where = "nowhere (no fixtures/ found and none packaged)" if root is None else (
         f"{root} (packaged with rnnparity)" if root == PACKAGED_RECORDINGS else str(root))
     return [

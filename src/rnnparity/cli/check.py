@@ -105,7 +105,7 @@ def add_parser(sub):
                    "(default: those installed)")
     c.add_argument("-n", "--numprocesses", default=None, help="processes (pytest-xdist), e.g. 4 or auto")
     c.add_argument("-k", dest="keyword", help="pytest -k expression to select cases")
-    c.add_argument("--replay", action="store_true", help="also replay the recorded fixtures")
+    c.add_argument("--replay", action="store_true", help="also replay the recordings (fixtures/ or those packaged)")
     c.add_argument("--shard", default=os.environ.get("RNNPARITY_SHARD"), metavar="I/N",
                    help="only shard I of N (crc32 of the case id mod N), e.g. 2/8: for CI jobs")
     c.add_argument("--junit-xml", help="write JUnit XML here")

@@ -162,7 +162,7 @@ def diagnose_tf1_record(case, record, outputs_path, pairs=True, subject=None):
 
 # -- recordings (scripts/mutation_check.py) ---------------------------------------------------------
 def write_case_recordings(case_ids, directory):
-    """Record each case on its framework into ``directory``/<id>.npz (a fixture: spec, weights, plan,
+    """Record each case on its framework into ``directory``/<id>.npz (a recording: spec, weights, plan,
     the framework's outputs), for `diagnose_recorded` and `write_reference_outputs`."""
     from pathlib import Path
 

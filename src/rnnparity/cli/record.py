@@ -87,9 +87,9 @@ def cmd_record(args):
 
 
 def add_parser(sub):
-    r = sub.add_parser("record", help="record golden outputs from the installed framework")
+    r = sub.add_parser("record", help="record a target's outputs for the case matrix (a recording)")
     r.add_argument("--target", default="keras3", choices=ALL_TARGETS)
-    r.add_argument("--out", help="output dir (default fixtures/<target>-<keras version>)")
+    r.add_argument("--out", help="the recording directory (default fixtures/<target>-<keras version>)")
     r.add_argument("--force", action="store_true", help="replace an existing recording")
     r.add_argument("--tier", default="default", choices=("quick", "default", "full"))
     r.add_argument("--subset", choices=("flags",), help="flags: only the 16-flag product x layer x "

@@ -1,4 +1,4 @@
-"""Golden fixtures: Recording <-> one `.npz` per case id, plus a `manifest.json` per recording dir.
+"""Recordings: Recording <-> one `.npz` per case id, plus a `manifest.json` per recording dir.
 
     with golden.Writer("fixtures/keras3-3.15.1", meta, force=False) as w:   # <out>.partial-<pid>
         for case in cases: w.add(runner.record(case))                      # atomic per file

@@ -1,7 +1,7 @@
 """Replay: every recorded case (fixtures/<target>-<version>/) against the NumPy reference.
 
 No framework is imported: the recorded outputs are the oracle. Choose the recordings with
-`--rnnparity-fixtures DIR` (default: the checkout's fixtures/, else the recordings packaged with the
+`--rnnparity-recordings DIR` (default: the checkout's fixtures/, else the recordings packaged with the
 wheel, rnnparity/recordings.tar.xz). Known framework bugs are strict xfails exactly as in the live
 suite (the recorded outputs carry the bug). A recording of a user's model (`rnnparity record-model`:
 manifest kind "model", one case per recurrent layer) replays the same way; its xfails are listed in
@@ -16,7 +16,7 @@ from rnnparity.check import runner
 from rnnparity.matrix.cases import case_from_id
 from rnnparity.check.compare import ERRORS_KEY, Stats, error_curves
 from rnnparity.check.divergences import divergence_for
-from rnnparity.plugin import STATS_KEY, fixtures_root
+from rnnparity.plugin import STATS_KEY, recordings_root
 from rnnparity.matrix.tf1_cases import Tf1Case
 
 # recording path -> RecordingDir / PackedRecording: each manifest is parsed once per process
@@ -49,7 +49,7 @@ def known_bug_reason(rd, case_id):
 def pytest_generate_tests(metafunc):
     if "replay_case" not in metafunc.fixturenames:
         return
-    root = fixtures_root(metafunc.config)
+    root = recordings_root(metafunc.config)
     params = []
     for rd in golden.open_recordings(root) if root is not None else []:
         _OPEN.setdefault(str(rd.path), rd)
@@ -60,8 +60,8 @@ def pytest_generate_tests(metafunc):
     if not params:
         why = (f"no recordings under {root}" if root is not None else
                "no recordings found (no fixtures/ in a checkout, none packaged with this install)")
-        params = [pytest.param(None, id="no-fixtures", marks=pytest.mark.skip(
-            reason=f"replay: {why}; pass --rnnparity-fixtures DIR or record one with `rnnparity record`"))]
+        params = [pytest.param(None, id="no-recordings", marks=pytest.mark.skip(
+            reason=f"replay: {why}; pass --rnnparity-recordings DIR or record one with `rnnparity record`"))]
     metafunc.parametrize("replay_case", params)
 
 
