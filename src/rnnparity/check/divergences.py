@@ -206,10 +206,54 @@ def _tfjs_starts_masked_from_state(case):
     either way), so unrolled cases show it too."""
     import dataclasses
 
-    return case.mask != "none" and _starts_masked_from_state(dataclasses.replace(case, unroll=False))
+    if case.mask == "none" or case.time_major:  # Keras 3 rejects time_major at construction
+        return False
+    return _starts_masked_from_state(dataclasses.replace(case, unroll=False))
+
+
+def _tfjs_bidirectional_masked_nonzero(case):
+    """Whether a masked step of a Bidirectional(return_sequences=True) call outputs nonzero in TF.js,
+    where Keras outputs 0: each direction outputs its carried state there, nonzero once it processed
+    an unmasked step of the row or started from a nonzero state (initial states, or the second batch
+    of a stateful layer); merge_mode='mul' shows it only where both directions are nonzero."""
+    import numpy as np
+
+    from ..matrix.data import make_plan
+
+    if case.wrapper == "none" or not case.return_sequences or case.mask == "none":
+        return False
+    if case.go_backwards or case.time_major:
+        return False  # Keras 3 rejects these Bidirectional configurations at construction
+    started = np.full(case.n_batch, bool(case.initial_state))
+    for call in make_plan(case).calls[:2 if case.stateful else 1]:  # batch 3 starts after a reset
+        mask = np.asarray(call.mask)
+        seen_before = (np.cumsum(mask, axis=1) - mask) > 0
+        seen_after = (np.cumsum(mask[:, ::-1], axis=1)[:, ::-1] - mask) > 0
+        forward = (seen_before | started[:, None]) & ~mask
+        backward = (seen_after | started[:, None]) & ~mask
+        if ((forward & backward) if case.wrapper == "bidi_mul" else (forward | backward)).any():
+            return True
+        started |= mask.any(axis=1)
+    return False
 
 
 _TFJS_DIVERGENCES = (
+    Divergence(
+        key="tfjs-bidirectional-of-rnn-cells-fails",
+        targets=("tfjs",),
+        reason=("TensorFlow.js cannot build a Bidirectional around an RNN of a cell or of stacked cells "
+                "(RNN(cell), RNN([cell, cell])): the constructor fails with 'layer: Improper config format' (the "
+                "RNN's config holds the live cell, which its deserializer refuses), so such a model does not load. "
+                "Bidirectional(LSTM(...)) and an unwrapped RNN(cell) load"),
+        evidence=("tfjs-layers/src/layers/wrappers.ts Bidirectional constructor: deserialize({className, config: "
+                  "args.layer.getConfig()}) (seen on @tensorflow/tfjs-layers 4.22.0)"),
+        repro=(_TFJS_NODE + "tf.layers.bidirectional({layer: tf.layers.rnn({cell: tf.layers.lstmCell({units: 2})})});  "
+               "// Error: layer: Improper config format: {...}"),
+        # Keras 3 rejects go_backwards and time_major Bidirectional configurations at construction
+        applies=lambda c: (getattr(c, "cell", "layer") != "layer" and c.wrapper != "none"
+                           and not (c.go_backwards or c.time_major)),
+        upstream=("tensorflow/tfjs#3247 (closed without a fix)",),
+    ),
     Divergence(
         key="tfjs-stacked-cells-state-order-reversed",
         targets=("tfjs",),
@@ -247,8 +291,7 @@ _TFJS_DIVERGENCES = (
                "b.apply(tf.ones([1, 3, 1]), {mask: tf.tensor2d([[1, 1, 0]], [1, 3], 'bool')}).print();  "
                "// step 3 (masked): [0.9427, 0]; Keras: [0, 0]"),
         # Keras 3 rejects go_backwards and time_major Bidirectional configurations at construction
-        applies=lambda c: (c.wrapper != "none" and c.return_sequences and c.mask != "none"
-                           and not (c.go_backwards or c.time_major)),
+        applies=_tfjs_bidirectional_masked_nonzero,
         upstream=("tensorflow/tfjs#2279 (masking in Bidirectional, added by tensorflow/tfjs#2371 without zeroing "
                   "the masked outputs; no report of this found)",),
     ),
@@ -281,7 +324,9 @@ _TFJS_DIVERGENCES = (
                   "(keras 3.15.1)"),
         repro=(_TFJS_NODE + "tf.layers.activation({activation: 'hardSigmoid'}).apply(tf.tensor1d([1])).print();  "
                "// 0.7; Keras 3: keras.activations.hard_sigmoid(1.0) = 0.6667"),
-        applies=lambda c: c.activation in ("act_hard_sigmoid", "ract_hard_sigmoid"),
+        # Keras 3 rejects time_major, and go_backwards under Bidirectional, at construction
+        applies=lambda c: (c.activation in ("act_hard_sigmoid", "ract_hard_sigmoid") and not c.time_major
+                           and not (c.wrapper != "none" and c.go_backwards)),
     ),
 )
 

@@ -23,13 +23,27 @@ import threading
 import numpy as np
 
 from . import tfjs_install
-from .keras3_backend import WorkerError, _timeout  # noqa: F401  (one timeout setting for all workers)
+from .keras3_backend import TIMEOUT_S, WorkerError
 
 HEADER = struct.Struct(">I")
 LOG_TAIL = 2000
 # numpy dtype -> TF.js dtype; TF.js has no float64 (nor float16): such arrays are refused here,
 # never silently narrowed
 DTYPES = {"float32": "float32", "int32": "int32", "bool": "bool"}
+
+
+def timeout_s() -> float:
+    """RNNPARITY_WORKER_TIMEOUT (seconds), the setting the Keras backend workers read too."""
+    text = os.environ.get("RNNPARITY_WORKER_TIMEOUT")
+    if text is None:
+        return TIMEOUT_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise ValueError(f"RNNPARITY_WORKER_TIMEOUT: expected a positive number of seconds, got {text!r}")
+    return value
 
 
 class TfjsWorkerError(WorkerError):
@@ -94,7 +108,7 @@ class NodeWorker:
         return reply
 
     def _read_exactly(self, n, what):
-        fd, deadline, chunks, got = self.proc.stdout.fileno(), _timeout(), [], 0
+        fd, deadline, chunks, got = self.proc.stdout.fileno(), timeout_s(), [], 0
         while got < n:
             ready, _, _ = select.select([fd], [], [], deadline)
             if not ready:
