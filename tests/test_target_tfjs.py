@@ -81,6 +81,7 @@ def test_install_says_what_is_missing(monkeypatch, tmp_path):
     with pytest.raises(tfjs_install.TfjsInstallError, match="needs Node.js: `node` is not on PATH"):
         tfjs_install.install_tfjs(tmp_path / "cache")
     assert "node (Node.js >= 18) not found" in tfjs_install.missing()
+    assert tfjs_install.main(["--dir", str(tmp_path / "cache")]) == 1  # what `rnnparity install-tfjs` runs
     ok, why = registry.availability("tfjs")
     assert not ok and "rnnparity install-tfjs" in why
 

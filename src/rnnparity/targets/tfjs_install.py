@@ -102,3 +102,25 @@ def install_tfjs(cache_dir_=None, quiet=False) -> Path:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def main(argv=None) -> int:
+    """`python -m rnnparity.targets.tfjs_install [--dir DIR]`: what `rnnparity install-tfjs` runs."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="rnnparity install-tfjs", description=(
+        "install the pinned TensorFlow.js npm packages of the tfjs target (npm ci, into a cache dir)"))
+    parser.add_argument("--dir", help=f"install here (default: ${ENV_DIR}, else ~/.cache/rnnparity/tfjs-<lock hash>)")
+    args = parser.parse_args(argv)
+    try:
+        where = install_tfjs(args.dir)
+    except TfjsInstallError as exc:
+        print(f"rnnparity install-tfjs: {exc}", file=sys.stderr)
+        return 1
+    print(f"TensorFlow.js packages installed in {where}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
