@@ -196,6 +196,142 @@ _BACKEND_DIVERGENCES = (
 )
 
 
+# TensorFlow.js layers (targets/tfjs.py): the Keras 3 layer loaded from the layers format in
+# @tensorflow/tfjs 4.22.0 (cpu backend) in node. The repros are node scripts, run with NODE_PATH set to
+# the node_modules that `rnnparity install-tfjs` installs.
+_TFJS_NODE = "// NODE_PATH=<rnnparity install-tfjs dir>/node_modules node repro.js\nconst tf = require('@tensorflow/tfjs');\n"
+
+
+def _tfjs_starts_masked_from_state(case):
+    """The keras3-backend-masked-output-from-state condition; TF.js ignores unroll (its loop runs
+    either way), so unrolled cases show it too."""
+    import dataclasses
+
+    if case.mask == "none" or case.time_major:  # Keras 3 rejects time_major at construction
+        return False
+    return _starts_masked_from_state(dataclasses.replace(case, unroll=False))
+
+
+def _tfjs_bidirectional_masked_nonzero(case):
+    """Whether a masked step of a Bidirectional(return_sequences=True) call outputs nonzero in TF.js,
+    where Keras outputs 0: each direction outputs its carried state there, nonzero once it processed
+    an unmasked step of the row or started from a nonzero state (initial states, or the second batch
+    of a stateful layer); merge_mode='mul' shows it only where both directions are nonzero."""
+    import numpy as np
+
+    from ..matrix.data import make_plan
+
+    if case.wrapper == "none" or not case.return_sequences or case.mask == "none":
+        return False
+    if case.go_backwards or case.time_major:
+        return False  # Keras 3 rejects these Bidirectional configurations at construction
+    started = np.full(case.n_batch, bool(case.initial_state))
+    for call in make_plan(case).calls[:2 if case.stateful else 1]:  # batch 3 starts after a reset
+        mask = np.asarray(call.mask)
+        seen_before = (np.cumsum(mask, axis=1) - mask) > 0
+        seen_after = (np.cumsum(mask[:, ::-1], axis=1)[:, ::-1] - mask) > 0
+        forward = (seen_before | started[:, None]) & ~mask
+        backward = (seen_after | started[:, None]) & ~mask
+        if ((forward & backward) if case.wrapper == "bidi_mul" else (forward | backward)).any():
+            return True
+        started |= mask.any(axis=1)
+    return False
+
+
+_TFJS_DIVERGENCES = (
+    Divergence(
+        key="tfjs-bidirectional-of-rnn-cells-fails",
+        targets=("tfjs",),
+        reason=("TensorFlow.js cannot build a Bidirectional around an RNN of a cell or of stacked cells "
+                "(RNN(cell), RNN([cell, cell])): the constructor fails with 'layer: Improper config format' (the "
+                "RNN's config holds the live cell, which its deserializer refuses), so such a model does not load. "
+                "Bidirectional(LSTM(...)) and an unwrapped RNN(cell) load"),
+        evidence=("tfjs-layers/src/layers/wrappers.ts Bidirectional constructor: deserialize({className, config: "
+                  "args.layer.getConfig()}) (seen on @tensorflow/tfjs-layers 4.22.0)"),
+        repro=(_TFJS_NODE + "tf.layers.bidirectional({layer: tf.layers.rnn({cell: tf.layers.lstmCell({units: 2})})});  "
+               "// Error: layer: Improper config format: {...}"),
+        # Keras 3 rejects go_backwards and time_major Bidirectional configurations at construction
+        applies=lambda c: (getattr(c, "cell", "layer") != "layer" and c.wrapper != "none"
+                           and not (c.go_backwards or c.time_major)),
+        upstream=("tensorflow/tfjs#3247 (closed without a fix)",),
+    ),
+    Divergence(
+        key="tfjs-stacked-cells-state-order-reversed",
+        targets=("tfjs",),
+        reason=("TensorFlow.js keeps the states of stacked cells (RNN([cell, cell])) in reverse cell order, "
+                "[h2, c2, h1, c1], as Keras did before 2.2.3: returned states come back last cell first, and "
+                "initial states given in Keras' order [h1, c1, h2, c2] are fed to the wrong cells (with cells of "
+                "different widths, a matMul shape error). Keras 2.2.3+ and Keras 3 use cell order; the outputs "
+                "of a stack run without initial states agree"),
+        evidence=("tfjs-layers/src/layers/recurrent.ts StackedRNNCells.stateSize: 'States are a flat list in "
+                  "reverse order of the cell stack' (seen on @tensorflow/tfjs-layers 4.22.0); Keras changed to "
+                  "cell order in keras-team/keras#11021"),
+        repro=(_TFJS_NODE + "const r = tf.layers.rnn({cell: [tf.layers.lstmCell({units: 4}), "
+               "tf.layers.lstmCell({units: 5})], returnState: true});\n"
+               "console.log(r.apply(tf.ones([1, 3, 2])).map(t => t.shape));  "
+               "// [[1,5],[1,5],[1,5],[1,4],[1,4]]; Keras 3: (out, [h1, c1] (4 units), [h2, c2] (5 units))"),
+        # Keras 3 rejects go_backwards and time_major Bidirectional configurations at construction
+        applies=lambda c: (_stacked(c) and (c.return_state or c.initial_state) and not c.time_major
+                           and not (c.wrapper != "none" and c.go_backwards)),
+        upstream=("keras-team/keras#11021 (Keras' change to cell order, 2018; TF.js kept the old order: no "
+                  "TF.js report found)",),
+    ),
+    Divergence(
+        key="tfjs-bidirectional-masked-steps-not-zeroed",
+        targets=("tfjs",),
+        reason=("TensorFlow.js Bidirectional(returnSequences=true) does not zero the outputs at masked steps: "
+                "each direction outputs what its rnn() carries there (the state), where Keras' Bidirectional sets "
+                "zero_output_for_mask on both layers and outputs 0. TF.js' RNN has no zero_output_for_mask"),
+        evidence=("tfjs-layers/src/layers/wrappers.ts Bidirectional.call merges the two layers' outputs as "
+                  "they are; tfjs-layers/src/layers/recurrent.ts rnn() outputs states[0] at a masked step "
+                  "(seen on @tensorflow/tfjs-layers 4.22.0); keras/src/layers/rnn/bidirectional.py sets "
+                  "zero_output_for_mask = return_sequences"),
+        repro=(_TFJS_NODE + "const b = tf.layers.bidirectional({layer: tf.layers.simpleRNN({units: 1, "
+               "returnSequences: true, kernelInitializer: 'ones', recurrentInitializer: 'ones'}), mergeMode: "
+               "'concat'});\n"
+               "b.apply(tf.ones([1, 3, 1]), {mask: tf.tensor2d([[1, 1, 0]], [1, 3], 'bool')}).print();  "
+               "// step 3 (masked): [0.9427, 0]; Keras: [0, 0]"),
+        # Keras 3 rejects go_backwards and time_major Bidirectional configurations at construction
+        applies=_tfjs_bidirectional_masked_nonzero,
+        upstream=("tensorflow/tfjs#2279 (masking in Bidirectional, added by tensorflow/tfjs#2371 without zeroing "
+                  "the masked outputs; no report of this found)",),
+    ),
+    Divergence(
+        key="tfjs-masked-step-outputs-state",
+        targets=("tfjs",),
+        reason=("TensorFlow.js outputs states[0] at a masked step, where Keras outputs the previous step's "
+                "output (0 before the first step): with initial states, or on the second batch of a stateful "
+                "layer, a row whose first steps (in processing order) are masked outputs the initial / carried "
+                "h there, and a fully masked row's last output is that h instead of 0. Keras 2.2.5+ made the "
+                "masked output independent of the states"),
+        evidence=("tfjs-layers/src/layers/recurrent.ts rnn(): `output = add(mul(stepOutputs[0], stepMask), "
+                  "mul(states[0], negStepMask))` (seen on @tensorflow/tfjs-layers 4.22.0); Keras: "
+                  "keras-team/keras#11499, tensorflow/tensorflow#23632"),
+        repro=(_TFJS_NODE + "const l = tf.layers.simpleRNN({units: 2, returnSequences: true, kernelInitializer: "
+               "'ones', recurrentInitializer: 'ones'});\n"
+               "l.apply(tf.ones([1, 2, 1]), {initialState: [tf.ones([1, 2])], mask: tf.tensor2d([[0, 1]], "
+               "[1, 2], 'bool')}).print();  // step 1 (masked): [1, 1] (h); Keras: [0, 0]"),
+        applies=_tfjs_starts_masked_from_state,
+        upstream=("keras-team/keras#11499 (the same design, fixed in Keras in 2018; no TF.js report found)",),
+    ),
+    Divergence(
+        key="tfjs-hard-sigmoid-is-keras2s",
+        targets=("tfjs",),
+        reason=("TensorFlow.js' 'hard_sigmoid' (hardSigmoid) is Keras 2's clip(0.2 x + 0.5, 0, 1), while Keras 3's "
+                "is relu6(x + 3) / 6 = clip(x / 6 + 0.5, 0, 1): a Keras 3 layer with activation or "
+                "recurrent_activation 'hard_sigmoid' loads under the same name and computes another function"),
+        evidence=("tfjs-layers/src/backend/tfjs_backend.ts hardSigmoid: `0.2 * x + 0.5` clipped to [0, 1] "
+                  "(seen on @tensorflow/tfjs-layers 4.22.0); keras/src/activations/activations.py hard_sigmoid "
+                  "(keras 3.15.1)"),
+        repro=(_TFJS_NODE + "tf.layers.activation({activation: 'hardSigmoid'}).apply(tf.tensor1d([1])).print();  "
+               "// 0.7; Keras 3: keras.activations.hard_sigmoid(1.0) = 0.6667"),
+        # Keras 3 rejects time_major, and go_backwards under Bidirectional, at construction
+        applies=lambda c: (c.activation in ("act_hard_sigmoid", "ract_hard_sigmoid") and not c.time_major
+                           and not (c.wrapper != "none" and c.go_backwards)),
+    ),
+)
+
+
 REGISTRY = (
     Divergence(
         key="keras3-bidirectional-stateful-return-state",
@@ -332,7 +468,7 @@ REGISTRY = (
         applies=lambda c: (c.stateful and not c.time_major
                            and not (c.wrapper != "none" and c.go_backwards)),
     ),
-) + _BACKEND_DIVERGENCES
+) + _BACKEND_DIVERGENCES + _TFJS_DIVERGENCES
 
 
 # Bugs in a built-in activation, keyed by (target, activation name): they apply to the activation sweep.

@@ -11,6 +11,7 @@ and --version: one module per subcommand, each with its `add_parser`.
     rnnparity record-model model.h5 --out DIR          # its layers' captured calls, for `compare`
     rnnparity list [--tier full] [--target tf_keras] [WORD ...]
     rnnparity diagnose --case ID --outputs port.npz    # which porting mistake explains a port
+    rnnparity install-tfjs [--dir DIR]                 # the tfjs target's pinned npm packages
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import signal
 import sys
 
 from ..targets import installed
-from . import check, compare, diagnose, explain, listing, model, record
+from . import check, compare, diagnose, explain, install, listing, model, record
 
 
 class _Version(argparse.Action):
@@ -40,7 +41,7 @@ def parser():
                                 "a NumPy reference checked against live Keras / TF.")
     p.add_argument("--version", action=_Version)
     sub = p.add_subparsers(dest="command", required=True)
-    for command in (check, record, compare, explain, listing, model, diagnose):
+    for command in (check, record, compare, explain, listing, model, diagnose, install):
         command.add_parser(sub)
     return p
 

@@ -20,6 +20,9 @@ class TargetInfo:
     matrix: str = "keras"  # the case matrix it runs: "keras" (matrix/cases.py) or "tf1" (matrix/tf1_cases.py)
     default_tier: str = "default"  # the grid it runs in the default tier ("runtime": matrix/tiers.py)
     auto: bool = True  # selected by default whenever it is installed (False: too slow; named explicitly)
+    # "module:function" returning why a non-Python requirement is missing (None: present); it must
+    # only look at files (tfjs: node on PATH and the npm packages installed)
+    missing: str = ""
 
 
 _TF = 'pip install "rnnparity[tf]"'
@@ -48,6 +51,11 @@ TARGETS = {
     "torch": TargetInfo("rnnparity.targets.torch", ("tensorflow", "keras", "torch"),
                         'pip install "rnnparity[torch]" (torch + tensorflow + keras 3)', "keras3", False,
                         auto=False),
+    # TensorFlow.js layers in a node worker (targets/tfjs.py); the npm packages by `rnnparity install-tfjs`
+    "tfjs": TargetInfo("rnnparity.targets.tfjs", ("tensorflow", "keras"),
+                       f'{_TF}, Node.js, then `rnnparity install-tfjs` (the pinned TensorFlow.js npm packages)',
+                       "keras3", False, default_tier="runtime",  # selected whenever installed (CI installs it)
+                       missing="rnnparity.targets.tfjs_install:missing"),
 }
 
 
@@ -86,9 +94,14 @@ def availability(target: str) -> tuple[bool, str]:
                 missing.append(module)
         except (ImportError, ValueError):
             missing.append(module)
-    if not missing:
-        return True, ""
-    return False, f"target {target}: {', '.join(missing)} not installed; {info(target).install}"
+    if missing:
+        return False, f"target {target}: {', '.join(missing)} not installed; {info(target).install}"
+    if info(target).missing:
+        module, _, function = info(target).missing.partition(":")
+        reason = getattr(importlib.import_module(module), function)()
+        if reason:
+            return False, f"target {target}: {reason}"
+    return True, ""
 
 
 def default_targets() -> tuple:
