@@ -158,11 +158,16 @@ def _feeder(model, inputs):
 
 
 def _reset(found):
+    """Reset each stateful layer the way its framework does (reset_states / reset_state), so a layer
+    that already ran (the user's own predict or fit) starts from zeros, as its reference does. A
+    Bidirectional holds its states in its two sub-layers (tf_keras' wrapper has no `states` of its
+    own): it is reset when either has been built."""
     from ..targets import registry
 
     for f in found:
-        states = getattr(f.layer, "states", None)
-        if states is not None and not all(s is None for s in _flat(states)):
+        holders = [getattr(f.layer, name) for name in ("forward_layer", "backward_layer")
+                   if hasattr(f.layer, name)] or [f.layer]
+        if any(not all(s is None for s in _flat(getattr(h, "states", None))) for h in holders):
             registry.get(_target_of(f.layer)).reset(f.layer)
 
 
