@@ -77,6 +77,27 @@ def test_verdict_fails_non_finite_values_and_failed_reruns():
     assert not failed.passed and "the float64 re-run raised TypeError" in failed.report()
 
 
+def test_verdict_reads_nested_states_of_stacked_cells():
+    """RNN([GRUCell(4), LSTMCell(5)], return_state=True) returns one state list per cell, of different
+    widths: the verdict used to crash on them (TypeError: list - list, issue 21 item 3)."""
+    rng = np.random.RandomState(1)
+    exact = [rng.uniform(-1, 1, size=(2, 4)), [rng.uniform(-1, 1, size=(2, 4))],
+             [rng.uniform(-1, 1, size=(2, 5)), rng.uniform(-1, 1, size=(2, 5))]]
+
+    def noisy(tree, scale):
+        if isinstance(tree, list):
+            return [noisy(t, scale) for t in tree]
+        return (tree + rng.normal(scale=scale, size=tree.shape)).astype(np.float32)
+
+    low = ([noisy(exact, 1e-6)], [noisy(exact, 1e-6)])
+    problem = Mismatch("values", "output [2] = states of cell 1: beyond tolerance", precision="float32",
+                       call=0, output=2, label="output [2] = states of cell 1")
+    verdict = rounding.judge([problem], low, ([exact], [exact]), steps=[1])
+    assert verdict.passed, verdict.report()
+    planted = ([noisy(exact, 1e-6)], [noisy(exact, 1e-3)])  # the reference far less accurate
+    assert not rounding.judge([problem], planted, ([exact], [exact]), steps=[1]).passed
+
+
 def test_float64_widening_follows_the_growth_seen_in_low_precision():
     eps32, eps64 = np.finfo(np.float32).eps, np.finfo(np.float64).eps
     assert rounding.float64_bound(0.0, 2000) == {"atol": 1e-11, "rtol": 1e-11}  # the table's long row

@@ -117,6 +117,15 @@ class Verdict:
         return Mismatch("rounding", self.report())
 
 
+def _leaves_flat(value):
+    """One output as one flat array of its values, in its own dtype: an array, or a nested list of
+    arrays (stacked cells return one state list per cell, of different widths)."""
+    if isinstance(value, (list, tuple)):
+        parts = [_leaves_flat(v) for v in value]
+        return np.concatenate(parts) if parts else np.zeros(0)
+    return np.ravel(np.asarray(value))
+
+
 def _distance(low, high):
     err = np.abs(np.asarray(low, np.float64) - np.asarray(high, np.float64))
     return float(err.max()), float(np.median(err))
@@ -146,7 +155,7 @@ def judge(problems, low, high, steps, names=None, time_axis=1, rerun_problems=()
         return verdict
     growth, failing = 0.0, sorted({(p.call, p.output): p for p in problems}.items())
     for (k, i), p in failing:
-        arrays = [as_list(side[k])[i] for side in (fw_low, ref_low, fw_high, ref_high)]
+        arrays = [_leaves_flat(as_list(side[k])[i]) for side in (fw_low, ref_low, fw_high, ref_high)]
         if not all(np.isfinite(np.asarray(a, np.float64)).all() for a in arrays):
             verdict.reasons.append(f"{p.label}: non-finite values, which rounding does not explain")
             return verdict
