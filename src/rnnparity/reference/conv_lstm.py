@@ -274,6 +274,12 @@ class ConvLSTM(RecurrentLayer):
             mask = self._check_mask(mask, x.shape[:2])
         return x, mask
 
+    def state_shape_for(self, x, mask=None):
+        """The shape of h and c, less the batch, for an input ``x`` (and ``mask``); raises the
+        reference's ValueError / TypeError for an input the layer cannot take."""
+        self._prepare_inputs(x, mask)
+        return self.cell.state_shape
+
     def _checked_arrays(self, states, batch, what):
         """States of exactly the shape of one output step, (batch, *out, filters) in data_format
         order (neither framework broadcasts them: the convolution needs the full rank)."""
