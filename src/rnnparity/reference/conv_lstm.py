@@ -160,17 +160,18 @@ class ConvLSTMCell(Cell):
         (batch, time, ...) in data_format -> (batch, time, *out, 4 filters), channels_last."""
         x = self.to_channels_last(x)
         batch, steps = x.shape[:2]
-        with blas_threads_for(x[:, :1].size * self.kernel.shape[-1] * math.prod(self.kernel_size)):
+        with blas_threads_for(x.size * math.prod(self.kernel_size) * self.kernel.shape[-1]):  # multiply-adds
             z = self.input_conv(x.reshape(batch * steps, *x.shape[2:]))
         return z.reshape(batch, steps, *z.shape[1:])
 
     def step(self, x_t, states):
         h_tm1, c_tm1 = (self.to_channels_last(s) for s in states)
-        z = split_gates(x_t + self.recurrent_conv(h_tm1), CONV_LSTM_GATES)  # W*x + b + U*h, per gate
-        i = self.recurrent_activation(z["i"])
-        f = self.recurrent_activation(z["f"])
-        c = f * c_tm1 + i * self.activation(z["c"])
-        o = self.recurrent_activation(z["o"])
+        z = self.recurrent_conv(h_tm1)  # U * h_tm1 for the four gates: a new array, this step's scratch
+        z += x_t  # + W * x_t + b (the input convolution, done before the loop)
+        candidate = self.activation_kept(split_gates(z, CONV_LSTM_GATES)["c"])  # kept: z is overwritten next
+        gates = split_gates(self.gate_activation_(z), CONV_LSTM_GATES)  # i, f, o (the c block is unused)
+        i, f, o = gates["i"], gates["f"], gates["o"]
+        c = f * c_tm1 + i * candidate
         h = o * self.activation(c)
         h, c = self.from_channels_last(h), self.from_channels_last(c)
         return h, [h, c]
