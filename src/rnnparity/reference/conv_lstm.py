@@ -151,9 +151,13 @@ class ConvLSTMCell(Cell):
         return z
 
     def recurrent_conv(self, h):
-        """U * h for all four gates: padding 'same', stride 1, no dilation, whatever the layer's."""
+        """U * h for all four gates: padding 'same', stride 1, no dilation, whatever the layer's.
+
+        Its BLAS threads are chosen per step from its multiply-adds (threads.py): with another
+        process on a core, one thread is 1.5-1.8x faster than two here (benchmarks/README.md)."""
         ones = (1,) * self.rank
-        return cross_correlate(h, self.recurrent_kernel, ones, ones, "same", self.matmul)
+        with blas_threads_for(h[..., :1].size * self.recurrent_kernel.size):
+            return cross_correlate(h, self.recurrent_kernel, ones, ones, "same", self.matmul)
 
     def project_inputs(self, x):
         """The input convolution of every timestep at once, before the time loop:
