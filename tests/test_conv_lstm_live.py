@@ -151,6 +151,23 @@ def test_random_configuration(seed, dialect):
     assert_parity(layer, x, mask=mask, initial_state=states)
 
 
+@pytest.mark.parametrize("dialect", ["keras3", "keras2"])
+@pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave", None])
+def test_bidirectional_every_merge_mode(merge_mode, dialect):
+    """With a mask and return_sequences: Keras 3 zeroes the masked outputs (zero_output_for_mask, which
+    Bidirectional forces), tf_keras' ConvLSTM repeats the previous output (it ignores the flag)."""
+    spec = {"class": "ConvLSTM1D", "config": {"filters": 2, "kernel_size": 2, "padding": "same",
+                                              "return_sequences": True, "return_state": True},
+            "wrapper": {"merge_mode": merge_mode}}
+    shape = (2, 4, 5, 2)
+    layer = seeded_layer(dialect, spec, shape, 3)
+    x = np.random.default_rng(3).standard_normal(shape).astype("float32")
+    mask = np.array([[True, False, True, True], [True, True, False, False]])
+    assert_agree(_adapter(dialect).call(layer, x, mask), rp.from_keras(layer)(x, mask=mask), "float32",
+                 f"Bidirectional(merge_mode={merge_mode!r})")
+    assert_parity(layer, x, mask=mask)
+
+
 def test_keras3_channels_first_conv_lstm3d():
     spec = {"class": "ConvLSTM3D", "config": {"filters": 2, "kernel_size": (2, 3, 1), "padding": "same",
                                               "data_format": "channels_first", "return_sequences": True,
