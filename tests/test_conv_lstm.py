@@ -105,3 +105,10 @@ def test_stateful_reset_keeps_the_state_shape():
     assert [s.shape for s in ref.states] == [(2, 4, 2)] * 2 and np.any(ref.states[0])
     ref.reset_states()
     assert [s.shape for s in ref.states] == [(2, 4, 2)] * 2 and not np.any(ref.states[0])
+
+
+def test_stateful_refuses_a_new_spatial_shape():
+    ref = seeded(rp.ConvLSTM1D(2, 3, stateful=True), 1)
+    ref(np.ones((2, 3, 6, 1), "float32"))
+    with pytest.raises(ValueError, match="input shape cannot change"):
+        ref(np.ones((2, 3, 7, 1), "float32"))

@@ -285,6 +285,14 @@ class ConvLSTM(RecurrentLayer):
         self._prepare_inputs(x, mask)
         return self.cell.state_shape
 
+    def _carried(self, batch):
+        states = super()._carried(batch)
+        if states[0].shape[1:] != self.cell.state_shape:
+            raise ValueError(f"{type(self).__name__}: stateful layer carries states of shape "
+                             f"{states[0].shape}, but this input gives states of shape "
+                             f"{(batch, *self.cell.state_shape)}: a stateful layer's input shape cannot change")
+        return states
+
     def _checked_arrays(self, states, batch, what):
         """States of exactly the shape of one output step, (batch, *out, filters) in data_format
         order (neither framework broadcasts them: the convolution needs the full rank)."""
