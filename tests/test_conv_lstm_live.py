@@ -245,3 +245,16 @@ def test_tf_keras_stateful_float64_conv_lstm():
                                               "dtype": "float64"}}
     layer = seeded_layer("keras2", spec, (2, 4, 6, 2), 0)
     assert_parity(layer, np.random.default_rng(0).standard_normal((2, 4, 6, 2)))
+
+
+@pytest.mark.parametrize("dialect", ["keras3", "keras2"])
+def test_check_model_on_a_nowcasting_model(dialect):
+    """Stacked ConvLSTM2D + BatchNormalization + Conv3D: every ConvLSTM row passes."""
+    K = _adapter(dialect).K
+    inputs = K.Input((4, 8, 8, 1))
+    h = K.layers.ConvLSTM2D(4, 3, padding="same", return_sequences=True)(inputs)
+    h = K.layers.BatchNormalization()(h)
+    h = K.layers.ConvLSTM2D(4, 3, padding="same", return_sequences=True)(h)
+    model = K.Model(inputs, K.layers.Conv3D(1, 3, padding="same")(h))
+    report = rp.check_model(model, np.random.default_rng(0).standard_normal((2, 4, 8, 8, 1)).astype("float32"))
+    assert [(row.cls, row.status) for row in report.layers] == [("ConvLSTM2D", "pass")] * 2 and report.passed
