@@ -21,6 +21,7 @@ Sections
   harness (everything else: plan, reference, comparison). The split is done by wrapping the adapter's
   methods here, not in the library.
 - pytest (with --pytest): the shipped command end to end, startup included, and its cases/s.
+- conv_lstm (only when asked for): ConvLSTM2D at a nowcasting and a video shape (bench_conv_lstm.py).
 """
 from __future__ import annotations
 
@@ -393,6 +394,10 @@ def markdown(results):
         out += [f"Replay in one process: {r['cases']} recorded cases, {r['cases_per_s_one_process']:.0f} "
                 f"cases/s (load {r['load_s']:.2f} s, reference + compare "
                 f"{r['reference_and_compare_s']:.2f} s)", ""]
+    if "conv_lstm" in results:
+        from bench_conv_lstm import markdown as conv_lstm_markdown
+
+        out += conv_lstm_markdown(results["conv_lstm"], _table)
     for p in results.get("pytest", {}).values():
         out += [f"`{p['command']}`: {p['cases']} cases in {p['wall_s']:.1f} s wall, startup included = "
                 f"{p['cases_per_s']:.1f} cases/s ({p['summary']})", ""]
@@ -402,7 +407,7 @@ def markdown(results):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--section", action="append",
-                   choices=("forward", "loaded", "breakdown", "scaling", "suite", "replay"),
+                   choices=("forward", "loaded", "breakdown", "scaling", "suite", "replay", "conv_lstm"),
                    help="run only these sections (repeatable; default: all six)")
     p.add_argument("--busy", type=int, default=1, help="loaded: co-running busy processes (default 1)")
     p.add_argument("--shape", action="append", type=lambda t: tuple(int(v) for v in t.split(",")),
@@ -437,7 +442,7 @@ def main(argv=None):
         f"; environment: {blas_env or 'no BLAS/OpenMP variables'}", flush=True)
     shapes = [(2, 5, 3, 4)] if args.tiny else args.shape or FORWARD_SHAPES
     layers = args.layer or list(LAYERS)
-    if {"forward", "loaded", "breakdown"} & set(sections):
+    if {"forward", "loaded", "breakdown", "conv_lstm"} & set(sections):
         import keras
         import tensorflow as tf
         results["meta"].update(tensorflow=tf.__version__, keras=keras.__version__)
@@ -462,6 +467,11 @@ def main(argv=None):
         limit = 4 if args.tiny else args.suite_limit
         every = 97 if args.tiny else args.suite_every
         results["suite"] = bench_suite(limit, every)
+    if "conv_lstm" in sections:
+        print("conv_lstm: reference ConvLSTM2D / tf.function(Keras 3)", flush=True)
+        from bench_conv_lstm import bench_conv_lstm
+
+        results["conv_lstm"] = bench_conv_lstm(repeats, _round_robin, tiny=args.tiny)
     if "replay" in sections:
         print("replay: every recording under fixtures/ against the reference, in this process", flush=True)
         results["replay"] = bench_replay(os.path.join(ROOT, "fixtures"), 20 if args.tiny else None)

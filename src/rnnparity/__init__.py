@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 
 __version__ = "0.1.0"
-__all__ = ["SimpleRNN", "LSTM", "GRU", "RNN", "Bidirectional", "SimpleRNNCell", "LSTMCell", "GRUCell",
+__all__ = ["SimpleRNN", "LSTM", "GRU", "RNN", "Bidirectional", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "SimpleRNNCell", "LSTMCell", "GRUCell",
            "StackedRNNCells", "from_keras", "explain", "check_model", "diagnose", "diagnose_tf1", "testing",
            "tf1"]
 
@@ -29,7 +29,8 @@ def explain(layer_or_config, input_shape, **kwargs):
 
 
 _LAZY = {**{name: ".reference" for name in ("SimpleRNN", "LSTM", "GRU", "RNN", "Bidirectional", "SimpleRNNCell",
-                                            "LSTMCell", "GRUCell", "StackedRNNCells")},
+                                            "LSTMCell", "GRUCell", "StackedRNNCells",
+                                            "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D")},
          "from_keras": ".keras_to_reference", "check_model": ".model.check_model", "diagnose": ".check.diagnose",
          "diagnose_tf1": ".check.tf1_diagnose"}
 

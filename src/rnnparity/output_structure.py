@@ -21,7 +21,9 @@ STATE_DESCRIPTIONS = {
     "SimpleRNN": ("final h",),
     "GRU": ("final h",),
     "LSTM": ("final h (memory state)", "final c (carry state)"),
+    **{f"ConvLSTM{r}D": ("final h (memory state)", "final c (carry state)") for r in (1, 2, 3)},
 }
+CONV_LSTM_RANKS = {"ConvLSTM1D": 1, "ConvLSTM2D": 2, "ConvLSTM3D": 3}
 MERGE_WORDS = {"concat": "concatenated", "sum": "summed", "mul": "multiplied", "ave": "averaged"}
 
 
@@ -73,9 +75,13 @@ def _rejection(spec, dialect):
     are checked first, at construction, then the wrapper's."""
     from .check.divergences import REGISTRY
 
+    cls, config, wrapper = spec.cls, spec.config, spec.wrapper
+    if cls in CONV_LSTM_RANKS:
+        why = _conv_lstm_rejection(cls, config, dialect)
+        if why is not None:
+            return why
     if dialect != "keras3":
         return None
-    cls, config, wrapper = spec.cls, spec.config, spec.wrapper
     if config.get("time_major"):
         return (f"Keras 3 rejects time_major=True: its recurrent layers have no time_major argument "
                 f"(ValueError at construction: Unrecognized keyword arguments passed to {cls}: "
@@ -96,6 +102,48 @@ def _rejection(spec, dialect):
             return (f"Keras 3 fails on the first call of this configuration (known framework bug "
                     f"[{d.key}]: {d.reason}); see rnnparity.check.divergences for the repro")
     return None
+
+
+def _conv_tuple(value, rank):
+    return (int(value),) * rank if isinstance(value, int) else tuple(int(v) for v in value)
+
+
+def _conv_lstm_rejection(cls, config, dialect):
+    """Why Keras refuses a ConvLSTM configuration (at construction or at its first call), or None."""
+    rank = CONV_LSTM_RANKS[cls]
+    strides = _conv_tuple(config.get("strides", 1), rank)
+    dilation = _conv_tuple(config.get("dilation_rate", 1), rank)
+    if max(strides) > 1 and max(dilation) > 1:
+        when = "at construction" if dialect == "keras3" else "at the first call (construction accepts it)"
+        return (f"{cls} refuses strides={strides} with dilation_rate={dilation} {when}: Specifying "
+                f"`strides > 1` is not compatible with `dilation_rate > 1`")
+    if config.get("unroll") and dialect == "keras2":
+        return f"tf_keras refuses {cls}(unroll=True): Unrolling is not possible with convolutional RNNs"
+    return None
+
+
+def _conv_lstm_step_shape(cls, config, input_shape):
+    """The shape of one output step (and of h and c) of a ConvLSTM on ``input_shape``, less the batch:
+    (*out_spatial, filters), or (filters, *out_spatial) for channels_first."""
+    from .reference.conv import output_length
+
+    rank = CONV_LSTM_RANKS[cls]
+    first = config.get("data_format") == "channels_first"
+    if len(input_shape) != rank + 3:
+        layout = "channels, *spatial" if first else "*spatial, channels"
+        raise ValueError(f"explain: {cls} takes input_shape (batch, time, {layout}) of rank {rank + 3}, "
+                         f"got {tuple(input_shape)}")
+    spatial = input_shape[3:] if first else input_shape[2:-1]
+    geometry = zip(spatial, _conv_tuple(config["kernel_size"], rank),
+                   _conv_tuple(config.get("strides", 1), rank), _conv_tuple(config.get("dilation_rate", 1), rank))
+    padding = str(config.get("padding", "valid")).lower()
+    out = tuple(output_length(n, k, s, d, padding) for n, k, s, d in geometry)
+    if min(out) < 1:
+        raise Rejected(f"explain: {cls} with padding={padding!r}, kernel_size={config['kernel_size']!r}, "
+                       f"dilation_rate={config.get('dilation_rate', 1)!r} does not fit the spatial shape "
+                       f"{tuple(spatial)}: the output would be {out}")
+    filters = int(config["filters"])
+    return (filters, *out) if first else (*out, filters)
 
 
 def _spec_from(layer_or_config):
@@ -170,12 +218,12 @@ def _compute_dtype(dtype):
     return POLICIES[dtype][1] if dtype in POLICIES else dtype
 
 
-def _state_entries(spec, dialect, batch):
+def _state_entries(spec, dialect, batch, step_shape):
     """(name, shape, parts) of each returned state entry of one direction: a state per entry, or for
-    stacked cells one entry per cell (a list in Keras 3; in Keras 2 a bare array for a one-state cell)."""
+    stacked cells one entry per cell (a list in Keras 3; in Keras 2 a bare array for a one-state cell).
+    ``step_shape``: one output step less the batch ((units,), or a ConvLSTM's spatial shape)."""
     if spec.cls != "RNN":
-        units = int(spec.config["units"])
-        return [(s, (batch, units), ()) for s in STATE_DESCRIPTIONS[spec.cls]]
+        return [(s, (batch, *step_shape), ()) for s in STATE_DESCRIPTIONS[spec.cls]]
     cells = spec.cells
     if not spec.stacked:
         units = int(cells[0]["config"]["units"])
@@ -202,12 +250,17 @@ def explain(layer_or_config, input_shape, dialect=None) -> Explanation:
         raise ValueError(f"explain: {cls} is not one of {sorted(STATE_DESCRIPTIONS) + ['RNN']}")
     if cls == "RNN" and any(c.get("class") not in CELL_LAYERS for c in spec.cells):
         raise ValueError(f"explain: an RNN spec's cells must be among {sorted(CELL_LAYERS)}")
-    if len(input_shape) != 3:
+    if len(input_shape) != 3 and cls not in CONV_LSTM_RANKS:
         raise ValueError(f"explain: input_shape must be (batch, time, features), got {input_shape}")
     why = _rejection(spec, dialect)
     if why is not None:
         raise Rejected(f"explain: {why}")
-    units = int(config["units"]) if cls != "RNN" else int(spec.cells[-1]["config"]["units"])
+    if cls in CONV_LSTM_RANKS:
+        step_shape = _conv_lstm_step_shape(cls, config, input_shape)
+        units = step_shape[-1]
+    else:
+        units = int(config["units"]) if cls != "RNN" else int(spec.cells[-1]["config"]["units"])
+        step_shape = (units,)
     rs, rst = bool(config.get("return_sequences")), bool(config.get("return_state"))
     time_major = bool(config.get("time_major"))
     dtype = _compute_dtype(spec.policy or config.get("dtype"))
@@ -215,12 +268,12 @@ def explain(layer_or_config, input_shape, dialect=None) -> Explanation:
         steps, batch = input_shape[0], input_shape[1]
     else:
         batch, steps = input_shape[0], input_shape[1]
-    seq_shape = (steps, batch, units) if time_major else (batch, steps, units)
-    out_shape = seq_shape if rs else (batch, units)
+    seq_shape = (steps, batch, *step_shape) if time_major else (batch, steps, *step_shape)
+    out_shape = seq_shape if rs else (batch, *step_shape)
     last = " of the last cell" if spec.stacked else ""
     what = (f"whole sequence output (h{last} at every step)" if rs
             else f"last output (h{last} at the last step)")
-    states = _state_entries(spec, dialect, batch)
+    states = _state_entries(spec, dialect, batch, step_shape)
     outputs = []
     if wrapper is None:
         outputs.append((what, out_shape, ()))
@@ -232,6 +285,8 @@ def explain(layer_or_config, input_shape, dialect=None) -> Explanation:
             outputs.append((f"backward {what}" + (", flipped back to input order" if rs else ""),
                             out_shape, ()))
         else:
+            # concatenated on the last axis, whatever it holds (a channels_first ConvLSTM's last
+            # spatial axis: Bidirectional concatenates on axis -1)
             merged = out_shape[:-1] + ((2 * units,) if mode == "concat" else (units,))
             outputs.append((f"{what}, forward and backward {MERGE_WORDS[mode]}", merged, ()))
         outputs += [(f"{d} {n}", shape, parts) for d in ("forward", "backward")
@@ -245,7 +300,7 @@ def explain(layer_or_config, input_shape, dialect=None) -> Explanation:
     # Keras 3 casts Bidirectional's outputs (not its states) to the wrapper's own dtype
     wrapper_dtype = _compute_dtype(spec.policy or (wrapper or {}).get("dtype", "float32"))
     out_dtype = wrapper_dtype if (wrapper is not None and dialect == "keras3") else dtype
-    flags = ", ".join(([] if cls == "RNN" else [f"units={units}"])
+    flags = ", ".join(([] if cls == "RNN" else _shape_arguments(cls, config, units))
                       + [f"{k}=True" for k in ("return_sequences", "return_state", "go_backwards",
                                                "stateful", "time_major") if config.get(k)])
     if cls == "RNN":
@@ -260,6 +315,21 @@ def explain(layer_or_config, input_shape, dialect=None) -> Explanation:
     return Explanation(title, container, tuple(OutputSpec(i, n, tuple(s), out_dtype if i < n_out else dtype,
                                                           tuple(p))
                                                for i, (n, s, p) in enumerate(outputs)))
+
+
+def _shape_arguments(cls, config, units):
+    """The arguments that decide the output shape, for the title."""
+    if cls not in CONV_LSTM_RANKS:
+        return [f"units={units}"]
+    rank = CONV_LSTM_RANKS[cls]
+    words = [f"filters={int(config['filters'])}", f"kernel_size={_conv_tuple(config['kernel_size'], rank)}"]
+    for key, default in (("strides", 1), ("dilation_rate", 1)):
+        if max(_conv_tuple(config.get(key, default), rank)) > 1:
+            words.append(f"{key}={_conv_tuple(config[key], rank)}")
+    words.append(f"padding={str(config.get('padding', 'valid')).lower()!r}")
+    if config.get("data_format") == "channels_first":
+        words.append("data_format='channels_first'")
+    return words
 
 
 def return_table_markdown(input_shape=(2, 5, 3), units=4) -> str:

@@ -65,8 +65,12 @@ def assert_parity(framework_layer, x, mask=None, initial_state=None, *, atol=Non
     x = np.asarray(x)
     time_major = bool(getattr(_inner(framework_layer), "time_major", False))
     layout = "(time, batch, features)" if time_major else "(batch, time, features)"
-    if x.ndim != 3:
-        raise ValueError(f"assert_parity: x must have rank 3 {layout}, got shape {x.shape}")
+    rank = _conv_rank(framework_layer)
+    if rank is not None:  # ConvLSTM1D/2D/3D: (batch, time, *spatial, channels) or channels first
+        time_major, layout = False, f"(batch, time, ...) of rank {rank + 3}"
+    ndim = 3 if rank is None else rank + 3
+    if x.ndim != ndim:
+        raise ValueError(f"assert_parity: x must have rank {ndim} {layout}, got shape {x.shape}")
     if not framework_layer.built:
         framework_layer.build(x.shape)
     reference = from_keras(framework_layer)
@@ -121,6 +125,12 @@ def _inner(layer):
     return getattr(layer, "forward_layer", layer)
 
 
+def _conv_rank(layer):
+    """The convolution rank of a (wrapped) ConvLSTM layer, None for the other recurrent layers."""
+    inner = _inner(layer)
+    return getattr(getattr(inner, "cell", None), "rank", None) if hasattr(inner, "filters") else None
+
+
 def _state_list(initial_state):
     """initial_state as a list of arrays: one array (Keras accepts it) becomes a list of one."""
     if initial_state is None:
@@ -141,6 +151,8 @@ def check_inputs(reference, x, mask, states, dialect):
     """ValueError naming the argument, the shape expected and the shape given, for an input the
     layer cannot take. ``reference``: the layer's reference copy (its units, states, kernel)."""
     inner = getattr(reference, "forward_layer", reference)
+    if hasattr(inner, "filters"):
+        return _check_conv_inputs(reference, x, mask, states)
     time_major = inner.time_major
     layout = "(time, batch, features)" if time_major else "(batch, time, features)"
     features = inner.cell.input_dim
@@ -171,6 +183,30 @@ def check_inputs(reference, x, mask, states, dialect):
         if s.shape != want and not (dialect == "keras3" and s.ndim <= 2 and _broadcasts(s.shape, want)):
             raise ValueError(f"assert_parity: initial_state[{i}] ({name}) must have shape "
                              f"(batch, units) = {want}, got {s.shape}")
+
+
+def _check_conv_inputs(reference, x, mask, states):
+    """check_inputs for a ConvLSTM: the reference's own checks (rank, channels, spatial fit, mask),
+    then states of the shape of one output step."""
+    sublayers = ([("forward ", reference.forward_layer), ("backward ", reference.backward_layer)]
+                 if hasattr(reference, "forward_layer") else [("", reference)])
+    step_shapes = []
+    for _, sub in sublayers:
+        try:
+            step_shapes.append(sub.state_shape_for(x, mask))
+        except (ValueError, TypeError) as exc:
+            raise type(exc)(f"assert_parity: {exc}") from None
+    if states is None:
+        return
+    expected = [(f"{side}{name}", (x.shape[0], *shape))
+                for (side, sub), shape in zip(sublayers, step_shapes) for name in sub.state_names]
+    if len(states) != len(expected):
+        raise ValueError(f"assert_parity: initial_state must hold {len(expected)} array(s) "
+                         f"({', '.join(n for n, _ in expected)}), got {len(states)}")
+    for i, (s, (name, want)) in enumerate(zip(states, expected)):
+        if s.shape != want:
+            raise ValueError(f"assert_parity: initial_state[{i}] ({name}) must have the shape of one "
+                             f"output step (batch, ...) = {want}, got {s.shape}")
 
 
 # -- the float64 twin for the rounding verdict -------------------------------------------------

@@ -760,7 +760,8 @@ def call_view(target, layer, x, mask, states):
         first = stack[0] if stack else inner.cell
         cls, cell_kind, cell_config = (type(first).__name__.removesuffix("Cell"),
                                        "stacked" if stack else "rnn_cell", first.get_config())
-    layer_id = {"SimpleRNN": "simple_rnn", "LSTM": "lstm"}.get(cls) or (
+    layer_id = {"SimpleRNN": "simple_rnn", "LSTM": "lstm", "ConvLSTM1D": "conv_lstm1d",
+                "ConvLSTM2D": "conv_lstm2d", "ConvLSTM3D": "conv_lstm3d"}.get(cls) or (
         "gru" if cell_config.get("reset_after", True) else "gru_reset_before")
     policy = str(getattr(getattr(inner, "dtype_policy", None), "name", ""))
     dtype = {"mixed_float16": "mixed_f16", "mixed_bfloat16": "mixed_bf16"}.get(policy, "f32")

@@ -32,7 +32,7 @@ def scan(step, projected, initial_states, mask=None, go_backwards=False, zero_ou
     ``step(x_t, states) -> (output_t, new_states)``; ``projected`` is whatever the cell precomputed
     for all timesteps at once (the input projection). ``step`` must not modify ``x_t`` or the arrays
     in ``states`` (they are the previous step's results, still needed at masked steps). Returns
-    ``(last_output, outputs, states)`` with ``outputs`` shaped (batch, time, units) in processing order.
+    ``(last_output, outputs, states)`` with ``outputs`` shaped (batch, time, *step output shape) in processing order.
     """
     batch, steps = projected.shape[:2]
     if steps == 0:
@@ -46,7 +46,7 @@ def scan(step, projected, initial_states, mask=None, go_backwards=False, zero_ou
             if outputs is None:
                 outputs = np.empty((batch, steps) + output.shape[1:], dtype=output.dtype)
             if mask is not None:
-                keep = mask[:, t, None]
+                keep = mask[:, t].reshape(-1, *(1,) * (output.ndim - 1))  # (batch, 1, ...)
                 new_states = [np.where(keep, new, old) for new, old in zip(new_states, states)]
                 carried = 0 if zero_output_for_mask or k == 0 else outputs[:, k - 1]
                 output = np.where(keep, output, carried)
