@@ -41,7 +41,7 @@ KINDS = ("SimpleRNN", "LSTM", "GRU", "GRU_before", "bidi", "stacked")
 MERGES = ("concat", "sum", "mul", "ave", None)
 KS = (2, 4, 8, 16, 32, 64)
 THETAS = (1e-3, 1e-2, 1e-1)
-RUN_COUNTS = (4, 8, 16)
+RUN_COUNTS = (8, 16)
 
 
 # -- random configurations outside the grid --------------------------------------------------------
@@ -122,9 +122,10 @@ def honest(target, i):
                 for e, a, c in zip(rec.outcome.outputs, run_plan(_fresh(kept["ref"]), plan), plan.calls))
     record = {"name": name, "target": target, "kind": kind, "dtype": dtype, "plain_fail": plain,
               **verdicts(kept["ref"], plan, rec.outcome.outputs)}
-    # a float64 case outside the envelope: is the framework's result a valid float32 computation?
+    # a float64 case outside the envelope: is the framework's result a valid float32 computation
+    # (or one that float32 cannot decide)?
     record["float32_inside"] = dtype == "float64" and status_at(record, 16) == FAIL and \
-        computed_in("float32", kept["ref"], plan, rec.outcome.outputs).status == PASS
+        computed_in("float32", kept["ref"], plan, rec.outcome.outputs).status in (PASS, ILL)
     return record
 
 
@@ -134,12 +135,12 @@ def _fresh(ref):
 
 
 def envelopes(ref, plan):
-    """{runs: envelope} for every RUN_COUNTS, and the ms of the default (N=8) one."""
+    """{runs: envelope} for every RUN_COUNTS, and the ms of the default (N=16) one."""
     envs, ms = {}, None
     for runs in RUN_COUNTS:
         t = time.perf_counter()
         envs[runs] = rounding_envelope(ref, plan, runs=runs)
-        if runs == 8:
+        if runs == 16:
             ms = 1000 * (time.perf_counter() - t)
     return envs, ms
 
@@ -151,11 +152,12 @@ def verdicts(ref, plan, outputs, envs=None):
     for runs, env in envs.items():
         for theta in THETAS:
             v = judge_envelope(env, outputs, k=np.inf, theta=theta)
+            # the worst ratio over the decidable elements the tolerance table rejects
             out[(runs, theta)] = (v.worst_ratio, v.status == ILL)
     return out
 
 
-def status_at(record, k, runs=8, theta=1e-2):
+def status_at(record, k, runs=16, theta=1e-2):
     ratio, ill = record[(runs, theta)]
     return FAIL if ratio > k else ILL if ill else PASS
 
@@ -174,7 +176,10 @@ def planted(i):
     for bug, mutate in BUGS.items():
         buggy = run_plan(mutate(ref), plan)
         same = all(np.array_equal(a, b, equal_nan=True) for a, b in zip(_flat(clean), _flat(buggy)))
-        row = {"name": name, "kind": kind, "dtype": dtype, "bug": bug, "no_effect": same}
+        plain = any(compare_outputs(a, b, steps=c.x.shape[1], precision=dtype)
+                    for a, b, c in zip(buggy, clean, plan.calls))
+        row = {"name": name, "kind": kind, "dtype": dtype, "bug": bug, "no_effect": same,
+               "plain_fail": plain}
         if not same:
             row.update(verdicts(ref, plan, buggy, envs))
         rows.append(row)
@@ -213,7 +218,7 @@ def table(records, title, bad, rows=((8, 1e-2),)):
         print(f"    N={runs:<2} THETA={theta:<6g}" + "".join(f"{c:>6}/{q:<2}" for c, q in zip(counts, ill)))
 
 
-ALL_ROWS = tuple((8, t) for t in THETAS) + ((4, 1e-2), (16, 1e-2))
+ALL_ROWS = tuple((16, t) for t in THETAS) + ((8, 1e-2),)
 
 
 # -- cost ---------------------------------------------------------------------------------------------
@@ -329,25 +334,25 @@ def main():
                 records.append(r)
                 if status_at(r, 16) == FAIL:
                     why = " (a valid float32 computation)" if r["float32_inside"] else ""
-                    print(f"  [{target}] FAIL at K=16: {r['name']} ratio {r[(8, 1e-2)][0]:.3g}{why}")
+                    print(f"  [{target}] FAIL at K=16: {r['name']} ratio {r[(16, 1e-2)][0]:.3g}{why}")
                 elif status_at(r, 16) == ILL:
                     print(f"  [{target}] ill-conditioned: {r['name']}")
-                elif r[(8, 1e-2)][0] > 4:
-                    print(f"  [{target}] pass, worst ratio {r[(8, 1e-2)][0]:.3g}: {r['name']}")
+                elif r[(16, 1e-2)][0] > 4:
+                    print(f"  [{target}] pass, worst ratio {r[(16, 1e-2)][0]:.3g}: {r['name']}")
             print(f"\n== {target}: {len(records)} run, {sum(rejected.values())} rejected by the "
                   f"framework ({time.time() - t0:.0f} s)")
             for reason, c in rejected.most_common(5):
                 print(f"   rejected x{c}: {reason}")
             explained = [r for r in records if r["float32_inside"]]
             print(f"  {len(explained)} float64 cases fail because the framework computed them in float32 "
-                  f"(their outputs pass the envelope of a float32 computation): "
+                  f"(their outputs pass, or are ill-conditioned in, the envelope of a float32 computation): "
                   f"{dict(Counter(r['kind'] for r in explained))}; left out of the rates below")
             records = [r for r in records if not r["float32_inside"]]
             table(records, f"(a) honest {target}: false failures", FAIL, ALL_ROWS)
             table([r for r in records if r["plain_fail"]],
                   f"(a) honest {target}, only the cases failing the tolerance table", FAIL, ALL_ROWS)
-            ratios = sorted(r[(8, 1e-2)][0] for r in records)
-            print(f"  worst ratio per case (N=8, THETA=1e-2): median {ratios[len(ratios) // 2]:.2g}, "
+            ratios = sorted(r[(16, 1e-2)][0] for r in records)
+            print(f"  worst ratio per case (N=16, THETA=1e-2): median {ratios[len(ratios) // 2]:.2g}, "
                   f"99th percentile {ratios[int(0.99 * (len(ratios) - 1))]:.2g}, max {ratios[-1]:.2g}")
             by_kind = defaultdict(list)
             for r in records:
@@ -362,10 +367,14 @@ def main():
         print(f"\n(b) planted bugs: {len(live)} bug x config pairs change the outputs "
               f"({sum(1 for r in rows if r.get('no_effect'))} have no effect)")
         table(live, "(b) all planted bugs: false passes", PASS, ALL_ROWS)
+        table([r for r in live if r["plain_fail"]],
+              "(b) all planted bugs, only those failing the tolerance table (they reach the verdict)",
+              PASS, ALL_ROWS)
         for bug in BUGS:
             for dtype in ("float32", "float64"):
-                table([r for r in live if r["bug"] == bug and r["dtype"] == dtype],
-                      f"(b) {bug} [{dtype}]: false passes", PASS)
+                rows_ = [r for r in live if r["bug"] == bug and r["dtype"] == dtype]
+                table(rows_, f"(b) {bug} [{dtype}]: false passes", PASS)
+                table([r for r in rows_ if r["plain_fail"]], "      of which failing the table", PASS)
 
 
 if __name__ == "__main__":

@@ -14,8 +14,8 @@ import pytest
 import rnnparity as rp
 from rnnparity.check.compare import compare_outputs
 from rnnparity.check.envelope import rounding_envelope, run_plan
-from rnnparity.check.envelope_verdict import FAIL, ILL, PASS, judge_envelope
-from rnnparity.check.mca import high_precision, jitter, perturbed_copy, recast
+from rnnparity.check.envelope_verdict import FAIL, ILL, PASS, computed_in, judge_envelope
+from rnnparity.check.mca import cast_tree, high_precision, jitter, perturbed_copy, recast
 from rnnparity.matrix.data import Call, Plan, Reset, seeded_weights
 from rnnparity.targets.keras_adapter import to_numpy
 from tests.envelope_bugs import bias_twice, recurrence_one_precision_down
@@ -126,6 +126,21 @@ def test_float32_rounding_inside_a_float64_layer_fails():
     assert verdict.status == FAIL and verdict.worst_ratio > 1e4, verdict.report()
 
 
+def test_a_float64_layer_computed_in_float32_is_named_by_the_float32_hypothesis():
+    ref = _stacked(dtype="float64")
+    plan = Plan([Call(_x((2, 20, 2), "float64"))])
+    as_float32 = recast(ref, np.float32)  # a framework that runs this float64 layer in float32
+    out = cast_tree(run_plan(as_float32, [Call(_x((2, 20, 2)))]), np.float64)
+    assert judge_envelope(rounding_envelope(ref, plan), out).status == FAIL
+    hypothesis = computed_in("float32", ref, plan, out)
+    assert hypothesis.status == PASS, hypothesis.report()
+    # float64 rounding is within float32 rounding; weights off by 1e-4 are not
+    assert computed_in("float32", ref, plan, _another_valid_run(ref, plan)).status == PASS
+    other = _stacked(dtype="float64")
+    other.set_weights([w * (1 + 1e-4) for w in other.get_weights()])
+    assert computed_in("float32", ref, plan, run_plan(other, plan)).status == FAIL
+
+
 def test_chaos_in_a_carried_state_makes_the_next_call_undecidable():
     ref = _weights(rp.SimpleRNN(16, return_sequences=True, stateful=True), 4, scale=3.0)
     plan = Plan([Call(_x((2, 120, 4)), label="batch 1"), Call(_x((2, 5, 4), seed=1), label="batch 2")])
@@ -191,7 +206,13 @@ def test_live_overflow_on_both_sides_is_ill_conditioned_not_fail(keras):
     layer = keras.layers.SimpleRNN(4, activation="linear", return_sequences=True)
     ref, plan, out = _live(keras, layer, _x((1, 60, 3)), 6.0, 0)
     assert not np.isfinite(out[0]).all()
-    verdict = judge_envelope(rounding_envelope(ref, plan), out)
+    env = rounding_envelope(ref, plan)
+    verdict = judge_envelope(env, out, table=False)  # every element judged by the envelope alone
     assert verdict.status == ILL, verdict.report()
     assert "not finite (overflow or NaN)" in verdict.report()
     assert verdict.outputs[0].first_undecidable > 20
+    # infinities at the same places agree, as in the plain check: nothing left to decide
+    assert judge_envelope(env, out).status == PASS
+    # a framework that overflows where valid runs do not is a failure, not ill-conditioning
+    early = [np.where(np.arange(60)[None, :, None] == 10, np.float32(np.inf), out[0])]
+    assert judge_envelope(env, early).status == FAIL

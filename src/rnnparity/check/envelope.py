@@ -23,7 +23,7 @@ import numpy as np
 from ..matrix.data import Call, Reset
 from .mca import cast_tree, high_precision, jitter, jitter_tree, layers_of, perturbed_copy, recast
 
-RUNS = 8  # randomly rounded runs (plus the unperturbed one): measured in scripts/envelope_rates.py
+RUNS = 16  # randomly rounded runs (plus the unperturbed one): measured in scripts/envelope_rates.py
 ULPS = 1.0  # each random rounding moves a value by up to this many units of its last place
 
 

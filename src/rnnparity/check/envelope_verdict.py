@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..matrix.data import Call
-from .compare import first_bad_timestep
+from .compare import elementwise_errors, first_bad_timestep
 from .envelope import Envelope, flatten, rounding_envelope, steps_of
 from .mca import cast_tree, recast
+from .tolerances import tolerance
 
 K = 16.0  # a framework value passes within K radii of the centre
 THETA = 1e-2  # an envelope wider than THETA x the values decides nothing
@@ -105,8 +106,9 @@ class EnvelopeVerdict:
         first = min(((o.first_undecidable, o.label) for o in self.outputs
                      if o.status == ILL and o.first_undecidable is not None), default=None)
         where = f" (from t={first[0]} of {first[1]})" if first else ""
-        return (f"rounding verdict: ILL-CONDITIONED: the rounding envelope is as large as the values"
-                f"{where}: agreement is proven where it is decidable, not beyond ({env.describe()})")
+        return (f"rounding verdict: ILL-CONDITIONED: valid {env.dtype.name} runs scatter as widely as "
+                f"the values or overflow{where}: agreement is proven up to there, not decidable "
+                f"beyond ({env.describe()})")
 
     def report(self) -> str:
         lines = [self.headline()]
@@ -129,9 +131,12 @@ def _num(x):
     return float(f"{x:.4g}") if np.isfinite(x) else str(x)
 
 
-def judge_envelope(envelope: Envelope, framework_outputs, k=K, theta=THETA) -> EnvelopeVerdict:
+def judge_envelope(envelope: Envelope, framework_outputs, k=K, theta=THETA,
+                   table=True) -> EnvelopeVerdict:
     """The verdict on the framework's outputs (one output structure per call of the envelope's
-    plan) against the case's rounding envelope."""
+    plan) against the case's rounding envelope. ``table``: accept the elements within the tolerance
+    table (tolerances.py) of the unperturbed reference run, as the plain check does (the verdict
+    judges what the table rejects); False judges every element by the envelope alone."""
     arrays = [(i, path, np.asarray(a)) for i, out in enumerate(framework_outputs)
               for path, a in flatten(out)]
     have = [(i, path) for i, path, _ in arrays]
@@ -148,7 +153,8 @@ def judge_envelope(envelope: Envelope, framework_outputs, k=K, theta=THETA) -> E
     for call, steps in enumerate(envelope.steps):
         pairs = [(o, f) for o, (_, _, f) in zip(envelope.outputs, arrays) if o.call == call]
         inherited = undecided_rows if envelope.carried[call] else None
-        verdicts, undecided_rows = judge_call(pairs, steps, k, theta, inherited)
+        row = tolerance(envelope.dtype, steps) if table else None
+        verdicts, undecided_rows = judge_call(pairs, steps, k, theta, inherited, row)
         verdict.outputs += verdicts
     statuses = {o.status for o in verdict.outputs}
     verdict.status = FAIL if FAIL in statuses else ILL if ILL in statuses else PASS
@@ -160,7 +166,7 @@ def _canonical(a, time_axis):
     return np.moveaxis(a, time_axis, 1) if time_axis is not None else a
 
 
-def judge_call(pairs, steps, k, theta, inherited=None):
+def judge_call(pairs, steps, k, theta, inherited=None, table=None):
     """The verdicts on one call's outputs, and its undecided batch rows.
 
     Decidability is a property of the *state*, not of single elements: once any unit of a batch
@@ -184,11 +190,11 @@ def judge_call(pairs, steps, k, theta, inherited=None):
         for b in np.flatnonzero(first < start):
             figures[b] = (o, first[b])
         start = np.minimum(start, first)
-    verdicts = [judge_output(o, f, k, start, steps, figures) for o, f in pairs]
+    verdicts = [judge_output(o, f, k, start, steps, figures, table) for o, f in pairs]
     return verdicts, start < steps
 
 
-def judge_output(o, f, k, start, steps, figures) -> OutputVerdict:
+def judge_output(o, f, k, start, steps, figures, table=None) -> OutputVerdict:
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         diff = np.abs(f.astype(o.centre.dtype) - o.centre).astype(np.float64)
         diff = np.where(np.isnan(diff), np.inf, diff)
@@ -200,8 +206,11 @@ def judge_output(o, f, k, start, steps, figures) -> OutputVerdict:
         undecidable = np.broadcast_to(t >= b, f.shape)
     else:
         undecidable = np.broadcast_to((start < steps).reshape((-1,) + (1,) * (f.ndim - 1)), f.shape)
-    ratio = np.where(undecidable, 0.0, ratio)
+    accepted = np.zeros(f.shape, bool) if table is None else \
+        ~elementwise_errors(f, o.low, table)[2]  # within the table: what the plain check passes
+    ratio = np.where(undecidable | accepted, 0.0, ratio)
     outside = ratio > k
+    undecidable = undecidable & ~accepted
     out = OutputVerdict(o.label, PASS, int(f.size), steps=steps if o.time_axis is not None else None)
     out.n_outside, out.n_undecidable = int(outside.sum()), int(undecidable.sum())
     if f.size:
@@ -213,7 +222,8 @@ def judge_output(o, f, k, start, steps, figures) -> OutputVerdict:
         out.first_outside = _first_step(outside, o.time_axis)
     elif undecidable.any():
         out.status = ILL
-        out.first_undecidable = _first_step(undecidable, o.time_axis)
+        # where the envelope stops deciding (elements after it may still agree within the table)
+        out.first_undecidable = int(start.min()) if o.time_axis is not None else None
         out.undecidable = _undecidable_figures(o, start, figures)
     return out
 
