@@ -205,7 +205,7 @@ def _weight_shapes(ref, features):
 
 
 # -- printing ----------------------------------------------------------------------------------------
-def table(records, title, bad, rows=((8, 1e-2),)):
+def table(records, title, bad, rows=((16, 1e-2),)):
     """Counts of ``bad`` / ill-conditioned verdicts for each K, for each (RUNS, THETA) of ``rows``."""
     n = len(records)
     print(f"{title}: {n} cases" + ("" if n else ", none"))
@@ -228,8 +228,8 @@ def cost(repeats=5):
     layers = {"SimpleRNN": lambda d: rp.SimpleRNN(4, return_sequences=True, dtype=d),
               "LSTM": lambda d: rp.LSTM(4, return_sequences=True, return_state=True, dtype=d),
               "GRU": lambda d: rp.GRU(4, return_sequences=True, dtype=d),
-              "Bidirectional(LSTM)": lambda d: rp.Bidirectional(rp.LSTM(4, return_sequences=True, dtype=d),
-                                                                dtype=d),
+              "Bidirectional(LSTM)": lambda d: rp.Bidirectional(
+                  rp.LSTM(4, return_sequences=True, dtype=d), dtype=d),
               "RNN([GRUCell, LSTMCell])": lambda d: rp.RNN([rp.GRUCell(4, dtype=d), rp.LSTMCell(4, dtype=d)],
                                                            return_sequences=True, return_state=True, dtype=d)}
     print(f"    {'layer':<26}{'dtype':<9}{'T':>4}{'1 run':>9}" + "".join(f"{f'N={n}':>9}" for n in RUN_COUNTS))

@@ -41,6 +41,10 @@ def _x(shape, dtype="float32", seed=0):
     return np.random.RandomState(seed).normal(size=shape).astype(dtype)
 
 
+def bias_twice_1e4(reference):
+    return bias_twice(reference, 1e-4)
+
+
 def _another_valid_run(ref, plan, seed=99):
     """A framework stand-in for the array tests: the same maths, rounded differently."""
     return run_plan(perturbed_copy(ref, np.random.default_rng(seed)), plan)
@@ -93,6 +97,16 @@ def test_another_valid_computation_passes_with_nested_states_and_a_reset(dtype):
     assert "call 2 of 3 (batch 2 (state carried)): output [2][1]" in verdict.report()
 
 
+def test_time_major_layers_are_judged_along_their_time_axis():
+    ref = _weights(rp.GRU(3, return_sequences=True, time_major=True, dialect="keras2"), 2, scale=2.0)
+    plan = Plan([Call(_x((15, 2, 2)))])  # (time, batch, features)
+    env = rounding_envelope(ref, plan)
+    assert env.outputs[0].time_axis == 0 and env.steps == [15]
+    assert judge_envelope(env, _another_valid_run(ref, plan)).status == PASS
+    verdict = judge_envelope(env, run_plan(bias_twice_1e4(ref), plan))
+    assert verdict.status == FAIL and verdict.outputs[0].worst["step"] == verdict.outputs[0].worst["index"][0]
+
+
 def test_structure_mismatch_is_refused():
     ref = _weights(rp.GRU(3, return_sequences=True), 2)
     plan = Plan([Call(_x((1, 4, 2)))])
@@ -101,12 +115,9 @@ def test_structure_mismatch_is_refused():
         judge_envelope(env, [[np.zeros((1, 4, 3), np.float32)] * 2])
 
 
-def bias_twice_1e4(reference):
-    return bias_twice(reference, 1e-4)
-
-
 # (bugs of a few ulps per step, e.g. bias_twice at 1e-6, are rounding-sized: a sound verdict passes
 # part of them; scripts/envelope_rates.py measures how many)
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # float16 overflows in the planted bug
 @pytest.mark.parametrize("bug", [recurrence_one_precision_down, bias_twice_1e4])
 def test_planted_bug_in_an_exploding_layer_fails_naming_output_and_step(bug):
     ref = _weights(rp.LSTM(4, activation="linear", recurrent_activation="softsign",

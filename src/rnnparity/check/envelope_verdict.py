@@ -3,18 +3,20 @@
 For every output element, with c the high-precision centre, r the envelope radius (how far the
 unperturbed and the randomly rounded low-precision runs land from c) and s the size of the values
 (max |c| over the units of the row):
-- the element is *decidable* where every run is finite and r <= THETA * s: the valid computations
-  agree on the value; there the framework's value f must satisfy |f - c| <= K * max(r, eps * s)
-  (eps * s: one rounding of a value of that size, so a radius that happens to be tiny in a few runs
-  is not taken at its word);
-- elsewhere the envelope is as large as the values (chaotic or exploding dynamics, overflow): no
-  verdict on rounding is possible there, unless the framework returned exactly what the unperturbed
-  run returned (the same infinities, the same NaNs).
-The case *fails* if a decidable element lies outside (naming the output, the step, the figures); it
-is *ill-conditioned* if none does but some element is undecidable ("agreement proven up to step t,
-not decidable beyond", with the figures); it *passes* otherwise. K and THETA come from measured
-false-fail and false-pass rates (scripts/envelope_rates.py; the figures are in the module of the
-rates and in the README's tolerance policy).
+- a batch row is *decidable* at a step while every run is finite and r <= THETA * s for all its
+  units: valid computations still agree on the state. From the first step where that fails the row
+  is undecidable to the end of the call, in its final states and in the next call that carries the
+  state on (the trajectories have separated; a unit where the few runs happen to agree, say all
+  saturated at -1, proves nothing);
+- at a decidable element the framework's value f passes when |f - c| <= K * max(r, eps * s)
+  (eps * s: one rounding of a value of that size, so a radius that happens to be tiny is not taken
+  at its word);
+- elements within the tolerance table of the unperturbed run pass as in the plain check (the
+  verdict judges what the table rejects; ``table=False`` judges every element by the envelope).
+The case *fails* if a decidable element lies outside (naming the output, the step and the figures);
+it is *ill-conditioned* if none does but an element the table rejects is undecidable ("agreement
+proven up to step t, not decidable beyond", with the figures); it *passes* otherwise. K, THETA and
+envelope.RUNS come from the false-fail and false-pass rates measured by scripts/envelope_rates.py.
 """
 from __future__ import annotations
 
@@ -39,13 +41,13 @@ class OutputVerdict:
     label: str
     status: str
     size: int
-    worst_ratio: float = 0.0  # max |f - c| / max(r, eps s) over decidable elements
+    worst_ratio: float = 0.0  # max |f - c| / max(r, eps s) over decidable elements beyond the table
     n_outside: int = 0
     n_undecidable: int = 0
     worst: dict | None = None  # the worst decidable element (outside, or the closest to the bound)
     first_outside: int | None = None  # first time step with an element outside
-    first_undecidable: int | None = None  # first time step with an undecidable element
-    undecidable: dict | None = None  # the figures at the first undecidable element
+    first_undecidable: int | None = None  # first undecidable time step (of any batch row)
+    undecidable: dict | None = None  # the figures where the earliest undecidable row became so
     steps: int | None = None
 
     def lines(self, k, dtype) -> list:
