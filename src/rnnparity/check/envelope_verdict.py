@@ -30,7 +30,7 @@ from .envelope import Envelope, flatten, rounding_envelope, steps_of
 from .mca import cast_tree, recast
 from .tolerances import tolerance
 
-K = 16.0  # a framework value passes within K radii of the centre
+K = 8.0  # a framework value passes within K radii of the centre (measured: see the module docstring)
 THETA = 1e-2  # an envelope wider than THETA x the values decides nothing
 
 PASS, FAIL, ILL = "pass", "fail", "ill-conditioned"
