@@ -15,7 +15,7 @@ import rnnparity as rp
 from rnnparity.check.compare import compare_outputs
 from rnnparity.check.envelope import rounding_envelope, run_plan
 from rnnparity.check.envelope_verdict import FAIL, ILL, PASS, computed_in, judge_envelope
-from rnnparity.check.mca import cast_tree, high_precision, jitter, perturbed_copy, recast
+from rnnparity.check.mca import PerturbedReference, cast_tree, high_precision, jitter, recast
 from rnnparity.matrix.data import Call, Plan, Reset, seeded_weights
 from rnnparity.targets.keras_adapter import to_numpy
 from tests.envelope_bugs import bias_twice, recurrence_one_precision_down
@@ -47,7 +47,7 @@ def bias_twice_1e4(reference):
 
 def _another_valid_run(ref, plan, seed=99):
     """A framework stand-in for the array tests: the same maths, rounded differently."""
-    return run_plan(perturbed_copy(ref, np.random.default_rng(seed)), plan)
+    return run_plan(PerturbedReference(ref).start_run(np.random.default_rng(seed)), plan)
 
 
 # -- random rounding and the high-precision copy -----------------------------------------------

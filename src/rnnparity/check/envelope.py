@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..matrix.data import Call, Reset
-from .mca import cast_tree, high_precision, jitter, jitter_tree, layers_of, perturbed_copy, recast
+from .mca import PerturbedReference, cast_tree, high_precision, layers_of, recast
 
 RUNS = 16  # randomly rounded runs (plus the unperturbed one): measured in scripts/envelope_rates.py
 ULPS = 1.0  # each random rounding moves a value by up to this many units of its last place
@@ -157,11 +157,12 @@ def _envelope(reference, plan, runs, ulps, seed, weights, names):
                 k, path, prefix + path_label(path, names[k] if names else None), c, a,
                 _distance(a, c), np.broadcast_to(scale, c.shape).astype(np.float64), eps,
                 time_axis if a.ndim == 3 else None))
+    perturbed = PerturbedReference(reference, ulps, weights)
+    rounding = perturbed.rounding
     for i in range(runs):
-        rng = np.random.default_rng([seed, i])
-        outs = run_plan(perturbed_copy(reference, rng, ulps, weights), plan,
-                        lambda c: Call(jitter(np.asarray(c.x), rng, ulps), c.mask,
-                                       jitter_tree(c.initial_state, rng, ulps), c.label))
+        ref = perturbed.start_run(np.random.default_rng([seed, i]))
+        outs = run_plan(ref, plan, lambda c: Call(rounding(np.asarray(c.x)), c.mask,
+                                                  rounding.tree(c.initial_state), c.label))
         arrays = [a for out in outs for _, a in flatten(out)]
         for o, a in zip(env.outputs, arrays):
             np.maximum(o.radius, _distance(a, o.centre), out=o.radius)

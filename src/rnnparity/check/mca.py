@@ -40,13 +40,17 @@ def is_float_array(a) -> bool:
 def jitter(a, rng, ulps=1.0):
     """``a`` randomly rounded: each element plus a relative perturbation uniform in
     [-ulps * eps, ulps * eps] of its dtype, rounded back to the dtype. With ulps=1 an element moves
-    by 0 or +-1 ulp (its own magnitude sets the ulp; exact zeros stay zero). Non-float arrays and
-    everything that is not an array (None, masks) come back as they are."""
+    by 0 or +-1 ulp (its own magnitude sets the ulp; exact zeros, infinities and NaNs stay as they
+    are). Non-float arrays and everything that is not an array (None, masks) come back as they are.
+    Called once per array per step: kept to a few NumPy calls."""
     if not is_float_array(a) or a.size == 0:
         return a
-    noise = (rng.uniform(-1.0, 1.0, a.shape) * (ulps * float(np.finfo(a.dtype).eps))).astype(a.dtype)
+    bound = ulps * float(np.finfo(a.dtype).eps)
     with np.errstate(over="ignore", invalid="ignore"):
-        return a + a * noise
+        out = a * rng.uniform(-bound, bound, a.shape).astype(a.dtype)
+        out += a
+    np.copyto(out, a, where=~np.isfinite(out))  # inf + (-inf) would be NaN
+    return out
 
 
 def jitter_tree(tree, rng, ulps=1.0):
@@ -75,36 +79,60 @@ def cells_of(layer):
 
 
 # -- perturbed copies --------------------------------------------------------------------------
-def _rounded_step(step, rng, ulps):
+class RandomRounding:
+    """`jitter` with the random stream of the current run (set ``rng`` before each run): one
+    perturbed copy of a reference serves every run of an ensemble (copying a reference costs more
+    than running a short case)."""
+
+    def __init__(self, ulps=1.0, rng=None):
+        self.ulps, self.rng = ulps, rng
+
+    def __call__(self, a):
+        return jitter(a, self.rng, self.ulps)
+
+    def tree(self, tree):
+        return jitter_tree(tree, self.rng, self.ulps)
+
+
+def _rounded_step(step, rounding):
     def step_(x_t, states):
         output, new_states = step(x_t, states)
-        out = jitter(output, rng, ulps)
+        out = rounding(output)
         # the output and the h state are one array: rounded once, as one value
-        return out, [out if s is output else jitter(s, rng, ulps) for s in new_states]
+        return out, [out if s is output else rounding(s) for s in new_states]
     return step_
 
 
-def _rounded_projection(project_inputs, rng, ulps):
+def _rounded_projection(project_inputs, rounding):
     def project_inputs_(x):
-        return jitter(project_inputs(x), rng, ulps)
+        return rounding(project_inputs(x))
     return project_inputs_
 
 
-def perturbed_copy(reference, rng, ulps=1.0, weights=False):
-    """A private copy of ``reference`` whose every cell step and input projection is randomly
-    rounded (see the module docstring); ``weights``: also perturb every weight once. The stored
-    states of a warm stateful reference are perturbed as well (they enter its next step)."""
-    ref = copy.deepcopy(reference)
-    if weights:
-        ref.set_weights([jitter(np.asarray(w), rng, ulps) for w in ref.get_weights()])
-    for layer in layers_of(ref):
-        if layer.states is not None:
-            layer.states = [jitter(s, rng, ulps) for s in layer.states]
-        for cell in cells_of(layer):
-            # instance attributes shadow the methods: layer.run and StackedRNNCells.step look them up
-            cell.step = _rounded_step(cell.step, rng, ulps)
-            cell.project_inputs = _rounded_projection(cell.project_inputs, rng, ulps)
-    return ref
+class PerturbedReference:
+    """A private copy of a reference whose every cell step and input projection is randomly rounded
+    (see the module docstring). `start_run(rng)` begins a run: it restores the stored states of a
+    warm stateful reference, randomly rounded (they enter its next step), and with ``weights``
+    perturbs every weight once for the run."""
+
+    def __init__(self, reference, ulps=1.0, weights=False):
+        self.rounding = RandomRounding(ulps)
+        self.layer = copy.deepcopy(reference)
+        self.weights = [np.asarray(w) for w in self.layer.get_weights()] if weights else None
+        self.states = [layer.states for layer in layers_of(self.layer)]
+        for layer in layers_of(self.layer):
+            for cell in cells_of(layer):
+                # instance attributes shadow the methods: layer.run and StackedRNNCells.step look them up
+                cell.step = _rounded_step(cell.step, self.rounding)
+                cell.project_inputs = _rounded_projection(cell.project_inputs, self.rounding)
+
+    def start_run(self, rng):
+        self.rounding.rng = rng
+        if self.weights is not None:
+            self.layer.set_weights([self.rounding(w) for w in self.weights])
+        for layer, states in zip(layers_of(self.layer), self.states):
+            layer.states = None if states is None else [self.rounding(s) for s in states]
+        return self.layer
 
 
 # -- the high-precision copy -------------------------------------------------------------------
