@@ -308,6 +308,10 @@ def examples():
         verdict = judge_envelope(rounding_envelope(ref, plan), out)
         print(f"\n## {title} (tf_keras): tolerance table {'fails' if plain else 'passes'}")
         print(verdict.report())
+        if not plain:
+            alone = judge_envelope(rounding_envelope(ref, plan), out, table=False)
+            print(f"every element judged by the envelope alone (table=False): {alone.status}, "
+                  f"worst {alone.worst_ratio:.2g} x the envelope")
         if verdict.status == FAIL and xs.dtype == np.float64:
             print("float32 hypothesis: " + computed_in("float32", ref, plan, out).report())
 

@@ -44,6 +44,7 @@ class OutputVerdict:
     worst_ratio: float = 0.0  # max |f - c| / max(r, eps s) over decidable elements beyond the table
     n_outside: int = 0
     n_undecidable: int = 0
+    n_beyond_table: int | None = None  # elements the tolerance table rejects (None: no table)
     worst: dict | None = None  # the worst decidable element (outside, or the closest to the bound)
     first_outside: int | None = None  # first time step with an element outside
     first_undecidable: int | None = None  # first undecidable time step (of any batch row)
@@ -76,9 +77,15 @@ class OutputVerdict:
                        if not u["finite"] else
                        f"at {at} the rounding envelope reaches {u['envelope']:.3g} against values of "
                        f"{u['scale']:.3g} ({u['relative']:.0%})")
-            return [f"{self.label}: {proven}: {why}; {self.n_undecidable} of {self.size} elements "
+            which = "elements" if self.n_beyond_table is None else "elements beyond the table"
+            return [f"{self.label}: {proven}: {why}; {self.n_undecidable} of {self.size} {which} are "
                     f"undecidable, the decidable ones agree (worst {self.worst_ratio:.2g} x the envelope)"]
-        return [f"{self.label}: within {self.worst_ratio:.2g} x the rounding envelope (bound {k:g} x)"]
+        if self.n_beyond_table == 0:
+            return [f"{self.label}: within the tolerance table"]
+        beyond = "" if self.n_beyond_table is None else \
+            f"the {self.n_beyond_table} of {self.size} values beyond the tolerance table lie "
+        return [f"{self.label}: {beyond}within {self.worst_ratio:.2g} x the rounding envelope "
+                f"(bound {k:g} x)"]
 
 
 @dataclass
@@ -215,6 +222,7 @@ def judge_output(o, f, k, start, steps, figures, table=None) -> OutputVerdict:
     undecidable = undecidable & ~accepted
     out = OutputVerdict(o.label, PASS, int(f.size), steps=steps if o.time_axis is not None else None)
     out.n_outside, out.n_undecidable = int(outside.sum()), int(undecidable.sum())
+    out.n_beyond_table = None if table is None else int(f.size - accepted.sum())
     if f.size:
         idx = np.unravel_index(np.argmax(ratio), f.shape)
         out.worst_ratio = float(ratio[idx])
