@@ -1,0 +1,176 @@
+"""The rounding envelope of a case: how far valid low-precision computations of the same maths
+scatter, per output element and time step.
+
+`rounding_envelope(reference, plan)` runs the reference through the plan (calls with their masks and
+initial states, resets, state carried between calls)
+- once as it is, in the case's precision (the *unperturbed* run),
+- once in a higher precision (float64 for float32 cases, long double for float64 cases): the *centre*,
+  standing for exact arithmetic,
+- RUNS times as randomly rounded copies (mca.py: Monte Carlo arithmetic at the granularity of a cell
+  step),
+and keeps, for every output element, the *radius*: the largest distance from the centre over the
+unperturbed and the randomly rounded runs (infinite where a run is not finite). A framework's output
+is a valid low-precision computation of the case where it lies within a few radii of the centre
+(envelope_verdict.py decides). Nothing here imports a framework.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..plan import Call, Reset
+from .mca import PerturbedReference, cast_tree, high_precision, layers_of, recast
+
+RUNS = 16  # randomly rounded runs (plus the unperturbed one): measured in scripts/envelope_rates.py
+ULPS = 1.0  # each random rounding moves a value by up to this many units of its last place
+
+
+@dataclass
+class OutputEnvelope:
+    """The envelope of one output array of one call (a stacked cell's state is one output)."""
+    call: int  # index into the plan's calls
+    path: tuple  # where the array sits in the call's (possibly nested) output structure
+    label: str
+    centre: np.ndarray  # the high-precision run (the unperturbed run where there is none)
+    low: np.ndarray  # the unperturbed run, in the case's precision
+    radius: np.ndarray  # float64: max over runs of |run - centre|; inf where any of them is not finite
+    scale: np.ndarray  # float64: the size of the values, max |centre| over the units of each row
+    eps: float  # machine epsilon of the precision compared
+    time_axis: int | None  # None for an output without a time axis (a last output, a state)
+
+
+@dataclass
+class Envelope:
+    outputs: list
+    dtype: np.dtype  # the precision of the case
+    high: np.dtype | None  # the precision of the centre
+    runs: int
+    ulps: float
+    seed: int
+    call_labels: list = field(default_factory=list)
+    steps: list = field(default_factory=list)  # time steps of each call
+    carried: list = field(default_factory=list)  # whether each call starts from the previous one's state
+
+    def for_call(self, k):
+        return [o for o in self.outputs if o.call == k]
+
+    def describe(self) -> str:
+        high = f"{self.high.name}" if self.high is not None else "the unperturbed run"
+        return (f"{self.runs} randomly rounded {self.dtype.name} runs (up to {self.ulps:g} ulp per "
+                f"rounding) around {high}")
+
+
+# -- running a plan ----------------------------------------------------------------------------
+def steps_of(plan):
+    """A plan's steps: a Plan (its .steps) or a list of Call and Reset."""
+    return list(getattr(plan, "steps", plan))
+
+
+def run_plan(reference, plan, prepare=None):
+    """The reference's outputs for every call of the plan (``prepare(call) -> call`` first)."""
+    outputs = []
+    for step in steps_of(plan):
+        if isinstance(step, Reset):
+            reference.reset_states()
+        elif isinstance(step, Call):
+            call = prepare(step) if prepare is not None else step
+            outputs.append(reference(call.x, mask=call.mask, initial_state=call.initial_state))
+        else:
+            raise TypeError(f"a plan step must be a Call or a Reset, got {type(step).__name__}")
+    return outputs
+
+
+def carried_state(reference, plan):
+    """For each call: whether a stateful reference starts it from the state the previous call left
+    (warm stateful layers start their first call from their stored state)."""
+    stateful = bool(getattr(reference, "stateful", False))
+    warm = stateful and getattr(reference, "states", None) is not None
+    carried = []
+    for step in steps_of(plan):
+        if isinstance(step, Reset):
+            warm = False
+        elif isinstance(step, Call):
+            carried.append(warm)
+            warm = stateful
+    return carried
+
+
+def flatten(out, path=()):
+    """[(path, array)] of a (nested) output structure, in order."""
+    if isinstance(out, (list, tuple)):
+        return [item for i, o in enumerate(out) for item in flatten(o, path + (i,))]
+    return [(path, np.asarray(out))]
+
+
+def path_label(path, names=None) -> str:
+    path = path or (0,)  # a single array is output [0]
+    name = names[path[0]] if names and path[0] < len(names) else None
+    where = "".join(f"[{i}]" for i in path)
+    return f"output {where}" + (f" = {name}" if name else "")
+
+
+def case_dtype(reference, outputs) -> np.dtype:
+    """The coarsest precision the case computes or returns in."""
+    dtypes = [layer.compute_dtype for layer in layers_of(reference)]
+    dtypes += [a.dtype for out in outputs for _, a in flatten(out) if a.dtype.kind == "f"]
+    return max((np.dtype(d) for d in dtypes), key=lambda d: np.finfo(d).eps)
+
+
+# -- the envelope ------------------------------------------------------------------------------
+def rounding_envelope(reference, plan, runs=RUNS, ulps=ULPS, seed=0, weights=False,
+                      names=None) -> Envelope:
+    """The rounding envelope of ``reference`` (a pristine rnnparity layer: it is not modified) run
+    through ``plan``. ``names``: the output names of each call (rnnparity.explain), for labels;
+    ``weights``: also perturb the weights once per run (off: measured no better)."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # overflow is an observation
+        return _envelope(reference, plan, runs, ulps, seed, weights, names)
+
+
+def _envelope(reference, plan, runs, ulps, seed, weights, names):
+    low = run_plan(copy.deepcopy(reference), plan)
+    dtype = case_dtype(reference, low)
+    high = high_precision(dtype)
+    centre = low
+    if high is not None:
+        centre = run_plan(recast(reference, high), plan,
+                          lambda c: Call(cast_tree(c.x, high), c.mask,
+                                         cast_tree(c.initial_state, high), c.label))
+    calls = [s for s in steps_of(plan) if isinstance(s, Call)]
+    time_axis = 0 if layers_of(reference)[0].time_major else 1
+    env = Envelope([], dtype, high, runs, ulps, seed, [c.label for c in calls],
+                   [np.shape(c.x)[time_axis] for c in calls], carried_state(reference, plan))
+    for k, (lo, hi) in enumerate(zip(low, centre)):
+        prefix = f"call {k + 1} of {len(calls)} ({calls[k].label}): " if len(calls) > 1 else ""
+        his = dict(flatten(hi))
+        for path, a in flatten(lo):
+            c = his[path]
+            if high is not None and c.dtype.kind == "f" and c.dtype != high:
+                raise AssertionError(f"the {high.name} copy of the reference returned {c.dtype} for "
+                                     f"{path_label(path)}: mca.recast missed a cast")
+            with np.errstate(invalid="ignore"):
+                scale = np.max(np.where(np.isfinite(c), np.abs(c), 0), axis=-1, keepdims=True)
+            eps = max(float(np.finfo(a.dtype).eps), float(np.finfo(dtype).eps)) \
+                if a.dtype.kind == "f" else 0.0
+            env.outputs.append(OutputEnvelope(
+                k, path, prefix + path_label(path, names[k] if names else None), c, a,
+                _distance(a, c), np.broadcast_to(scale, c.shape).astype(np.float64), eps,
+                time_axis if a.ndim == 3 else None))
+    perturbed = PerturbedReference(reference, ulps, weights)
+    rounding = perturbed.rounding
+    for i in range(runs):
+        ref = perturbed.start_run(np.random.default_rng([seed, i]))
+        outs = run_plan(ref, plan, lambda c: Call(rounding(np.asarray(c.x)), c.mask,
+                                                  rounding.tree(c.initial_state), c.label))
+        arrays = [a for out in outs for _, a in flatten(out)]
+        for o, a in zip(env.outputs, arrays):
+            np.maximum(o.radius, _distance(a, o.centre), out=o.radius)
+    return env
+
+
+def _distance(run, centre):
+    """|run - centre| in float64 (computed in the wider of the two); inf where either is not finite."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        d = np.abs(np.asarray(run).astype(centre.dtype) - centre).astype(np.float64)
+    return np.where(np.isfinite(d), d, np.inf)
