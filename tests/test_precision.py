@@ -13,6 +13,7 @@ import rnnparity as rp
 from rnnparity.matrix.cases import Case
 from rnnparity.keras_to_reference import from_spec
 from rnnparity.reference import activations, precision
+from tests.tf_platform import expect_bfloat16_platform_bug
 
 
 def _every_finite(dtype):
@@ -44,7 +45,8 @@ def test_low_precision_sigmoid_is_tensorflows_on_every_value(tf, name):
 
 
 @pytest.mark.live
-def test_bfloat16_matmul_rounds_once_like_tensorflow(tf):
+def test_bfloat16_matmul_rounds_once_like_tensorflow(tf, request):
+    expect_bfloat16_platform_bug(request, tf)  # a strict xfail where this CPU's TF truncates
     bf16 = precision.bfloat16()
     rng = np.random.RandomState(0)
     a, b = (rng.uniform(-1, 1, size=s).astype(bf16) for s in ((7, 13), (13, 20)))
