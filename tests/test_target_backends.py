@@ -155,9 +155,10 @@ def test_backend_targets_parse_from_ids_and_run_the_keras3_dialect(target):
     assert _key(case.id) == _key("lstm-bidi_concat-seq-mask_left-f32-keras3") == case.stem
 
 
-def test_only_numpy_is_selected_by_default_and_a_missing_library_is_named():
-    assert registry.info("keras3-numpy").auto
-    assert not registry.info("keras3-jax").auto and not registry.info("keras3-torch").auto
+def test_numpy_and_torch_are_selected_when_installed_and_a_missing_library_is_named():
+    assert registry.info("keras3-numpy").auto and registry.info("keras3-torch").auto
+    assert not registry.info("keras3-jax").auto
+    assert ("keras3-torch" in registry.default_targets()) == registry.availability("keras3-torch")[0]
     ok, reason = registry.availability("keras3-torch")
     assert ok or ("torch not installed" in reason and "pip install" in reason)
 

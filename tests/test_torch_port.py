@@ -98,10 +98,10 @@ def test_masks_a_packed_sequence_cannot_hold_are_refused_by_name():
         port(x, empty)
 
 
-def test_the_torch_target_is_registered_but_never_selected_unless_named():
+def test_the_torch_target_is_selected_whenever_torch_is_installed():
     info = registry.info("torch")
-    assert info.requires == ("tensorflow", "keras", "torch") and not info.auto and not info.default
-    assert "torch" not in registry.default_targets()
+    assert info.requires == ("tensorflow", "keras", "torch") and info.auto and not info.default
+    assert ("torch" in registry.default_targets()) == registry.availability("torch")[0]
 
 
 def test_cannot_express_names_the_option_for_cases_the_port_refuses():

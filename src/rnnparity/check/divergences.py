@@ -43,7 +43,8 @@ def _mixed(case):
 # The Keras 3 backends run in worker processes (targets/keras3_backend.py). The layer-level bugs
 # (keras/src/layers/...) and the float64 one are shared by every backend measured (numpy, jax and
 # torch); the time-loop bugs belong to the backend's own rnn() (numpy and jax share one design, torch
-# has its own: measured on torch 2.14.1, default tier, the numpy/jax loop bugs do not occur there).
+# has its own: measured on torch 2.14.1 and 2.13.0, default tier, the numpy/jax loop bugs do not
+# occur there).
 _BACKENDS = ("keras3-numpy", "keras3-jax", "keras3-torch")
 _NUMPY_JAX = ("keras3-numpy", "keras3-jax")
 
@@ -159,8 +160,8 @@ _BACKEND_DIVERGENCES = (
                 "with torch.flip(mask_list, dims=mask_list.shape). A Bidirectional's backward layer goes "
                 "backwards, so every unrolled masked Bidirectional fails too; the TensorFlow backend runs"),
         evidence=("keras/src/backend/torch/rnn.py rnn(), unroll branch: `mask_list = torch.unbind(mask)` "
-                  "then `torch.flip(mask_list, dims=mask_list.shape)` (seen on keras 3.15.1, torch 2.14.1; "
-                  "SimpleRNN, LSTM and GRU alike, measured)"),
+                  "then `torch.flip(mask_list, dims=mask_list.shape)` (seen on keras 3.15.1, torch 2.14.1 "
+                  "and 2.13.0; SimpleRNN, LSTM and GRU alike, measured)"),
         repro=("import os; os.environ['KERAS_BACKEND'] = 'torch'\n"
                "import keras, numpy as np\n"
                "x = np.random.rand(2, 3, 2).astype('float32'); m = np.array([[1, 1, 0], [1, 1, 1]], bool)\n"
@@ -179,7 +180,7 @@ _BACKEND_DIVERGENCES = (
                 "and jax carry it; float32 carries it on torch"),
         evidence=("keras/src/layers/rnn/rnn.py RNN.call: `self_state.assign(state)` assigns the float16 "
                   "states to the float32 state variables; on torch they stay zero (measured on keras "
-                  "3.15.1, torch 2.14.1, SimpleRNN, LSTM and GRU alike)"),
+                  "3.15.1, torch 2.14.1 and 2.13.0, SimpleRNN, LSTM and GRU alike)"),
         repro=("import os; os.environ['KERAS_BACKEND'] = 'torch'\n"
                "import keras, numpy as np\n"
                "l = keras.layers.SimpleRNN(2, stateful=True, dtype='mixed_float16')\n"

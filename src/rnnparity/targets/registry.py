@@ -42,15 +42,15 @@ TARGETS = {
                                "keras3", False),
     "keras3-jax": TargetInfo("rnnparity.targets.keras3_jax", ("keras", "jax"),
                              'pip install keras "jax[cpu]"', "keras3", False, auto=False),
+    # keras3-torch and torch: selected whenever torch is installed (the `torch` extra pins the CPU
+    # build CI installs); their default tier costs about 160 and 90 CPU-s (torch 2.13.0)
     "keras3-torch": TargetInfo("rnnparity.targets.keras3_torch", ("keras", "torch"),
-                               "pip install keras torch (large: the default wheel pulls CUDA libraries)",
-                               "keras3", False, auto=False),
+                               'pip install "rnnparity[torch]" (keras + torch 2.13.0)', "keras3", False),
     "onnx": TargetInfo("rnnparity.targets.onnx", ("tensorflow", "keras", "tf2onnx", "onnxruntime"),
                        'pip install "rnnparity[onnx]"', "keras3", True, default_tier="runtime"),
-    # Keras 3 layers ported to torch.nn (rnnparity.port.torch); a 5.5 GB install: only when named
+    # Keras 3 layers ported to torch.nn (rnnparity.port.torch)
     "torch": TargetInfo("rnnparity.targets.torch", ("tensorflow", "keras", "torch"),
-                        'pip install "rnnparity[torch]" (torch + tensorflow + keras 3)', "keras3", False,
-                        auto=False),
+                        'pip install "rnnparity[torch]" (torch + tensorflow + keras 3)', "keras3", False),
     # TensorFlow.js layers in a node worker (targets/tfjs.py); the npm packages by `rnnparity install-tfjs`
     "tfjs": TargetInfo("rnnparity.targets.tfjs", ("tensorflow", "keras"),
                        f'{_TF}, Node.js, then `rnnparity install-tfjs` (the pinned TensorFlow.js npm packages)',
