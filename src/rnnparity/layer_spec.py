@@ -10,7 +10,7 @@ import json
 
 from .plan import LayerSpec
 
-SINGLE = ("SimpleRNN", "LSTM", "GRU")
+SINGLE = ("SimpleRNN", "LSTM", "GRU", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D")
 FLAG_WORDS = (("return_sequences", "seq"), ("return_state", "state"), ("go_backwards", "bwd"),
               ("stateful", "stateful"), ("unroll", "unroll"), ("time_major", "time_major"))
 

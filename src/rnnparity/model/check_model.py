@@ -23,7 +23,7 @@ from .capture import capturing, mask_source, one_line, recurrent_layers
 from ..check.compare import Stats, as_list, coarsest, elementwise_errors, first_bad_timestep
 from ..check.diagnose import diagnosis_mismatch
 from ..keras_to_reference import dialect_of, from_keras
-from ..plan import Outcome, Plan, Recording, Reset
+from ..plan import LayerSpec, Outcome, Plan, Recording, Reset
 from ..check.divergences import call_view, divergence_for_call
 from ..layer_spec import key_flags, layer_spec
 from ..check.tolerances import tolerance
@@ -270,8 +270,8 @@ def check_captured(entry, target, atol=None, rtol=None, stopped=None):
         spec = layer_spec(found.layer)
     except ValueError:  # still checked against its from_keras copy; no float64 re-run, no recording
         spec = None
-    rec = recording(entry, target, spec or {"class": type(found.layer).__name__, "config": {
-        "dtype": str(getattr(found.layer, "compute_dtype", None) or "float32")}})
+    rec = recording(entry, target, spec or LayerSpec(type(found.layer).__name__, {
+        "dtype": str(getattr(found.layer, "compute_dtype", None) or "float32")}))
     stats = Stats()
     problems, ours = runner.verify_recording(rec, lambda: reference, stats, atol, rtol)
     row.max_abs_error = float(stats.max_abs) if stats.elements else None
