@@ -166,7 +166,7 @@ def check_live(case: Case, stats: Stats | None = None, atol=None, rtol=None, rou
     on a pass within rounding the mismatches are empty and ``recording.rounding`` holds the
     verdict; otherwise the verdict is the last mismatch. ``atol``/``rtol`` override the tolerance
     table for the comparison in the case's own precision (the float64 re-run keeps the table).
-    A tf1 case has no rounding verdict (its float64 twin is a case of its own)."""
+    A tf1 case keeps its plain verdict: no float64 re-run is modelled for TF1 calls (as before)."""
     def run(spec, plan, weights, on_built):
         return record_spec(case.target, spec, plan, case.seed, case.id, case.input_shape,
                            time_axis=0 if case.time_major else 1, on_built=on_built, weights=weights)
