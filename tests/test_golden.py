@@ -249,3 +249,21 @@ def test_a_bfloat16_fixture_without_ml_dtypes_is_a_missing_dependency_not_a_corr
     done = subprocess.run([sys.executable, "-c", code, str(rd)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "missing: this fixture holds bfloat16 arrays" in done.stdout and "pip install ml_dtypes" in done.stdout
+
+
+def test_a_tf1_spec_round_trips_through_its_json_form():
+    from rnnparity.matrix.tf1_cases import tf1_cases
+    from rnnparity.plan import LayerSpec, Tf1Spec, spec_from_dict
+
+    for case in tf1_cases("quick"):
+        spec = case.layer_spec()
+        back = spec_from_dict(json.loads(json.dumps(spec.to_dict())))
+        assert isinstance(back, Tf1Spec) and back == spec
+    assert isinstance(spec_from_dict({"class": "LSTM", "config": {"units": 2}}), LayerSpec)
+
+
+def test_a_tf1_case_in_the_format_before_recordings_is_refused_naming_the_fix():
+    meta = {"format": golden.FORMAT, "kind": "tf1", "case_id": "tf1-x", "output_names": [], "n_weights": 0,
+            "error": None}
+    with pytest.raises(ValueError, match="re-record it: rnnparity record --target tf1"):
+        golden.from_arrays(golden.pack({}, meta, "tf1-x"), "old.npz")
