@@ -205,20 +205,29 @@ def test_committed_fixtures_are_valid_and_small():
 
 
 def test_tf1_recordings_round_trip_and_replay_detects_tampering():
-    from rnnparity.suite.test_replay import replay_tf1
+    """A tf1 case is a Recording like any other (a Tf1Spec, one call with its sequence_length)."""
+    from dataclasses import replace
+
+    from rnnparity.check import runner
+    from rnnparity.check.tf1_records import record_of
+    from rnnparity.matrix.tf1_cases import Tf1Case
 
     rd = _dir("tf1")
     rec = rd.load(next(c for c in rd.case_ids if "seqlen_ragged" in c and "lstm" in c))
     back = golden.read_case(golden.case_bytes(rec), "mem")
-    assert back.record["output_names"] == rec.record["output_names"]
-    _same(back.record["outputs"], rec.record["outputs"])
-    _same(back.record["weights"], rec.record["weights"])
-    assert sorted(back.record["inputs"]) == sorted(rec.record["inputs"]) and "sequence_length" in back.record["inputs"]
-    assert replay_tf1(back) == []
-    outputs = [np.array(o) for o in back.record["outputs"]]
+    case = Tf1Case.from_id(rec.case_id)
+    record, back_record = record_of(case, rec), record_of(case, back)
+    assert back.spec == rec.spec == case.layer_spec()
+    assert back_record["output_names"] == record["output_names"]
+    _same(back_record["outputs"], record["outputs"])
+    _same(back_record["weights"], record["weights"])
+    assert sorted(back_record["inputs"]) == sorted(record["inputs"]) and "sequence_length" in back_record["inputs"]
+    assert runner.verify(back, runner.reference_factory(back)) == []
+    outputs = [np.array(o) for o in back.outcome.outputs[0]]
     outputs[-1].flat[0] += 1e-3
-    problems = replay_tf1(golden.Tf1Recording(back.case_id, {**back.record, "outputs": outputs}))
-    assert len(problems) == 1 and back.record["output_names"][-1] in problems[0]
+    tampered = replace(back, outcome=replace(back.outcome, outputs=[outputs]))
+    problems = [p.message for p in runner.verify(tampered, runner.reference_factory(tampered))]
+    assert len(problems) == 1 and back_record["output_names"][-1] in problems[0]
 
 
 def test_a_bfloat16_fixture_without_ml_dtypes_is_a_missing_dependency_not_a_corrupt_file():
@@ -240,3 +249,21 @@ def test_a_bfloat16_fixture_without_ml_dtypes_is_a_missing_dependency_not_a_corr
     done = subprocess.run([sys.executable, "-c", code, str(rd)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "missing: this fixture holds bfloat16 arrays" in done.stdout and "pip install ml_dtypes" in done.stdout
+
+
+def test_a_tf1_spec_round_trips_through_its_json_form():
+    from rnnparity.matrix.tf1_cases import tf1_cases
+    from rnnparity.plan import LayerSpec, Tf1Spec, spec_from_dict
+
+    for case in tf1_cases("quick"):
+        spec = case.layer_spec()
+        back = spec_from_dict(json.loads(json.dumps(spec.to_dict())))
+        assert isinstance(back, Tf1Spec) and back == spec
+    assert isinstance(spec_from_dict({"class": "LSTM", "config": {"units": 2}}), LayerSpec)
+
+
+def test_a_tf1_case_in_the_format_before_recordings_is_refused_naming_the_fix():
+    meta = {"format": golden.FORMAT, "kind": "tf1", "case_id": "tf1-x", "output_names": [], "n_weights": 0,
+            "error": None}
+    with pytest.raises(ValueError, match="re-record it: rnnparity record --target tf1"):
+        golden.from_arrays(golden.pack({}, meta, "tf1-x"), "old.npz")

@@ -134,7 +134,8 @@ def test_atol_rtol_override_the_table():
 
 @pytest.mark.live
 def test_tf1_check_takes_the_overrides():
-    from rnnparity.matrix.tf1_cases import compare_to_reference, run_live, tf1_cases
+    from rnnparity.check.tf1_records import compare_to_reference, run_live
+    from rnnparity.matrix.tf1_cases import tf1_cases
 
     needs("tf1")
     case = tf1_cases()[0]

@@ -19,7 +19,8 @@ from rnnparity.plugin import selected_targets
 from rnnparity import tf1  # noqa: E402
 from rnnparity.check.compare import compare_outputs  # noqa: E402
 from rnnparity.targets.registry import get  # noqa: E402
-from rnnparity.matrix.tf1_cases import CELLS, Tf1Case, run_live, run_reference  # noqa: E402
+from rnnparity.check.tf1_records import run_live, run_reference  # noqa: E402
+from rnnparity.matrix.tf1_cases import CELLS, Tf1Case  # noqa: E402
 
 pytestmark = [
     pytest.mark.live,

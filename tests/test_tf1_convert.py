@@ -1,4 +1,4 @@
-"""TF1 cell <-> Keras layer converters (rnnparity.tf1_convert).
+"""TF1 cell <-> Keras layer converters (rnnparity.tf1_keras).
 
 Live tests run both frameworks: the converted layer must reproduce the original's run (expected values
 come from the framework run, never from the reference). Refusals are checked without TF.
@@ -14,7 +14,7 @@ import pytest
 
 from rnnparity import tf1
 from rnnparity.matrix.tf1_cases import CELLS
-from rnnparity.tf1_convert import keras_states, keras_to_tf1, tf1_state, tf1_to_keras
+from rnnparity.tf1_keras import keras_states, keras_to_tf1, tf1_state, tf1_to_keras
 
 TF_REASON = 'tensorflow, keras and tf_keras are needed for live conversion tests: pip install "rnnparity[tf]"'
 

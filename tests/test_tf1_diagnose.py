@@ -1,6 +1,6 @@
 """rp.diagnose_tf1 names the mistake behind a port of tf.compat.v1.nn code, and only then.
 
-The oracle is TF: each scenario is a tf1 matrix case run live (rnnparity.matrix.tf1_cases.run_live),
+The oracle is TF: each scenario is a tf1 matrix case run live (rnnparity.check.tf1_records.run_live),
 whose outputs are the correct ones; the port's outputs come from the reference with one catalogue
 mistake applied, and must differ from TF's. Every catalogue entry has a scenario here (a new mistake
 without one fails `test_every_tf1_mistake_has_a_scenario`)."""
@@ -14,8 +14,9 @@ import pytest
 import rnnparity as rp
 from rnnparity.check import tf1_mistakes as mistakes
 from rnnparity.check.diagnose import AGREES, EXPLAINED, UNEXPLAINED
-from rnnparity.check.tf1_diagnose import case_problem, diagnose_problem
-from rnnparity.matrix.tf1_cases import Tf1Case, run_live
+from rnnparity.check.tf1_diagnose import diagnose_problem
+from rnnparity.check.tf1_records import case_problem, run_live
+from rnnparity.matrix.tf1_cases import Tf1Case
 from rnnparity.targets import registry
 from tests.saturation import needs
 
@@ -191,9 +192,8 @@ def test_bad_calls_are_refused_naming_what_is_expected():
 @pytest.mark.live
 def test_the_suite_failure_report_of_a_tf1_case_names_the_one_mistake(monkeypatch):
     from rnnparity.check.runner import failure_report
-    from rnnparity.check.tf1_diagnose import diagnosis_mismatch
-    from rnnparity.matrix.tf1_cases import compare_to_reference
-    from rnnparity.reference import tf1 as ref
+    from rnnparity.check.tf1_records import compare_to_reference, diagnosis_mismatch
+    from rnnparity.reference import tf1_nn as ref
 
     case = _case("dynamic_rnn", "lstm_cell")
     needs("tf1")

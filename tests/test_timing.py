@@ -97,9 +97,9 @@ def test_install_wraps_every_framework_facing_entry_point(monkeypatch, tmp_path)
                        (onnx.Converted, ("__init__", "run")), (keras3_backend.Worker, ("request",))):
         for name in names:
             monkeypatch.setattr(cls, name, getattr(cls, name))  # undone after the test
-    from rnnparity.matrix import tf1_cases
+    from rnnparity.targets import tf1
 
-    monkeypatch.setattr(tf1_cases, "run_live", tf1_cases.run_live)
+    monkeypatch.setattr(tf1.Tf1Target, "record", tf1.Tf1Target.record)
     timing.install(Config())
     assert hasattr(keras3_backend.Worker.request, "__wrapped__")
     assert hasattr(tflite.TFLiteTarget.convert, "__wrapped__") and hasattr(onnx.Converted.run, "__wrapped__")

@@ -40,6 +40,11 @@ class LayerSpec:
         """The layer's own dtype (its variables' dtype under a mixed policy: float32)."""
         return self.config.get("dtype", "float32")
 
+    @property
+    def precision(self) -> str | None:
+        """The dtype the tolerance table is read for (None under a mixed policy: no dtype given)."""
+        return self.config.get("dtype")
+
     def replace(self, **changes) -> "LayerSpec":
         return replace(self, **changes)
 
@@ -60,6 +65,50 @@ class LayerSpec:
                    bool(spec.get("stacked")), spec.get("wrapper"), spec.get("policy"))
 
 
+TF1_SPEC_CLASS = "tf1"  # the "class" of a Tf1Spec's JSON form
+
+
+@dataclass(frozen=True)
+class Tf1Spec:
+    """A `tf.compat.v1.nn` call as a recording stores it (JSON through `to_dict` / `from_dict`):
+    ``function`` ("static_rnn", "dynamic_rnn", "static_bidirectional_rnn",
+    "bidirectional_dynamic_rnn") over legacy cells built from ``cell``, ``{"class": "LSTMCell",
+    "config": {TF constructor kwargs}}`` (the bidirectional functions: two cells of that spec, forward
+    then backward), in ``dtype``, with ``time_major`` as the dynamic functions take it.
+
+    A run of it is one `Call`: x as the function takes it (one array; the static functions get it
+    unstacked along time), ``sequence_length``, and ``initial_state`` a list of state parts per cell
+    in TF's order ((c, h) for LSTM cells) or None (then ``dtype`` is passed instead, as TF needs)."""
+    function: str
+    cell: dict
+    dtype: str = "float32"
+    time_major: bool = False
+
+    @property
+    def precision(self) -> str:
+        return self.dtype
+
+    def to_dict(self) -> dict:
+        return {"class": TF1_SPEC_CLASS, "function": self.function, "cell": self.cell,
+                "dtype": self.dtype, "time_major": self.time_major}
+
+    @classmethod
+    def from_dict(cls, spec) -> "Tf1Spec":
+        if isinstance(spec, Tf1Spec):
+            return spec
+        if spec.get("class") != TF1_SPEC_CLASS:
+            raise ValueError(f"not a tf1 spec: class {spec.get('class')!r}")
+        return cls(spec["function"], {"class": spec["cell"]["class"], "config": dict(spec["cell"]["config"])},
+                   spec["dtype"], bool(spec["time_major"]))
+
+
+def spec_from_dict(spec):
+    """A LayerSpec or a Tf1Spec from its JSON form (a spec object is returned as it is)."""
+    if isinstance(spec, (LayerSpec, Tf1Spec)):
+        return spec
+    return (Tf1Spec if spec.get("class") == TF1_SPEC_CLASS else LayerSpec).from_dict(spec)
+
+
 # -- the plan --------------------------------------------------------------------------------------
 @dataclass
 class Call:
@@ -67,6 +116,14 @@ class Call:
     mask: np.ndarray | None = None
     initial_state: list | None = None
     label: str = ""
+    sequence_length: np.ndarray | None = None  # TF1 functions only (a Keras layer takes a mask)
+
+    def arguments(self) -> dict:
+        """The keyword arguments of the call (``sequence_length`` only where it is given)."""
+        kwargs = {"mask": self.mask, "initial_state": self.initial_state}
+        if self.sequence_length is not None:
+            kwargs["sequence_length"] = self.sequence_length
+        return kwargs
 
 
 @dataclass
@@ -103,7 +160,7 @@ class Outcome:
 @dataclass
 class Recording:
     case_id: str
-    spec: LayerSpec
+    spec: LayerSpec | Tf1Spec
     plan: Plan
     weights: list | None
     outcome: Outcome

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .reference.tf1 import (CELL_CLASSES, TF1_GRU_CANDIDATE, TF1_GRU_GATES, TF1_LSTM_GATES, 
+from .reference.tf1_nn import (CELL_CLASSES, TF1_GRU_CANDIDATE, TF1_GRU_GATES, TF1_LSTM_GATES, 
                             BasicLSTMCell, BasicRNNCell, GRUCell, LegacyCell, LSTMCell, LSTMStateTuple,
                             bidirectional_dynamic_rnn, dynamic_rnn, reverse_sequence,
                             static_bidirectional_rnn, static_rnn)

@@ -17,9 +17,12 @@ from . import rounding
 from ..matrix.cases import Case
 from .compare import Mismatch, Stats, as_list, compare_array, compare_outputs
 from .diagnose import diagnosis_mismatch
+from .tf1_diagnose import recording_mismatch as tf1_diagnosis_mismatch
 from ..keras_to_reference import from_keras, from_spec
+from ..matrix import tf1_cases
 from ..matrix.data import make_plan
-from ..plan import LayerSpec, Outcome, Plan, Recording
+from ..plan import LayerSpec, Outcome, Plan, Recording, Tf1Spec, spec_from_dict
+from ..reference.tf1_call import Tf1Call
 from ..targets.base import execute
 from ..output_structure import explain
 
@@ -33,11 +36,19 @@ def expected_reference_error(framework_error_type: str) -> str:
     return framework_error_type if framework_error_type in ("ValueError", "TypeError") else "ValueError"
 
 
+def case_run(case) -> tuple:
+    """(spec, plan, weights) of a matrix case, Keras or tf1 (weights None: the seeded default)."""
+    if isinstance(case, tf1_cases.Tf1Case):
+        return case.layer_spec(), tf1_cases.make_plan(case), tf1_cases.case_weights(case)
+    return case.layer_spec(), make_plan(case), None
+
+
 def record(case: Case, on_built=None) -> Recording:
     """Run the framework through the case's plan. ``on_built(layer)`` runs once the live layer has its
     weights and before its first call (that is where the reference is copied from it)."""
-    return record_spec(case.target, case.layer_spec(), make_plan(case), case.seed, case.id,
-                       case.input_shape, time_axis=0 if case.time_major else 1, on_built=on_built)
+    spec, plan, weights = case_run(case)
+    return record_spec(case.target, spec, plan, case.seed, case.id, case.input_shape,
+                       time_axis=0 if case.time_major else 1, on_built=on_built, weights=weights)
 
 
 def record_spec(target, spec, plan, seed, case_id, input_shape, time_axis=1, on_built=None,
@@ -47,14 +58,16 @@ def record_spec(target, spec, plan, seed, case_id, input_shape, time_axis=1, on_
 
     ``weights``: None for the seeded uniform(-0.6, 0.6) weights; a list of arrays; or a callable
     ``weights(shapes) -> arrays`` (e.g. seeded weights scaled up to saturate the gates). They are
-    cast to the spec's dtype. ``spec``: a LayerSpec or its JSON form."""
-    spec = LayerSpec.from_dict(spec)
+    cast to the spec's dtype. ``spec``: a LayerSpec or Tf1Spec, or its JSON form."""
+    spec = spec_from_dict(spec)
     return registry.get(target).record(spec, plan, seed, case_id, input_shape, time_axis=time_axis,
                                        on_built=on_built, weights=weights)
 
 
 def output_names(rec: Recording, x_shape):
     try:
+        if isinstance(rec.spec, Tf1Spec):
+            return Tf1Call.from_spec(rec.spec).output_names(x_shape[rec.time_axis])
         return explain(rec.spec, x_shape, rec.dialect).names()
     except Exception:  # noqa: BLE001 - names are a courtesy; a bad spec is reported elsewhere
         return None
@@ -88,7 +101,7 @@ def verify_recording(rec: Recording, reference_factory, stats, atol, rtol):
     except Exception as exc:  # noqa: BLE001
         return [Mismatch("error", f"the framework accepted this configuration but building the "
                                   f"reference raised {type(exc).__name__}: {exc}")], None
-    ours = execute(lambda s: ref(s.x, mask=s.mask, initial_state=s.initial_state),
+    ours = execute(lambda s: ref(s.x, **s.arguments()),
                    ref.reset_states if getattr(ref, "stateful", False) else _no_reset, rec.plan)
     problems = []
     calls = rec.plan.calls
@@ -97,7 +110,7 @@ def verify_recording(rec: Recording, reference_factory, stats, atol, rtol):
         label = f"call {k + 1} of {len(calls)} ({calls[k].label}): " if len(calls) > 1 else ""
         steps = calls[k].x.shape[rec.time_axis]
         for p in compare_outputs(e, a, names, time_axis=rec.time_axis, stats=stats, prefix=label,
-                                 steps=steps, precision=rec.spec.config.get("dtype"),
+                                 steps=steps, precision=rec.spec.precision,
                                  atol=atol, rtol=rtol):
             p.call = k
             problems.append(p)
@@ -152,17 +165,19 @@ def check_live(case: Case, stats: Stats | None = None, atol=None, rtol=None, rou
     A float16/float32 values-only mismatch gets the rounding verdict (unless ``rounding=False``):
     on a pass within rounding the mismatches are empty and ``recording.rounding`` holds the
     verdict; otherwise the verdict is the last mismatch. ``atol``/``rtol`` override the tolerance
-    table for the comparison in the case's own precision (the float64 re-run keeps the table)."""
+    table for the comparison in the case's own precision (the float64 re-run keeps the table).
+    A tf1 case keeps its plain verdict: no float64 re-run is modelled for TF1 calls (as before)."""
     def run(spec, plan, weights, on_built):
         return record_spec(case.target, spec, plan, case.seed, case.id, case.input_shape,
                            time_axis=0 if case.time_major else 1, on_built=on_built, weights=weights)
-    return _check(run, case.layer_spec(), make_plan(case), None, stats, atol, rtol, rounding)
+    spec, plan, weights = case_run(case)
+    return _check(run, spec, plan, weights, stats, atol, rtol, rounding and isinstance(spec, LayerSpec))
 
 
 def check_spec_live(target, spec, plan, seed, case_id, input_shape, stats: Stats | None = None,
                     atol=None, rtol=None, weights=None, rounding=True):
     """`check_live` for any layer spec (``weights`` as in `record_spec`)."""
-    spec = LayerSpec.from_dict(spec)
+    spec = spec_from_dict(spec)
     def run(spec, plan, weights, on_built):
         return record_spec(target, spec, plan, seed, case_id, input_shape, on_built=on_built,
                            weights=weights)
@@ -183,11 +198,14 @@ def _check(run, spec, plan, weights, stats, atol, rtol, with_rounding):
             problems = []
         else:
             problems.append(rec.rounding.mismatch())
-    if any(p.kind == "values" for p in problems) and "pristine" in kept:
+    line = None
+    if any(p.kind == "values" for p in problems) and isinstance(spec, Tf1Spec):
+        line = tf1_diagnosis_mismatch(rec, rec.outcome.outputs[0], "tf1's output")
+    elif any(p.kind == "values" for p in problems) and "pristine" in kept:
         line = diagnosis_mismatch(kept["pristine"], plan.steps, rec.outcome.outputs,
                                   f"{registry.target_of(rec.case_id) or 'the target'}'s output")
-        if line is not None:
-            problems.append(line)
+    if line is not None:
+        problems.append(line)
     if stats is not None and not problems:
         stats.merge(seen)
     return rec, problems
@@ -234,7 +252,7 @@ def _record_and_verify(run, spec, plan, weights, stats, atol, rtol, kept=None):
 def reference_factory(rec: Recording):
     """A reference built from the recorded spec, with the recorded weights (when there are any)."""
     def build():
-        ref = from_spec(rec.spec, rec.dialect)
+        ref = Tf1Call.from_spec(rec.spec) if isinstance(rec.spec, Tf1Spec) else from_spec(rec.spec, rec.dialect)
         if rec.weights is not None:
             ref.set_weights(list(rec.weights))
         return ref

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..matrix.tf1_cases import BIDIRECTIONAL, DYNAMIC, FUNCTIONS, flatten
+from ..reference.tf1_call import BIDIRECTIONAL, DYNAMIC, FUNCTIONS, Tf1Call, flatten
 from . import tf1_mistakes as catalogue
 from .diagnose import AGREES, EXPLAINED, UNEXPLAINED, Diagnosis, check_port, divergence, score, search
 
@@ -146,31 +146,25 @@ def _tf_outputs(function, cells, x, kwargs, time_major, dtype):
 
 
 # -- a recorded case (the matrix, the suite, the mutation check) -----------------------------------
-def case_problem(case, record) -> catalogue.Problem:
-    """The Problem of a tf1 matrix case on a record's inputs and weights."""
-    from ..matrix.tf1_cases import split_weights, state_parts, reference_cell
-
-    cells = []
-    for i, weights in enumerate(split_weights(case, list(record["weights"]))):
-        cell = reference_cell(case, name=("fw", "bw")[i])
-        cell.set_weights(weights)
-        cells.append(cell)
-    inputs = record["inputs"]
-    x = inputs["x"]
-    x = np.swapaxes(x, 0, 1) if case.time_major else x
-    parts = state_parts(case, inputs)
-    return catalogue.Problem(case.function, tuple(cells), x, inputs.get("sequence_length"),
-                             None if parts is None else tuple(tuple(q) for q in parts), case.time_major)
+def recording_problem(rec) -> catalogue.Problem:
+    """The Problem of a tf1 Recording (one call), on its inputs and weights."""
+    call = Tf1Call.from_spec(rec.spec)
+    call.set_weights(list(rec.weights))
+    (step,) = rec.plan.calls
+    x = np.swapaxes(step.x, 0, 1) if call.time_major else step.x
+    init = None if step.initial_state is None else tuple(tuple(q) for q in step.initial_state)
+    return catalogue.Problem(call.function, tuple(call.cells), x, step.sequence_length, init,
+                             call.time_major)
 
 
-def diagnosis_mismatch(case, record, outputs, subject="tf1's output"):
-    """The failure report's diagnosis line (single mistakes, the reference as the baseline) as a
-    Mismatch of kind "diagnosis", or None unless exactly one mistake explains ``outputs``. Never
-    raises: it only adds to a report of a failure found otherwise."""
+def recording_mismatch(rec, outputs, subject="tf1's output"):
+    """The failure report's diagnosis line (single mistakes, the reference as the baseline) for a
+    tf1 Recording's flat ``outputs`` as a Mismatch of kind "diagnosis", or None unless exactly one
+    mistake explains them. Never raises: it only adds to a report of a failure found otherwise."""
     from .compare import Mismatch
 
     try:
-        d = diagnose_problem(case_problem(case, record), outputs, pairs=False, subject=subject,
+        d = diagnose_problem(recording_problem(rec), outputs, pairs=False, subject=subject,
                              oracle="the reference")
         line = d.line
     except Exception:  # noqa: BLE001 - a diagnosis is a courtesy on a failure already reported

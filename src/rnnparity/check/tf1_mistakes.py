@@ -20,8 +20,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..matrix.tf1_cases import BIDIRECTIONAL, DYNAMIC, flatten_result
-from ..reference import tf1 as ref
+from ..reference.tf1_call import BIDIRECTIONAL, DYNAMIC, flatten_result
+from ..reference import tf1_nn as ref
 from ..reference.gates import split_gates
 
 @dataclass(frozen=True)

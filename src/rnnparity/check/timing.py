@@ -4,7 +4,7 @@
     python -m rnnparity.check.timing /tmp/t            # the summary: framework-only floor, ratio
 
 With RNNPARITY_TIMING set, the plugin wraps the framework-facing methods of every target: the Keras
-adapters (build, get_weights, set_weights, call, reset), tf1's run_live, the converted runtimes'
+adapters (build, get_weights, set_weights, call, reset), the tf1 target's record, the converted runtimes'
 conversions and runs (TFLite's converter and interpreter, tf2onnx and onnxruntime with the ONNX
 reference evaluator), and the requests to a Keras-backend worker process, whose own CPU seconds
 (read from /proc) count as framework time: the child runs nothing else. Each pytest process (every
@@ -78,19 +78,17 @@ class Timer:
 
 def install(config):
     """Wrap the framework entry points and register the per-test hooks (called by the plugin when
-    RNNPARITY_TIMING is set). Must run before the suite's modules import run_live."""
+    RNNPARITY_TIMING is set)."""
     from ..targets.keras_adapter import KerasAdapter
-    from ..matrix import tf1_cases
 
     if not hasattr(config, "workerinput") and config.getoption("numprocesses", None):
         return None  # an xdist controller runs no test: its workers write the timings
-    from ..targets import keras3_backend, onnx, tflite
+    from ..targets import keras3_backend, onnx, tf1, tflite
 
     timer = Timer()
     for name in METHODS:
         setattr(KerasAdapter, name, timer.wrap(getattr(KerasAdapter, name), "framework"))
-    tf1_cases.run_live = timer.wrap(tf1_cases.run_live, "framework")
-    for cls, names in ((tflite.TFLiteTarget, ("convert",)), (tflite.Converted, ("interpreter", "run")),
+    for cls, names in ((tf1.Tf1Target, ("record",)), (tflite.TFLiteTarget, ("convert",)), (tflite.Converted, ("interpreter", "run")),
                        (onnx.OnnxTarget, ("_convert",)), (onnx.Converted, ("__init__", "run"))):
         for name in names:
             setattr(cls, name, timer.wrap(getattr(cls, name), "framework"))

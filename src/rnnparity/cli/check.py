@@ -20,8 +20,9 @@ def cmd_check(args):
         if complaint:
             print(f"rnnparity check: {complaint}", file=sys.stderr)
             return 2
-        installed.import_quietly("tf1" if args.case.startswith("tf1-") else registry.target_of(args.case),
-                                 show_logs=SHOW_TF_LOGS)
+        from ..matrix.tiers import case_of
+
+        installed.import_quietly(case_of(args.case).target, show_logs=SHOW_TF_LOGS)
         return check_one(args.case)
     if args.target is not None:
         check_targets(args.target)
@@ -41,20 +42,10 @@ def check_one(case_id: str) -> int:
     from ..check import runner
     from ..check.compare import Stats
 
-    if case_id.startswith("tf1-"):
-        from ..matrix.tf1_cases import Tf1Case, compare_to_reference, run_live
-
-        case = Tf1Case.from_id(case_id)
-        record = run_live(case)
-        problems = compare_to_reference(case, record)
-        print(f"{case_id}: {len(record['outputs'])} outputs: {', '.join(record['output_names'])}")
-        print(runner.failure_report(case_id, problems) if problems else f"{case_id}: PASS")
-        return 1 if problems else 0
-    from ..matrix.cases import case_from_id
+    from ..matrix.tiers import case_of
     from ..check.divergences import divergence_for
-    from ..output_structure import Rejected, explain
 
-    case = case_from_id(case_id)
+    case = case_of(case_id)
     ok, why = registry.availability(case.target)
     if not ok:
         print(f"rnnparity check: {why}", file=sys.stderr)
@@ -64,10 +55,7 @@ def check_one(case_id: str) -> int:
     if inexpressible:  # as the suite: a visible skip naming the option
         print(f"SKIP: {case.target} cannot express this case: {inexpressible}")
         return 0
-    try:
-        print(explain(case.layer_spec(), case.input_shape, case.dialect))
-    except Rejected as exc:  # the case checks that the reference refuses it the same way
-        print(f"no outputs: {str(exc).removeprefix('explain: ')}")
+    print(describe(case))
     stats = Stats()
     rec, problems = runner.check_live(case, stats)
     if rec.info:  # how the target ran it (converter, runtime, ops)
@@ -95,6 +83,22 @@ def check_one(case_id: str) -> int:
               f"from rnnparity.check.divergences")
         return 1
     return 0
+
+
+def describe(case) -> str:
+    """What the case's call returns: names, shapes, order (a tf1 case: TF's flattened structure)."""
+    from ..plan import Tf1Spec
+    from ..reference.tf1_call import Tf1Call
+    from ..output_structure import Rejected, explain
+
+    spec = case.layer_spec()
+    if isinstance(spec, Tf1Spec):
+        names = Tf1Call.from_spec(spec).output_names(case.input_shape[0 if case.time_major else 1])
+        return f"{len(names)} outputs: {', '.join(names)}"
+    try:
+        return str(explain(spec, case.input_shape, case.dialect))
+    except Rejected as exc:  # the case checks that the reference refuses it the same way
+        return f"no outputs: {str(exc).removeprefix('explain: ')}"
 
 
 def add_parser(sub):

@@ -129,8 +129,9 @@ def read_outputs(path, expected, oracle="Keras"):
 
 # -- tf1 cases --------------------------------------------------------------------------------------
 def tf1_case_record(case_id):
-    """(case, TF's record) of a tf1 case, run live."""
-    from ..matrix.tf1_cases import Tf1Case, run_live
+    """(case, TF's record) of a tf1 case, run live (rnnparity.check.tf1_records)."""
+    from ..check.tf1_records import run_live
+    from ..matrix.tf1_cases import Tf1Case
 
     case = Tf1Case.from_id(case_id)
     try:
@@ -141,7 +142,7 @@ def tf1_case_record(case_id):
 
 
 def write_tf1_inputs(path, case, record):
-    from ..check.tf1_diagnose import case_problem
+    from ..check.tf1_records import case_problem
 
     p = case_problem(case, record)
     arrays = {"call0_x": record["inputs"]["x"], "output_names": np.array(record["output_names"])}
@@ -153,7 +154,8 @@ def write_tf1_inputs(path, case, record):
 
 
 def diagnose_tf1_record(case, record, outputs_path, pairs=True, subject=None):
-    from ..check.tf1_diagnose import case_problem, diagnose_problem
+    from ..check.tf1_diagnose import diagnose_problem
+    from ..check.tf1_records import case_problem
 
     (port,) = read_outputs(outputs_path, [record["outputs"]], oracle="TF")
     return diagnose_problem(case_problem(case, record), port, tf=record["outputs"], pairs=pairs,
@@ -166,12 +168,14 @@ def write_case_recordings(case_ids, directory):
     the framework's outputs), for `diagnose_recorded` and `write_reference_outputs`."""
     from pathlib import Path
 
-    from ..golden import Tf1Recording, case_bytes
+    from ..golden import case_bytes
+    from ..plan import Tf1Spec
 
     for case_id in case_ids:
         rec = record_one(case_id)
-        if isinstance(rec, Tf1Recording) and rec.error:
-            raise ValueError(f"case {case_id}: TF raised {rec.error[1]}: {rec.error[2]} (nothing to diagnose)")
+        if isinstance(rec.spec, Tf1Spec) and rec.outcome.error:
+            raise ValueError(f"case {case_id}: TF raised {rec.outcome.error[1]}: {rec.outcome.error[2]} "
+                             f"(nothing to diagnose)")
         (Path(directory) / f"{case_id}.npz").write_bytes(case_bytes(rec))
 
 
@@ -186,12 +190,14 @@ def _read_recording(path):
 def diagnose_recorded(recording, outputs_path):
     """What `rnnparity diagnose --case ID --outputs F` reports, on a recorded case (no framework)."""
     from ..check.diagnose import diagnose_plan
-    from ..golden import Tf1Recording
+    from ..check.tf1_records import record_of
     from ..matrix.tf1_cases import Tf1Case
+    from ..plan import Tf1Spec
 
     rec = _read_recording(recording)
-    if isinstance(rec, Tf1Recording):
-        return diagnose_tf1_record(Tf1Case.from_id(rec.case_id), rec.record, outputs_path)
+    if isinstance(rec.spec, Tf1Spec):
+        case = Tf1Case.from_id(rec.case_id)
+        return diagnose_tf1_record(case, record_of(case, rec), outputs_path)
     reference, steps, keras, names = recorded_plan(rec)
     return diagnose_plan(reference, steps, read_outputs(outputs_path, keras), keras=keras, names=names)
 
@@ -210,12 +216,14 @@ def write_reference_outputs(recording, path):
     rnnparity whose reference has a planted bug, they are the outputs of a port with that bug
     (scripts/mutation_check.py). Needs no framework."""
     from ..check.diagnose import run
-    from ..golden import Tf1Recording
-    from ..matrix.tf1_cases import Tf1Case, run_reference
+    from ..check.tf1_records import record_of, run_reference
+    from ..matrix.tf1_cases import Tf1Case
+    from ..plan import Tf1Spec
 
     rec = _read_recording(recording)
-    if isinstance(rec, Tf1Recording):
-        write_outputs(path, [run_reference(Tf1Case.from_id(rec.case_id), rec.record)])
+    if isinstance(rec.spec, Tf1Spec):
+        case = Tf1Case.from_id(rec.case_id)
+        write_outputs(path, [run_reference(case, record_of(case, rec))])
         return
     reference, steps, _, _ = recorded_plan(rec)
     write_outputs(path, run(reference, steps))

@@ -16,19 +16,10 @@ from .common import ALL_TARGETS, SHOW_TF_LOGS, case_list, progress
 
 def record_one(case_id):
     """The recording of one case id (what `rnnparity record` writes for it)."""
-    from .. import golden
-
-    if case_id.startswith("tf1-"):
-        from ..matrix.tf1_cases import Tf1Case, run_live
-
-        try:
-            return golden.Tf1Recording(case_id, run_live(Tf1Case.from_id(case_id)))
-        except Exception as exc:  # noqa: BLE001 - a rejected configuration is a case too
-            return golden.Tf1Recording(case_id, None, (-1, type(exc).__name__, str(exc)[:300]))
-    from ..matrix.cases import case_from_id
+    from ..matrix.tiers import case_of
     from ..check.runner import record
 
-    rec = record(case_from_id(case_id))
+    rec = record(case_of(case_id))
     rec.layer = None
     return rec
 

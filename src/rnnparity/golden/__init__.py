@@ -8,8 +8,9 @@
 A case file holds plain numbers only (never pickled objects; loaded with allow_pickle=False): one
 flat array per dtype (`data_float32`, `data_bool`...) and `meta`, JSON text with the case id, layer spec,
 dialect, plan steps, output containers, error, and where each named array lies in its blob: `x<k>`,
-`mask<k>`, `init<k>_<j>` per call k, `w<i>` per weight, `out<k>_<j>` per call and output (tf1 records:
-`in.<name>`, `w<i>`, `out<j>`, output names in `meta`). `golden.read_case` unpacks them. Nested
+`mask<k>`, `seqlen<k>` (a tf1 call's sequence_length), `init<k>_<j>` per call k, `w<i>` per weight,
+`out<k>_<j>` per call and output; the spec is a LayerSpec's or a Tf1Spec's JSON form (rnnparity.plan).
+`golden.read_case` unpacks them. Nested
 structures (stacked cells' per-cell state lists, in outputs and in initial states) are stored as their
 leaves in order plus a JSON `tree`; bfloat16 arrays as their uint16 bits under the dtype name bfloat16.
 """
@@ -23,12 +24,11 @@ import os
 import shutil
 import tempfile
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..plan import Call, LayerSpec, Outcome, Plan, Recording, Reset
+from ..plan import Call, Outcome, Plan, Recording, Reset, spec_from_dict
 
 FORMAT = "rnnparity-golden/1"
 BFLOAT16 = "bfloat16"
@@ -46,14 +46,6 @@ def _bfloat16():
                                 "needs the ml_dtypes package (pip install ml_dtypes)") from None
     return ml_dtypes.bfloat16
 MANIFEST = "manifest.json"
-
-
-@dataclass
-class Tf1Recording:
-    """A recorded tf1 case: `record` is what `tf1_cases.run_live` returned, or None if TF raised."""
-    case_id: str
-    record: dict | None
-    error: tuple | None = None
 
 
 # -- Recording <-> arrays ------------------------------------------------------------------------
@@ -93,44 +85,39 @@ def _rebuild(tree, leaves):
 
 
 def to_arrays(rec) -> dict:
-    """The npz payload (name -> array) of a Recording or Tf1Recording."""
-    if isinstance(rec, Tf1Recording):
-        r = rec.record or {"inputs": {}, "weights": [], "outputs": [], "output_names": []}
-        arrays = {f"in.{k}": np.asarray(v) for k, v in r["inputs"].items()}
-        arrays.update({f"w{i}": np.asarray(w) for i, w in enumerate(r["weights"])})
-        arrays.update({f"out{j}": np.asarray(o) for j, o in enumerate(r["outputs"])})
-        meta = {"format": FORMAT, "kind": "tf1", "case_id": rec.case_id,
-                "output_names": list(r["output_names"]), "n_weights": len(r["weights"]),
-                "error": list(rec.error) if rec.error else None}
-    else:
-        arrays, steps = {}, []
-        for k, call in enumerate(rec.plan.calls):
-            arrays[f"x{k}"] = np.asarray(call.x)
-            if call.mask is not None:
-                arrays[f"mask{k}"] = np.asarray(call.mask)
-            for j, s in enumerate(_leaves(list(call.initial_state or ()))):
-                arrays[f"init{k}_{j}"] = np.asarray(s)
-        for step in rec.plan.steps:
-            if isinstance(step, Reset):
-                steps.append({"reset": step.label})
-            else:
-                init = step.initial_state
-                entry = {"call": step.label, "mask": step.mask is not None,
-                         "init": None if init is None else len(_leaves(list(init)))}
-                if init is not None and any(isinstance(i, (list, tuple)) for i in init):
-                    entry["init_tree"] = _tree(list(init))  # per-cell state lists (stacked cells)
-                steps.append(entry)
-        for i, w in enumerate(rec.weights or ()):
-            arrays[f"w{i}"] = np.asarray(w)
-        for k, out in enumerate(rec.outcome.outputs):
-            for j, o in enumerate(_leaves(out)):
-                arrays[f"out{k}_{j}"] = np.asarray(o)
-        meta = {"format": FORMAT, "kind": "keras", "case_id": rec.case_id, "spec": rec.spec.to_dict(),
-                "dialect": rec.dialect, "time_axis": rec.time_axis, "steps": steps,
-                "chunk_check": list(rec.plan.chunk_check) if rec.plan.chunk_check else None,
-                "outputs": [_container(o) for o in rec.outcome.outputs],
-                "n_weights": None if rec.weights is None else len(rec.weights),
-                "error": list(rec.outcome.error) if rec.outcome.error else None}
+    """The npz payload (name -> array) of a Recording."""
+    arrays, steps = {}, []
+    for k, call in enumerate(rec.plan.calls):
+        arrays[f"x{k}"] = np.asarray(call.x)
+        if call.mask is not None:
+            arrays[f"mask{k}"] = np.asarray(call.mask)
+        if call.sequence_length is not None:
+            arrays[f"seqlen{k}"] = np.asarray(call.sequence_length)
+        for j, s in enumerate(_leaves(list(call.initial_state or ()))):
+            arrays[f"init{k}_{j}"] = np.asarray(s)
+    for step in rec.plan.steps:
+        if isinstance(step, Reset):
+            steps.append({"reset": step.label})
+        else:
+            init = step.initial_state
+            entry = {"call": step.label, "mask": step.mask is not None,
+                     "init": None if init is None else len(_leaves(list(init)))}
+            if init is not None and any(isinstance(i, (list, tuple)) for i in init):
+                entry["init_tree"] = _tree(list(init))  # per-cell state lists (stacked cells)
+            if step.sequence_length is not None:
+                entry["seqlen"] = True
+            steps.append(entry)
+    for i, w in enumerate(rec.weights or ()):
+        arrays[f"w{i}"] = np.asarray(w)
+    for k, out in enumerate(rec.outcome.outputs):
+        for j, o in enumerate(_leaves(out)):
+            arrays[f"out{k}_{j}"] = np.asarray(o)
+    meta = {"format": FORMAT, "kind": "keras", "case_id": rec.case_id, "spec": rec.spec.to_dict(),
+            "dialect": rec.dialect, "time_axis": rec.time_axis, "steps": steps,
+            "chunk_check": list(rec.plan.chunk_check) if rec.plan.chunk_check else None,
+            "outputs": [_container(o) for o in rec.outcome.outputs],
+            "n_weights": None if rec.weights is None else len(rec.weights),
+            "error": list(rec.outcome.error) if rec.outcome.error else None}
     return pack(arrays, meta, rec.case_id)
 
 
@@ -173,19 +160,15 @@ def unpack(npz: dict) -> tuple:
 
 
 def from_arrays(npz, where="<arrays>"):
-    """A Recording or Tf1Recording from an npz payload; ValueError naming `where` if malformed."""
+    """A Recording from an npz payload; ValueError naming `where` if malformed."""
     try:
         arrays, meta = unpack(npz)
         if meta.get("format") != FORMAT:
             raise ValueError(f"format {meta.get('format')!r}, expected {FORMAT!r}")
         error = tuple(meta["error"]) if meta["error"] else None
-        if meta["kind"] == "tf1":
-            n = len(meta["output_names"])
-            record = {"inputs": {k[3:]: arrays[k] for k in arrays if k.startswith("in.")},
-                      "weights": [arrays[f"w{i}"] for i in range(meta["n_weights"])],
-                      "outputs": [arrays[f"out{j}"] for j in range(n)],
-                      "output_names": meta["output_names"]}
-            return Tf1Recording(meta["case_id"], None if error and not n else record, error)
+        if meta["kind"] == "tf1":  # the format before tf1 cases were Recordings
+            raise ValueError("a tf1 case in the format of rnnparity before tf1 recordings held a plan; "
+                             "re-record it: rnnparity record --target tf1")
         steps, k = [], 0
         for s in meta["steps"]:
             if "reset" in s:
@@ -194,7 +177,8 @@ def from_arrays(npz, where="<arrays>"):
             init = None if s["init"] is None else [arrays[f"init{k}_{j}"] for j in range(s["init"])]
             if init is not None and "init_tree" in s:
                 init = _rebuild(s["init_tree"], iter(init))
-            steps.append(Call(arrays[f"x{k}"], arrays[f"mask{k}"] if s["mask"] else None, init, s["call"]))
+            steps.append(Call(arrays[f"x{k}"], arrays[f"mask{k}"] if s["mask"] else None, init, s["call"],
+                              arrays[f"seqlen{k}"] if s.get("seqlen") else None))
             k += 1
         outputs = []
         for k, c in enumerate(meta["outputs"]):
@@ -206,7 +190,7 @@ def from_arrays(npz, where="<arrays>"):
                                (tuple(items) if c["container"] == "tuple" else list(items)))
         chunk = tuple(meta["chunk_check"]) if meta["chunk_check"] else None
         weights = None if meta["n_weights"] is None else [arrays[f"w{i}"] for i in range(meta["n_weights"])]
-        return Recording(meta["case_id"], LayerSpec.from_dict(meta["spec"]), Plan(steps, chunk), weights,
+        return Recording(meta["case_id"], spec_from_dict(meta["spec"]), Plan(steps, chunk), weights,
                          Outcome(outputs, error), meta["dialect"], meta["time_axis"])
     except (KeyError, TypeError, AttributeError, json.JSONDecodeError, ValueError) as exc:
         raise ValueError(f"{where}: not an rnnparity fixture ({type(exc).__name__}: {exc})") from None

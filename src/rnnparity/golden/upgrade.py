@@ -16,6 +16,8 @@ import numpy as np
 
 from .. import golden
 from ..check.compare import as_list, elementwise_errors, first_bad_timestep
+from ..plan import Tf1Spec
+from ..reference.tf1_call import Tf1Call
 from ..output_structure import explain
 from ..check.tolerances import tolerance
 
@@ -60,12 +62,19 @@ def _key(case_id: str) -> str:
     return case_id[: -len(target) - 1] if target else case_id.rsplit("-", 1)[0]
 
 
+def output_names(rec, x_shape) -> list:
+    """The names of a recorded call's outputs (a tf1 call: TF's flattened structure)."""
+    if isinstance(rec.spec, Tf1Spec):
+        return Tf1Call.from_spec(rec.spec).output_names(x_shape[rec.time_axis])
+    return explain(rec.spec, x_shape, rec.dialect).names()
+
+
 def _container(out):
     return "array" if not isinstance(out, (list, tuple)) else f"{type(out).__name__} of {len(out)}"
 
 
 def _error_text(rec):
-    err = rec.error if isinstance(rec, golden.Tf1Recording) else rec.outcome.error
+    err = rec.outcome.error
     if err is None:
         return None
     where = "at construction/build" if err[0] == -1 else f"at plan step {err[0]}"
@@ -108,27 +117,21 @@ def compare_case(key, ra, rb) -> CaseDiff:
         d.status = "rejected in A" if ea else "rejected in B"
         d.findings.append(("rejection", f"{d.status}: {ea or eb}"))
         return d
-    if isinstance(ra, golden.Tf1Recording):
-        pairs = [(0, n, e, a, None) for n, e, a in zip(ra.record["output_names"], ra.record["outputs"],
-                                                       rb.record["outputs"])]
-        if ra.record["output_names"] != rb.record["output_names"]:
-            d.findings.append(("structure", f"outputs A {ra.record['output_names']}, B {rb.record['output_names']}"))
-    else:
-        pairs = []
-        calls = ra.plan.calls
-        for k, (oa, ob) in enumerate(zip(ra.outcome.outputs, rb.outcome.outputs)):
-            call = f"call {k + 1} ({calls[k].label}) " if len(calls) > 1 else ""
-            if _container(oa) != _container(ob):
-                d.findings.append(("structure", f"{call}returns A: {_container(oa)}, B: {_container(ob)}"))
-                if len(as_list(oa)) != len(as_list(ob)):
-                    continue
-            try:
-                names = explain(ra.spec, calls[k].x.shape, ra.dialect).names()
-            except Exception:  # noqa: BLE001 - names are a courtesy
-                names = [f"output {i}" for i in range(len(as_list(oa)))]
-            for i, (e, a) in enumerate(zip(as_list(oa), as_list(ob))):
-                pairs.append((k, f"{call}output [{i}] = {names[i] if i < len(names) else '?'}", e, a,
-                              calls[k].x.shape[ra.time_axis]))
+    pairs = []
+    calls = ra.plan.calls
+    for k, (oa, ob) in enumerate(zip(ra.outcome.outputs, rb.outcome.outputs)):
+        call = f"call {k + 1} ({calls[k].label}) " if len(calls) > 1 else ""
+        if _container(oa) != _container(ob):
+            d.findings.append(("structure", f"{call}returns A: {_container(oa)}, B: {_container(ob)}"))
+            if len(as_list(oa)) != len(as_list(ob)):
+                continue
+        try:
+            names = output_names(ra, calls[k].x.shape)
+        except Exception:  # noqa: BLE001 - names are a courtesy
+            names = [f"output {i}" for i in range(len(as_list(oa)))]
+        for i, (e, a) in enumerate(zip(as_list(oa), as_list(ob))):
+            pairs.append((k, f"{call}output [{i}] = {names[i] if i < len(names) else '?'}", e, a,
+                          calls[k].x.shape[ra.time_axis]))
     for _, label, e, a, steps in pairs:
         _values(d, label, e, a, time_axis=getattr(ra, "time_axis", 1), steps=steps)
     if d.findings:

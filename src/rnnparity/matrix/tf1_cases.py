@@ -1,15 +1,7 @@
 """The tf1 case matrix: `tf.compat.v1.nn` functions x legacy cells x sequence_length x time_major x
-initial state x dtype, and the two ways to run a case.
-
-    record = run_live(case)                # real TF: inputs, weights, outputs (all NumPy, npz-safe)
-    arrays = run_reference(case, record)   # the NumPy reference on the same inputs and weights
-    problems = compare_to_reference(case, record)   # both, compared output by output
-
-Outputs are flattened in TF's structure order with readable names: ``outputs[3]`` (static functions:
-a list of T arrays), ``outputs`` (dynamic), ``outputs[0]``/``outputs[1]`` (bidirectional_dynamic_rnn:
-forward/backward), ``state.c``/``state.h`` (LSTMStateTuple), ``state`` (one array: BasicRNN, GRU, or
-an LSTM with state_is_tuple=False, concat([c, h], 1)), ``output_state_fw.c``, ``output_states[1].h``...
-Importing this module never imports TensorFlow.
+initial state x dtype. A case only describes a run: its spec (`Tf1Case.layer_spec`, a plan.Tf1Spec),
+its plan (`make_plan`: one Call) and its seeded weights (`case_weights`); rnnparity.check.runner runs
+it on the `tf1` target and on the reference like any other case. Never imports TensorFlow.
 """
 from __future__ import annotations
 
@@ -19,17 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..reference import tf1 as ref
-
-FUNCTIONS = ("static_rnn", "dynamic_rnn", "static_bidirectional_rnn", "bidirectional_dynamic_rnn")
-DYNAMIC = ("dynamic_rnn", "bidirectional_dynamic_rnn")  # the functions with a time_major argument
-BIDIRECTIONAL = ("static_bidirectional_rnn", "bidirectional_dynamic_rnn")
-TOP_NAMES = {
-    "static_rnn": ("outputs", "state"),
-    "dynamic_rnn": ("outputs", "state"),
-    "static_bidirectional_rnn": ("outputs", "output_state_fw", "output_state_bw"),
-    "bidirectional_dynamic_rnn": ("outputs", "output_states"),
-}
+from ..plan import Call, Plan, Tf1Spec
+from ..reference import tf1_nn as ref
+from ..reference.tf1_call import BIDIRECTIONAL, DYNAMIC, FUNCTIONS
 
 # Cell variants: id word -> (TF class, constructor kwargs). Sizes are small: the maths, not the size,
 # is under test. num_units=4 with input_depth=3 keeps every matrix non-square.
@@ -115,6 +99,14 @@ class Tf1Case:
     def seed(self) -> int:
         return zlib.crc32(self.id.encode())  # stable across runs, processes and xdist workers
 
+    @property
+    def input_shape(self) -> tuple:
+        """The shape of x as the function takes it."""
+        return (STEPS, BATCH, INPUT_DEPTH) if self.time_major else (BATCH, STEPS, INPUT_DEPTH)
+
+    def layer_spec(self) -> Tf1Spec:
+        return Tf1Spec(self.function, self.cell_spec, self.dtype, self.time_major)
+
 
 def tf1_cases(tier: str = "default") -> list[Tf1Case]:
     """``full``: the full product (864 cases). ``default``: function x cell x seqlen x dtype in full
@@ -151,138 +143,29 @@ def reference_cell(case: Tf1Case, name=None):
 
 
 def _make_data(case: Tf1Case):
-    """Seeded inputs, weights (different for every gate and unit) and initial states."""
+    """Seeded inputs, weights (different for every gate and unit) and initial states, drawn in
+    this order from one generator: (x, sequence_length, initial state parts per cell, weights)."""
     rng = np.random.default_rng(case.seed)
     dtype = np.dtype(case.dtype)
     x = rng.normal(size=(BATCH, STEPS, INPUT_DEPTH)).astype(dtype)
-    n_cells = 2 if case.bidirectional else 1
-    cells = [reference_cell(case) for _ in range(n_cells)]
+    cells = [reference_cell(case) for _ in range(2 if case.bidirectional else 1)]
     weights = [rng.uniform(-0.8, 0.8, size=shape).astype(dtype)
                for cell in cells for _, shape in cell.weight_specs(INPUT_DEPTH)]
-    inputs = {"x": np.swapaxes(x, 0, 1).copy() if case.time_major else x}
-    if case.seqlen != "none":
-        inputs["sequence_length"] = np.asarray(LENGTHS[case.seqlen], np.int32)
-    if case.init:
-        for key, cell in zip(_state_keys(case), cells):
-            for part, size in cell.state_sizes.items():
-                inputs[f"{key}.{part}"] = rng.normal(scale=0.5, size=(BATCH, size)).astype(dtype)
-    return inputs, weights
+    x = np.swapaxes(x, 0, 1).copy() if case.time_major else x
+    lengths = None if case.seqlen == "none" else np.asarray(LENGTHS[case.seqlen], np.int32)
+    init = None
+    if case.init:  # the parts in TF's order: (c, h) or (h,)
+        init = [[rng.normal(scale=0.5, size=(BATCH, size)).astype(dtype) for size in cell.state_sizes.values()]
+                for cell in cells]
+    return x, lengths, init, weights
 
 
-def _state_keys(case):
-    return ("initial_state_fw", "initial_state_bw") if case.bidirectional else ("initial_state",)
+def make_plan(case: Tf1Case) -> Plan:
+    """One call of the function: x as it takes it, sequence_length, the initial state parts."""
+    x, lengths, init, _ = _make_data(case)
+    return Plan([Call(x, None, init, "call", lengths)])
 
 
-def state_parts(case, inputs):
-    """[[part arrays] per cell] from a record's inputs, or None for zero initial states."""
-    if not case.init:
-        return None
-    parts = list(reference_cell(case).state_sizes)  # TF's order: (c, h) or (h,)
-    return [[inputs[f"{key}.{part}"] for part in parts] for key in _state_keys(case)]
-
-
-def split_weights(case, weights):
-    cells = [reference_cell(case) for _ in range(2 if case.bidirectional else 1)]
-    n = len(cells[0].weight_specs(INPUT_DEPTH))
-    if len(weights) != n * len(cells):
-        raise ValueError(f"{case.id}: expected {n * len(cells)} weight arrays, got {len(weights)}")
-    return [weights[i * n:(i + 1) * n] for i in range(len(cells))]
-
-
-def flatten(value, name):
-    """[(name, array)] in TF's structure order; namedtuples (LSTMStateTuple) give ``.c``/``.h``."""
-    if isinstance(value, tuple) and hasattr(value, "_fields"):
-        return [item for field, v in zip(value._fields, value) for item in flatten(v, f"{name}.{field}")]
-    if isinstance(value, (list, tuple)):
-        return [item for i, v in enumerate(value) for item in flatten(v, f"{name}[{i}]")]
-    return [(name, np.asarray(value))]
-
-
-def flatten_result(function, result):
-    top = TOP_NAMES[function]
-    if not isinstance(result, tuple) or len(result) != len(top):
-        raise ValueError(f"{function} returned {type(result).__name__} of length "
-                         f"{len(result) if isinstance(result, (list, tuple)) else '-'}; TF returns a "
-                         f"{len(top)}-tuple {top}")
-    return [item for name, value in zip(top, result) for item in flatten(value, name)]
-
-
-def _kwargs(case, inputs):
-    kwargs = {"dtype": case.dtype if not case.init else None}
-    if case.function in DYNAMIC:
-        kwargs["time_major"] = case.time_major
-    if "sequence_length" in inputs:
-        kwargs["sequence_length"] = inputs["sequence_length"]
-    return kwargs
-
-
-# -- running ---------------------------------------------------------------------------------------
-def run_live(case: Tf1Case) -> dict:
-    """Run the case on real TF. Returns {"inputs": {name: array}, "weights": [arrays],
-    "outputs": [arrays], "output_names": [str]}; every value is NumPy (npz-serialisable)."""
-    from ..targets.registry import get
-
-    adapter = get("tf1")
-    inputs, weights = _make_data(case)
-    cells = []
-    for i, cell_weights in enumerate(split_weights(case, weights)):
-        cell = adapter.make_cell(case.cell_spec, case.dtype, INPUT_DEPTH, name=("fw", "bw")[i])
-        adapter.set_weights(cell, cell_weights)
-        cells.append(cell)
-    parts = state_parts(case, inputs)
-    states = None if parts is None else [adapter.state_structure(c, p) for c, p in zip(cells, parts)]
-    kwargs = _kwargs(case, inputs)
-    result = adapter.run(case.function, tuple(cells) if case.bidirectional else cells[0], inputs["x"],
-                         sequence_length=kwargs.get("sequence_length"),
-                         initial_states=states if case.bidirectional or states is None else states[0],
-                         dtype=kwargs["dtype"], time_major=case.time_major)
-    flat = flatten_result(case.function, result)
-    return {"inputs": inputs, "weights": weights, "outputs": [a for _, a in flat],
-            "output_names": [n for n, _ in flat]}
-
-
-def reference_result(case: Tf1Case, record: dict):
-    """The reference's result in TF's structure, for a record's inputs and weights."""
-    inputs = record["inputs"]
-    cells = []
-    for i, cell_weights in enumerate(split_weights(case, list(record["weights"]))):
-        cell = reference_cell(case, name=("fw", "bw")[i])
-        cell.set_weights(cell_weights)
-        cells.append(cell)
-    parts = state_parts(case, inputs)
-    states = None if parts is None else [c.pack_state(p) for c, p in zip(cells, parts)]
-    kwargs = _kwargs(case, inputs)
-    x = inputs["x"]
-    if case.function in ("static_rnn", "static_bidirectional_rnn"):
-        x = [x[:, t] for t in range(x.shape[1])]
-    fn = ref.FUNCTIONS[case.function]
-    if case.bidirectional:
-        if states is not None:
-            kwargs["initial_state_fw"], kwargs["initial_state_bw"] = states
-        return fn(cells[0], cells[1], x, **kwargs)
-    if states is not None:
-        kwargs["initial_state"] = states[0]
-    return fn(cells[0], x, **kwargs)
-
-
-def run_reference(case: Tf1Case, record: dict) -> list:
-    """The reference's outputs in the record's flattened order; raises if the structure differs."""
-    flat = flatten_result(case.function, reference_result(case, record))
-    names = [n for n, _ in flat]
-    expected = list(record["output_names"])
-    if names != expected:
-        raise AssertionError(f"{case.id}: output structure differs from TF's.\n  TF:        {expected}\n"
-                             f"  reference: {names}")
-    return [a for _, a in flat]
-
-
-def compare_to_reference(case: Tf1Case, record: dict, prefix: str = "", stats=None, atol=None,
-                         rtol=None) -> list:
-    """Mismatches between a record's outputs (live or replayed TF) and the reference on its inputs
-    and weights; [] when they agree. `stats` (a compare.Stats) collects the errors seen;
-    ``atol``/``rtol`` override the tolerance table."""
-    from ..check.compare import compare_outputs
-
-    return compare_outputs(record["outputs"], run_reference(case, record), names=record["output_names"],
-                           time_axis=0 if case.time_major else 1, prefix=prefix, stats=stats,
-                           atol=atol, rtol=rtol)
+def case_weights(case: Tf1Case) -> list:
+    """The seeded weights of the case's cells, in the TF cells' ``weights`` order, forward cell first."""
+    return _make_data(case)[3]

@@ -84,3 +84,10 @@ def cases(tier="default", targets=m.TARGETS):
     for grid, group in itertools.groupby(targets, own):
         out += make[grid](tuple(group))
     return out
+
+
+def case_of(case_id: str):
+    """The matrix case an id names, Keras (matrix/cases.py) or tf1 (matrix/tf1_cases.py)."""
+    from .tf1_cases import Tf1Case
+
+    return Tf1Case.from_id(case_id) if case_id.startswith("tf1-") else m.case_from_id(case_id)

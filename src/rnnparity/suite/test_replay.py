@@ -13,11 +13,10 @@ import pytest
 
 from rnnparity import golden
 from rnnparity.check import runner
-from rnnparity.matrix.cases import case_from_id
 from rnnparity.check.compare import ERRORS_KEY, Stats, error_curves
 from rnnparity.check.divergences import divergence_for
 from rnnparity.plugin import STATS_KEY, recordings_root
-from rnnparity.matrix.tf1_cases import Tf1Case
+from rnnparity.matrix.tiers import case_of
 
 # recording path -> RecordingDir / PackedRecording: each manifest is parsed once per process
 _OPEN: dict = {}
@@ -27,10 +26,6 @@ def recording(path) -> golden.RecordingDir:
     if path not in _OPEN:
         _OPEN[path] = golden.RecordingDir(path)
     return _OPEN[path]
-
-
-def case_of(case_id):
-    return Tf1Case.from_id(case_id) if case_id.startswith("tf1-") else case_from_id(case_id)
 
 
 def is_model_recording(rd) -> bool:
@@ -68,19 +63,6 @@ def pytest_generate_tests(metafunc):
 reference_factory = runner.reference_factory
 
 
-def replay_tf1(rec: golden.Tf1Recording, stats=None):
-    """Mismatch messages for a recorded tf1 case (the reference on the recorded inputs and weights)."""
-    from rnnparity.matrix.tf1_cases import compare_to_reference
-
-    if rec.record is None:
-        return [f"TF rejected this case ({rec.error[1]}: {rec.error[2]}); replaying rejections of tf1 "
-                f"cases is not supported"]
-    try:
-        return [p.message for p in compare_to_reference(Tf1Case.from_id(rec.case_id), rec.record, stats=stats)]
-    except Exception as exc:  # noqa: BLE001 - reported as the mismatch
-        return [f"the reference raised {type(exc).__name__}: {exc}"]
-
-
 def replay_repro(path, case_id):
     """The replayed case alone (its id is `<recording>/<case id>`), and the live case."""
     return f"{runner.pytest_repro(f'{recording(path).name}/{case_id}')}    (live: rnnparity check --case {case_id})"
@@ -94,15 +76,9 @@ def test_replay(replay_case, record_property):
     except golden.MissingDependency as exc:  # e.g. bfloat16 outputs without ml_dtypes (no TensorFlow)
         pytest.skip(f"replay of {case_id}: {exc}")
     stats = Stats()
-    if isinstance(rec, golden.Tf1Recording):
-        problems = replay_tf1(rec, stats)
-        if problems:
-            pytest.fail(f"[{case_id}] replay of {path}:\n" + "\n".join(problems), pytrace=False)
-        record_property(STATS_KEY, stats.as_property("replay tf1"))
-        return
     problems = runner.verify(rec, reference_factory(rec), stats)
     target = (recording(path).manifest.get("target") if is_model_recording(recording(path))
-              else case_from_id(case_id).target)
+              else case_of(case_id).target)
     if problems:
         record_property(ERRORS_KEY, error_curves(problems))
         report = runner.failure_report(case_id, problems, repro=replay_repro(path, case_id))

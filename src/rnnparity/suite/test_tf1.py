@@ -1,8 +1,8 @@
 """tf1 conformance: tf.compat.v1.nn RNN functions with the legacy cells, live TF vs the NumPy reference
 (the `tf1` target, selected with --rnnparity-targets like the Keras targets).
 
-Every expected value comes from running real TF (rnnparity.matrix.tf1_cases.run_live); the reference replays
-the recorded inputs and weights. Known TF bugs are strict xfails from rnnparity.check.divergences (the same
+Every expected value comes from running real TF (the tf1 target); the reference replays the recorded
+inputs and weights, through the same runner as the Keras cases (rnnparity.check.runner.check_live). Known TF bugs are strict xfails from rnnparity.check.divergences (the same
 registry as the Keras cases; none is registered for tf1). Select with -k, e.g.
     pytest --pyargs rnnparity.suite -k "dynamic_rnn and lstm_cell_peep and ragged"
 """
@@ -14,10 +14,9 @@ from rnnparity.targets import registry
 from rnnparity.check import runner
 from rnnparity.check.compare import ERRORS_KEY, Stats, error_curves
 from rnnparity.check.divergences import divergence_for
-from rnnparity.check.tf1_diagnose import diagnosis_mismatch
 from rnnparity.plugin import STATS_KEY, selected_targets
 from rnnparity.suite import not_selected
-from rnnparity.matrix.tf1_cases import compare_to_reference, run_live, tf1_cases
+from rnnparity.matrix.tf1_cases import tf1_cases
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:`tf.nn.rnn_cell.*is deprecated:UserWarning"),
@@ -51,12 +50,7 @@ def test_tf1(tf1_case, record_property):
     if not available:
         pytest.skip(reason)
     stats = Stats()
-    record = run_live(tf1_case)
-    problems = compare_to_reference(tf1_case, record, stats=stats)
-    if any(p.kind == "values" for p in problems):
-        line = diagnosis_mismatch(tf1_case, record, record["outputs"])
-        if line is not None:
-            problems.append(line)
+    rec, problems = runner.check_live(tf1_case, stats)  # a values failure carries its diagnosis
     if problems:
         record_property(ERRORS_KEY, error_curves(problems))
         pytest.fail(runner.failure_report(tf1_case.id, problems), pytrace=False)

@@ -1,7 +1,7 @@
 """The target protocol: what every oracle (a framework, a backend, a converted runtime) provides.
 
-A target takes a case's *layer spec* (targets/keras_adapter.py), input shape and call *plan*
-(matrix/data.py: calls and resets), builds its version of the layer, runs the plan and returns a
+A target takes a case's *layer spec* (rnnparity.plan.LayerSpec; the tf1 target: a plan.Tf1Spec, one
+`tf.compat.v1.nn` call), input shape and call *plan* (rnnparity.plan: calls and resets), builds its version of the layer, runs the plan and returns a
 `Recording`: the spec, the plan, the weights it used and what each call produced (or the error).
 The checker (check/runner.py) then runs the reference through the same plan and compares.
 

@@ -6,8 +6,12 @@ is not available with Keras 3"). The same classes live in tf_keras, `tf_keras.sr
 no environment variable, so Keras 3 and tf_keras coexist in one process. The functions themselves
 (`tf.compat.v1.nn.dynamic_rnn`, ...) are TensorFlow's and run eagerly.
 
-A *cell spec* is a JSON-serialisable dict ``{"class": "LSTMCell", "config": {TF constructor kwargs}}``.
-Nothing here imports TensorFlow at import time.
+The target protocol (targets/base.py): ``record(spec, plan, ...)`` takes a plan.Tf1Spec (the function,
+its cell spec ``{"class": "LSTMCell", "config": {TF constructor kwargs}}``, dtype, time_major) and a
+plan of one Call (x as the function takes it, ``sequence_length``, ``initial_state`` the state parts
+per cell in TF's order), and returns a Recording whose outputs are TF's result flattened in TF's
+structure order (rnnparity.reference.tf1_call.flatten_result names them). The reference is built from
+the recording (there is no Keras layer to copy it from). Nothing here imports TensorFlow at import time.
 """
 from __future__ import annotations
 
@@ -18,15 +22,18 @@ from functools import cached_property
 
 import numpy as np
 
+from ..plan import Outcome, Recording, Tf1Spec, error_tuple
+from ..reference.tf1_call import BIDIRECTIONAL, CELL_NAMES, FUNCTIONS, flatten_result
 from ._quiet import quiet_tensorflow
+from .base import Target, execute, initial_weights
 
 CELL_CLASSES = ("BasicRNNCell", "BasicLSTMCell", "LSTMCell", "GRUCell")
-FUNCTIONS = ("static_rnn", "dynamic_rnn", "static_bidirectional_rnn", "bidirectional_dynamic_rnn")
 LEGACY_CELLS_MODULE = "tf_keras.src.layers.rnn.legacy_cells"
 
 
-class Tf1Adapter:
-    target = "tf1"
+class Tf1Target(Target):
+    name = target = "tf1"
+    dialect = "keras2"  # the legacy cells resolve activation names through Keras 2
 
     @cached_property
     def tf(self):
@@ -79,6 +86,42 @@ class Tf1Adapter:
             return self.legacy_cells.LSTMStateTuple(*tensors)
         return tensors[0] if len(tensors) == 1 else self.tf.concat(tensors, 1)
 
+    # -- the protocol ----------------------------------------------------------------------------
+    def record(self, spec, plan, seed, case_id, input_shape, time_axis=1, on_built=None,
+               weights=None) -> Recording:
+        """Build the cells of ``spec`` (a Tf1Spec or its JSON form) for inputs of ``input_shape``,
+        give them the case's weights and run the plan's call(s). ``on_built`` is not called: there is
+        no Keras layer to copy a reference from (the runner builds it from the recording)."""
+        spec = Tf1Spec.from_dict(spec)
+        rec = Recording(case_id, spec, plan, None, Outcome(), self.dialect, time_axis)
+        try:
+            n = 2 if spec.function in BIDIRECTIONAL else 1
+            cells = [self.make_cell(spec.cell, spec.dtype, input_shape[-1], name=CELL_NAMES[i])
+                     for i in range(n)]
+            rec.weights = initial_weights([w.shape for c in cells for w in c.weights], seed, spec.dtype,
+                                          weights)
+            per_cell = len(cells[0].weights)
+            for i, cell in enumerate(cells):
+                self.set_weights(cell, rec.weights[i * per_cell:(i + 1) * per_cell])
+        except Exception as exc:  # noqa: BLE001 - a rejected configuration is a case too
+            rec.outcome.error = error_tuple(-1, exc)
+            return rec
+        rec.outcome = execute(lambda step: self.call(spec, cells, step), no_reset, plan)
+        return rec
+
+    def call(self, spec: Tf1Spec, cells, step) -> list:
+        """One Call of the plan: TF's result, flattened in TF's structure order."""
+        if step.mask is not None:
+            raise ValueError(f"tf1: {spec.function} takes no mask; the TF1 functions take sequence_length")
+        states = None if step.initial_state is None else \
+            [self.state_structure(c, parts) for c, parts in zip(cells, step.initial_state)]
+        bidirectional = spec.function in BIDIRECTIONAL
+        result = self.run(spec.function, tuple(cells) if bidirectional else cells[0], step.x,
+                          sequence_length=step.sequence_length,
+                          initial_states=states if bidirectional or states is None else states[0],
+                          dtype=spec.dtype if states is None else None, time_major=spec.time_major)
+        return [a for _, a in flatten_result(spec.function, result)]
+
     # -- running -------------------------------------------------------------------------------
     def run(self, function, cells, inputs, *, sequence_length=None, initial_states=None, dtype=None,
             time_major=False):
@@ -126,4 +169,8 @@ def to_numpy(out):
     return np.asarray(out)
 
 
-ADAPTER = Tf1Adapter()
+def no_reset():
+    raise ValueError("tf1: the TF1 functions keep no state between calls: there is nothing to reset")
+
+
+ADAPTER = Tf1Target()

@@ -25,7 +25,7 @@ from .reference import activations
 from .reference.gates import split_gates
 from .reference.gru import GRU_GATES
 from .reference.lstm import LSTM_GATES
-from .reference.tf1 import (DIALECT, TF1_GRU_CANDIDATE, TF1_GRU_GATES, TF1_LSTM_GATES, LegacyCell, 
+from .reference.tf1_nn import (DIALECT, TF1_GRU_CANDIDATE, TF1_GRU_GATES, TF1_LSTM_GATES, LegacyCell, 
                             LSTMStateTuple)
 
 # Keras gate name -> TF1 gate name holding the same maths.
