@@ -195,10 +195,38 @@ _BACKEND_DIVERGENCES = (
 )
 
 
+# The openvino target: the Keras 3 layer converted by openvino.convert_model, run by the CPU plugin
+# (targets/openvino.py). Measured on openvino 2026.4.1, keras 3.15.1, TF 2.21.
+_OPENVINO_DIVERGENCES = (
+    Divergence(
+        key="openvino-cpu-float64-computed-in-float32",
+        targets=("openvino",),
+        reason=("OpenVINO's CPU plugin runs a float64 model in float32: the converted float64 layer takes "
+                "and returns float64 arrays, but its outputs carry float32 rounding (errors of 1e-8 to "
+                "1e-7 against Keras' float64 computation, whatever INFERENCE_PRECISION_HINT or "
+                "EXECUTION_MODE_HINT=ACCURACY say). Under Bidirectional (a float32 wrapper) only the "
+                "float64 states show it"),
+        evidence=("docs.openvino.ai, CPU Device, 'Supported Model Precision': the CPU plugin's inference "
+                  "precisions are f32, bf16 and f16, no f64 (seen on openvino 2026.4.1: the compiled "
+                  "model's output tensors are f64, the values are float32's)"),
+        repro=("import numpy as np, keras, openvino as ov, tempfile\n"
+               "inp = keras.Input((None, 3), dtype='float64'); l = keras.layers.SimpleRNN(4, dtype='float64')\n"
+               "d = tempfile.mkdtemp(); keras.Model(inp, l(inp)).export(d)\n"
+               "x = np.random.RandomState(0).rand(2, 5, 3)\n"
+               "y = ov.Core().compile_model(ov.convert_model(d), 'CPU')(x)[0]\n"
+               "print(y.dtype, np.abs(y - np.asarray(l(x))).max())  # float64 ~3e-8 (float64 maths: ~1e-16)"),
+        # Keras 3 rejects go_backwards and time_major Bidirectional configurations at construction
+        applies=lambda c: c.dtype == "f64" and (c.wrapper == "none" or (
+            c.return_state and not (c.go_backwards or c.time_major))),
+    ),
+)
+
+
 REGISTRY = (
     Divergence(
         key="keras3-bidirectional-stateful-return-state",
-        targets=("keras3", "tflite", "onnx", *_BACKENDS),  # tflite, onnx: the same Keras 3 layer, converted
+        # tflite, onnx, openvino: the same Keras 3 layer, converted
+        targets=("keras3", "tflite", "onnx", "openvino", *_BACKENDS, "keras3-openvino"),
         reason=("Keras 3 Bidirectional(stateful=True, return_state=True) raises TypeError on call: "
                 "compute_mask builds `state_mask = (None for _ in self.states)` (a generator) and "
                 "multiplies it by 2"),
@@ -331,7 +359,7 @@ REGISTRY = (
         applies=lambda c: (c.stateful and not c.time_major
                            and not (c.wrapper != "none" and c.go_backwards)),
     ),
-) + _BACKEND_DIVERGENCES
+) + _BACKEND_DIVERGENCES + _OPENVINO_DIVERGENCES
 
 
 # Bugs in a built-in activation, keyed by (target, activation name): they apply to the activation sweep.

@@ -42,8 +42,14 @@ TARGETS = {
     "keras3-torch": TargetInfo("rnnparity.targets.keras3_torch", ("keras", "torch"),
                                "pip install keras torch (large: the default wheel pulls CUDA libraries)",
                                "keras3", False, auto=False),
+    # Keras 3 on its openvino backend (inference only), in a worker process
+    "keras3-openvino": TargetInfo("rnnparity.targets.keras3_openvino", ("keras", "openvino"),
+                                  'pip install "rnnparity[openvino]"', "keras3", False),
     "onnx": TargetInfo("rnnparity.targets.onnx", ("tensorflow", "keras", "tf2onnx", "onnxruntime"),
                        'pip install "rnnparity[onnx]"', "keras3", True, default_tier="runtime"),
+    # the Keras 3 layer converted for the OpenVINO runtime (SavedModel + openvino.convert_model), on its CPU
+    "openvino": TargetInfo("rnnparity.targets.openvino", ("tensorflow", "keras", "openvino"),
+                           'pip install "rnnparity[openvino]"', "keras3", False, default_tier="runtime"),
     # Keras 3 layers ported to torch.nn (rnnparity.port.torch); a 5.5 GB install: only when named
     "torch": TargetInfo("rnnparity.targets.torch", ("tensorflow", "keras", "torch"),
                         'pip install "rnnparity[torch]" (torch + tensorflow + keras 3)', "keras3", False,
