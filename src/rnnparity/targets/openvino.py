@@ -144,10 +144,11 @@ class OpenVINOTarget(Target):
             state_signature = [tf.TensorSpec((batch, int(v.shape[-1])), _compute_dtype(layer),
                                              name=f"state_{i:02d}") for i, v in enumerate(_state_variables(layer))]
 
-            def export_call(*args):
+            def export_call(*args):  # the user's outputs, then the final states (again, if returned)
                 x, mask, _ = inputs.unflatten(args[:len(signature)])
-                return keras.tree.flatten(exported(x, training=False,
+                flat = keras.tree.flatten(exported(x, training=False,
                                                    **_kwargs(mask, list(args[len(signature):]))))
+                return flat[:n_outputs] + flat[len(flat) - len(state_signature):]
         else:
             def export_call(*args):
                 return keras.tree.flatten(user_call(*args))
@@ -170,7 +171,8 @@ class OpenVINOTarget(Target):
         if not state_signature:
             return []
         params = {p.get_any_name(): p.get_node() for p in model.inputs}
-        results = {r.get_any_name(): r.get_node() for r in model.outputs}
+        # by the Results' own names: a state the layer also returns is one tensor with two names
+        results = {r.get_node().get_friendly_name(): r.get_node() for r in model.outputs}
         if len(results) != n_outputs + len(state_signature):
             raise RuntimeError(f"the converted twin has {len(results)} outputs, expected {n_outputs} "
                                f"outputs and {len(state_signature)} states")
@@ -240,7 +242,9 @@ class Converted:
     and what it is made of."""
 
     def __init__(self, model, compiled, structure, n_outputs, input_names, state_ids):
-        self.structure, self.n_outputs, self.input_names = structure, n_outputs, input_names
+        self.structure, self.input_names = structure, input_names
+        names = [r.get_node().get_friendly_name() for r in model.outputs]
+        self.positions = [names.index(f"output_{i}") for i in range(n_outputs)]  # the signature's order
         self.compiled = compiled
         self.request = compiled.create_infer_request()
         self.state_ids = state_ids
@@ -254,7 +258,7 @@ class Converted:
         import keras
 
         self.request.infer(dict(zip(self.input_names, inputs.arrays)))
-        flat = [self.request.get_output_tensor(i).data.copy() for i in range(self.n_outputs)]
+        flat = [self.request.get_output_tensor(i).data.copy() for i in self.positions]
         return _numpy_structure(keras.tree.pack_sequence_as(self.structure, flat))
 
     def _states(self):
