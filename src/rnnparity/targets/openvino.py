@@ -104,7 +104,7 @@ class OpenVINOTarget(Target):
                 try:
                     models[key] = self.convert(layer, rec, inputs, time_axis, unroll, input_shape)
                 except Exception as exc:  # noqa: BLE001 - the error is the observation; make it readable
-                    raise readable_trace_error(exc) from exc
+                    raise readable_conversion_error(readable_trace_error(exc)) from exc
             model = models[key]
             if stateful:
                 if holder["last"] is not None and holder["last"] is not model:
@@ -330,6 +330,21 @@ def _numpy_structure(tree):
     if isinstance(tree, (list, tuple)):
         return type(tree)(_numpy_structure(t) for t in tree)
     return np.asarray(tree)
+
+
+_BOILERPLATE = ("Check 'false' failed at", "FrontEnd API failed with", "Model wasn't fully converted",
+                "Summary:", "To facilitate the conversion")
+
+
+def readable_conversion_error(exc):
+    """OpenVINO's frontend errors start with the C++ source line of the check; the same-named error
+    with what failed on one line (the op and the frontend's message), for the one-line report."""
+    text = str(exc).strip()
+    if not text.startswith("Check 'false' failed at"):
+        return exc
+    lines = [line.strip() for line in text.splitlines()]
+    message = "; ".join(line.lstrip("- ") for line in lines if line and not line.startswith(_BOILERPLATE))
+    return type(type(exc).__name__, (Exception,), {})(f"model not fully converted: {message}")
 
 
 def _op_types(model):
