@@ -37,9 +37,10 @@ def test_both_parse_from_ids_run_the_keras3_dialect_and_name_the_extra(target):
     assert 'rnnparity[openvino]' in registry.info(target).install
 
 
-def test_the_converted_runtime_runs_the_runtime_grid():
-    assert registry.info("openvino").default_tier == "runtime"
+def test_the_converted_runtime_runs_the_runtime_grid_and_only_it_is_selected_by_default():
+    assert registry.info("openvino").default_tier == "runtime" and registry.info("openvino").auto
     assert registry.info("keras3-openvino").default_tier == "default"
+    assert not registry.info("keras3-openvino").auto  # T=100 cases take minutes on the backend
 
 
 # -- openvino: the converted layer on the CPU plugin -------------------------------------------------

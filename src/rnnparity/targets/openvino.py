@@ -6,8 +6,8 @@ on that directory). Here the exporter is `keras.export.ExportArchive`, the machi
 runs, with one endpoint taking x, the mask and the initial states as a call gives them (batch and
 time dynamic, as a served model has them; time fixed for unroll=True, which needs it). Not taken:
 - `Model.export(format="openvino")` (the same docs page's other route) hands the traced tf.function
-  to `convert_model` in memory; on TF 2.21 / keras 3.15.1 / openvino 2026.4.1 that fails for every
-  recurrent layer ("No conversion rule found for operations: TensorList"), the SavedModel does not;
+  to `convert_model` in memory; on TF 2.21 / keras 3.15.1 / openvino 2026.4.1 that fails for SimpleRNN,
+  LSTM and GRU alike ("No conversion rule found for operations: TensorList"), the SavedModel does not;
 - the ONNX of the `onnx` target: OpenVINO reads ONNX, but its docs send Keras users through the
   SavedModel, and the `onnx` target already covers tf2onnx's rewrites.
 
