@@ -29,13 +29,13 @@ def test_every_registered_bug_and_surprise_is_documented():
 
 def test_quick_start_has_the_ci_test_command():
     ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
-    assert 'pip install -q -e ".[tf,onnx,jax,torch,test]" && rnnparity install-tfjs && python3 -m pytest -n 2' in ci
-    assert 'pip install -e ".[tf,onnx,jax,torch,test]" && rnnparity install-tfjs && python3 -m pytest -n 2' in README
+    assert 'pip install -q -e ".[tf,onnx,jax,torch,openvino,test]" && rnnparity install-tfjs && python3 -m pytest -n 2' in ci
+    assert 'pip install -e ".[tf,onnx,jax,torch,openvino,test]" && rnnparity install-tfjs && python3 -m pytest -n 2' in README
 
 
 # A case id as the README shows one: a Keras matrix id ends in its target, a tf1 id starts with tf1-.
 CASE_ID = re.compile(r"(?<![\w/.-])(?:tf1(?:-[a-z0-9_]+)+-f(?:16|32|64)|[a-z][a-z0-9_]*(?:-[a-z0-9_]+)*"
-                     r"-(?:keras3-numpy|keras3-jax|keras3-torch|keras3|tf_keras|tflite|onnx))(?![\w.#-])")
+                     r"-(?:keras3-numpy|keras3-jax|keras3-torch|keras3-openvino|keras3|tf_keras|tflite|onnx|openvino|torch|tfjs))(?![\w.#-])")
 
 
 def test_every_case_id_the_readme_shows_is_a_default_tier_case():

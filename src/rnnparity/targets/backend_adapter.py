@@ -12,7 +12,8 @@ import numpy as np
 from .keras_adapter import KerasAdapter, map_tree, to_numpy
 
 # backend -> the library whose version identifies it
-LIBRARIES = {"numpy": "numpy", "jax": "jax", "torch": "torch", "tensorflow": "tensorflow"}
+LIBRARIES = {"numpy": "numpy", "jax": "jax", "torch": "torch", "tensorflow": "tensorflow",
+             "openvino": "openvino"}
 
 
 class BackendKerasAdapter(KerasAdapter):

@@ -99,7 +99,7 @@ class OnnxTarget(Target):
                 try:
                     converted[key] = self._convert(layer, flat, structure, time_axis if unroll else None)
                 except Exception as exc:  # noqa: BLE001 - the error is the observation; make it readable
-                    raise _readable(exc) from exc
+                    raise readable_trace_error(exc) from exc
             return converted[key].run(flat)
 
         try:
@@ -146,7 +146,7 @@ class OnnxTarget(Target):
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def _readable(exc):
+def readable_trace_error(exc):
     """An error raised while tracing the layer in tf.function reads 'in user code:' then a
     traceback; the same-named error with the message that says what failed (Keras puts it on the
     line after 'Exception encountered when calling ...'), for the one-line report."""

@@ -46,8 +46,16 @@ TARGETS = {
     # build CI installs); their default tier costs about 160 and 90 CPU-s (torch 2.13.0)
     "keras3-torch": TargetInfo("rnnparity.targets.keras3_torch", ("keras", "torch"),
                                'pip install "rnnparity[torch]" (keras + torch 2.13.0)', "keras3", False),
+    # Keras 3 on its openvino backend (inference only), in a worker process. Only when named: the
+    # backend unrolls a sequence of known length step by step (keras/src/backend/openvino/rnn.py), a
+    # T=100 GRU call took 92 s, and the worker's 300 s limit stops a stateful T=100 case's six calls
+    "keras3-openvino": TargetInfo("rnnparity.targets.keras3_openvino", ("keras", "openvino"),
+                                  'pip install "rnnparity[openvino]"', "keras3", False, auto=False),
     "onnx": TargetInfo("rnnparity.targets.onnx", ("tensorflow", "keras", "tf2onnx", "onnxruntime"),
                        'pip install "rnnparity[onnx]"', "keras3", True, default_tier="runtime"),
+    # the Keras 3 layer converted for the OpenVINO runtime (SavedModel + openvino.convert_model), on its CPU
+    "openvino": TargetInfo("rnnparity.targets.openvino", ("tensorflow", "keras", "openvino"),
+                           'pip install "rnnparity[openvino]"', "keras3", False, default_tier="runtime"),
     # Keras 3 layers ported to torch.nn (rnnparity.port.torch)
     "torch": TargetInfo("rnnparity.targets.torch", ("tensorflow", "keras", "torch"),
                         'pip install "rnnparity[torch]" (torch + tensorflow + keras 3)', "keras3", False),
