@@ -261,11 +261,11 @@ def _framework_timer(adapters):
 
 
 def bench_suite(limit=None, every=1):
-    from rnnparity.matrix import cases as case_matrix
+    from rnnparity.matrix import tiers
     from rnnparity.targets import registry
     from rnnparity.check import runner
 
-    all_cases = [c for c in case_matrix.cases("default") if registry.availability(c.target)[0]]
+    all_cases = [c for c in tiers.cases("default") if registry.availability(c.target)[0]]
     picked = all_cases[::every][:limit] if limit else all_cases[::every]
     adapters = [registry.get(t) for t in sorted({c.target for c in picked})]
     for adapter in adapters:
@@ -296,7 +296,7 @@ def bench_replay(root, limit=None):
     split into loading the .npz and running reference + comparison."""
     from rnnparity import golden
     from rnnparity.check import runner
-    from rnnparity.suite.test_replay import recording, reference_factory, replay_tf1
+    from rnnparity.suite.test_replay import recording, reference_factory
 
     items = [(str(d), cid) for d in golden.recording_dirs(root) for cid in recording(str(d)).case_ids]
     items = items[:limit] if limit else items
@@ -306,10 +306,7 @@ def bench_replay(root, limit=None):
         t0 = time.perf_counter()
         rec = recording(path).load(case_id)
         t1 = time.perf_counter()
-        if isinstance(rec, golden.Tf1Recording):
-            problems = replay_tf1(rec)
-        else:
-            problems = runner.verify(rec, reference_factory(rec))
+        problems = runner.verify(rec, reference_factory(rec))  # tf1 recordings too: one path
         check += time.perf_counter() - t1
         load += t1 - t0
         failures += bool(problems)

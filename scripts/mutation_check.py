@@ -217,7 +217,7 @@ MUTANTS = (
            "seq and bwd and not bidi and keras3 and not t100",
            diagnose_case="gru-seq-bwd-f32-keras3", named="go_backwards_output_flipped_back"),
     Mutant("mask_not_reversed_with_go_backwards", "go_backwards reverses the inputs, not the mask",
-           "reference/scan.py", (_e("keep = mask[:, t, None]", "keep = mask[:, k, None]"),),
+           "reference/scan.py", (_e("keep = mask[:, t].reshape(", "keep = mask[:, k].reshape("),),
            "mask and bwd and not bidi and keras3",
            diagnose_case="gru-seq-bwd-mask_right-f32-keras3", named="mask_not_reversed_with_go_backwards"),
     Mutant("hard_sigmoid_keras2_in_keras3", "Keras 3 hard_sigmoid computed with the Keras 2 formula",

@@ -34,10 +34,13 @@ def _is_private(name: str) -> bool:
     return name.startswith("_") and not name.startswith("__")
 
 
-def analyse(root: Path = PACKAGE):
-    """(edges: module -> set of rnnparity modules it imports, private uses: (module, line, what))."""
+def analyse(root: Path = PACKAGE, missing=None):
+    """(edges: module -> set of rnnparity modules it imports, private uses: (module, line, what)).
+    ``missing``, a list, gets (module, line, what) for each import of a package module that does not
+    exist (an import inside a function fails only when it runs)."""
     modules = _modules(root)
     edges, private = {m: set() for m in modules}, []
+    missing = [] if missing is None else missing
     for module, (path, is_package) in modules.items():
         tree = ast.parse(path.read_text(), str(path))
         bound = {}  # local name -> the rnnparity module it is bound to
@@ -51,6 +54,8 @@ def analyse(root: Path = PACKAGE):
             elif isinstance(node, ast.ImportFrom):
                 source = _absolute(module, is_package, node.level, node.module)
                 if source not in modules:
+                    if source.split(".")[0] == root.name:
+                        missing.append((module, node.lineno, f"from {source} import ..."))
                     continue
                 for alias in node.names:
                     sub = f"{source}.{alias.name}"
@@ -106,6 +111,13 @@ def test_no_import_cycle_between_rnnparity_modules():
     found = cycles(edges)
     assert not found, "import cycles (each a set of modules importing one another):\n" + \
         "\n".join("  " + " <-> ".join(c) for c in found)
+
+
+def test_every_import_of_a_package_module_names_one_that_exists():
+    missing = []
+    analyse(missing=missing)
+    assert not missing, "imports of modules that do not exist:\n" + \
+        "\n".join(f"  {m}:{line}: {what}" for m, line, what in missing)
 
 
 def test_no_private_name_is_used_across_modules():

@@ -44,9 +44,9 @@ def cmd_explain(args):
 
 
 def cmd_explain_model(args):
-    from .model.capture import capturing, recurrent_layers
-    from .check.compare import as_list
-    from .output_structure import explain
+    from ..model.capture import capturing, recurrent_layers
+    from ..check.compare import as_list
+    from ..output_structure import explain
 
     model, _, feed = load_model_args(args)
     x = feed(0)

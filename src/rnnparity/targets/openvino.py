@@ -282,10 +282,10 @@ def _stateless_twin(spec, weights, input_shape):
     through. Same spec otherwise, same weights (same order)."""
     import copy
 
-    twin = copy.deepcopy(spec)
-    twin["config"].update(stateful=False, return_state=True)
-    if twin.get("wrapper") and twin["wrapper"].get("backward_config"):
-        twin["wrapper"]["backward_config"].update(stateful=False, return_state=True)
+    wrapper = copy.deepcopy(spec.wrapper)
+    if wrapper and wrapper.get("backward_config"):
+        wrapper["backward_config"].update(stateful=False, return_state=True)
+    twin = spec.replace(config={**spec.config, "stateful": False, "return_state": True}, wrapper=wrapper)
     layer = keras3.ADAPTER.build(twin, input_shape)
     keras3.ADAPTER.set_weights(layer, weights)
     return layer
