@@ -35,7 +35,7 @@ def test_quick_start_has_the_ci_test_command():
 
 # A case id as the README shows one: a Keras matrix id ends in its target, a tf1 id starts with tf1-.
 CASE_ID = re.compile(r"(?<![\w/.-])(?:tf1(?:-[a-z0-9_]+)+-f(?:16|32|64)|[a-z][a-z0-9_]*(?:-[a-z0-9_]+)*"
-                     r"-(?:keras3-numpy|keras3-jax|keras3-torch|keras3-openvino|keras3|tf_keras|tflite|onnx|openvino|torch|tfjs))(?![\w.#-])")
+                     r"-(?:keras3-numpy|keras3-jax|keras3-torch|keras3|tf_keras|tflite|onnx))(?![\w.#-])")
 
 
 def test_every_case_id_the_readme_shows_is_a_default_tier_case():
