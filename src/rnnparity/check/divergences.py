@@ -657,6 +657,59 @@ PLATFORM_BUGS = {
 }
 
 
+# Bugs a live call meets that the case matrix does not build (it gives stacked cells their dtype):
+# checked by divergence_for_call on the call's view (call_view).
+def _float64_stack_in_float32(view):
+    return (getattr(view, "cell", "layer") == "stacked" and getattr(view, "layer_dtype", None) == "float64"
+            and getattr(view, "stacked_dtype", None) == "float32")
+
+
+CALL_BUGS = (
+    Divergence(
+        key="keras3-float64-stacked-cells-masked-select-dtype",
+        targets=("keras3",),
+        reason=("Keras 3 RNN([cells], dtype='float64') called with a mask raises InvalidArgumentError "
+                "('cannot compute SelectV2 as input #2 was expected to be a double tensor but is a "
+                "float tensor'): the StackedRNNCells it builds computes in float32 (see "
+                "float64-stacked-cells-compute-in-float32) and the masked step selects between its "
+                "float32 output and the float64 carried state"),
+        evidence=("keras/src/layers/rnn/rnn.py RNN.__init__ wraps a list of cells in "
+                  "StackedRNNCells(cells) without the layer's dtype; keras/src/backend/tensorflow/rnn.py "
+                  "rnn() masks with tf.where (seen on keras 3.15.1)"),
+        repro=("import keras, numpy as np\n"
+               "L = keras.layers\n"
+               "rnn = L.RNN([L.GRUCell(4, dtype='float64'), L.LSTMCell(4, dtype='float64')], dtype='float64')\n"
+               "x = np.random.rand(2, 5, 3); m = np.array([[1, 1, 1, 0, 0], [1] * 5], bool)\n"
+               "rnn(x, mask=m)  # InvalidArgumentError: ... SelectV2 ... double tensor but is a float tensor\n"
+               "# fine: L.RNN(L.StackedRNNCells([...], dtype='float64'), dtype='float64')"),
+        applies=lambda view: _float64_stack_in_float32(view) and getattr(view, "mask", "none") != "none",
+    ),
+    Divergence(
+        key="float64-stacked-cells-compute-in-float32",
+        targets=("keras3", "tf_keras"),
+        reason=("RNN([cells], dtype='float64') (every cell float64 too) returns float64 arrays but "
+                "computes in float32: the StackedRNNCells it builds around the list takes the global "
+                "float32 policy, not the layer's, and casts the step's inputs to float32, so the "
+                "outputs differ from a float64 computation by float32 rounding (relative 7e-8 to 1e-6 "
+                "from t=0)"),
+        evidence=("keras/src/layers/rnn/rnn.py and tf_keras/src/layers/rnn/base_rnn.py: RNN.__init__ "
+                  "does `cell = StackedRNNCells(cell)` for a list, with no dtype; its dtype_policy is "
+                  "float32 in both (seen on keras 3.15.1 and tf_keras 2.21.0); with "
+                  "StackedRNNCells(cells, dtype='float64') the same layer agrees with the reference to "
+                  "4e-14. rnnparity's verdict names it: 'float32 rounding inside a float64 run'"),
+        repro=("import keras, numpy as np  # or: import tf_keras as keras\n"
+               "L = keras.layers\n"
+               "cells = lambda: [L.GRUCell(4, dtype='float64'), L.LSTMCell(4, dtype='float64')]\n"
+               "a = L.RNN(cells(), dtype='float64'); a.build((2, 5, 3))\n"
+               "b = L.RNN(L.StackedRNNCells(cells(), dtype='float64'), dtype='float64'); b.build((2, 5, 3))\n"
+               "b.set_weights(a.get_weights()); x = np.random.rand(2, 5, 3)\n"
+               "print(a.cell.dtype_policy.name)  # float32\n"
+               "print(np.max(np.abs(np.asarray(a(x)) - np.asarray(b(x)))))  # ~1e-7, not ~1e-16"),
+        applies=_float64_stack_in_float32,
+    ),
+)
+
+
 def stacked_state_divergence(target, row_id):
     return STACKED_STATE_BUGS.get((target, row_id))
 
@@ -676,6 +729,9 @@ def divergence_for_call(view):
     known = divergence_for(view)
     if known is not None:
         return known
+    for bug in CALL_BUGS:
+        if bug.matches(view):
+            return bug
     for (target, row_id), bug in INPUT_BUGS.items():
         applies = _INPUT_BUG_CALLS.get(row_id)
         if target == view.target and applies is not None and applies(view):
@@ -693,7 +749,7 @@ def activation_divergence(target, name):
 def all_divergences() -> list:
     """Every registered divergence: the case matrix's, then the activation, input and stacked-state bugs."""
     return (list(REGISTRY) + list(ACTIVATION_BUGS.values()) + list(INPUT_BUGS.values())
-            + list(STACKED_STATE_BUGS.values()) + list(PLATFORM_BUGS.values()))
+            + list(STACKED_STATE_BUGS.values()) + list(CALL_BUGS) + list(PLATFORM_BUGS.values()))
 
 
 def divergence_for(case):
@@ -870,6 +926,8 @@ def call_view(target, layer, x, mask, states):
         "gru" if cell_config.get("reset_after", True) else "gru_reset_before")
     policy = str(getattr(getattr(inner, "dtype_policy", None), "name", ""))
     dtype = {"mixed_float16": "mixed_f16", "mixed_bfloat16": "mixed_bf16"}.get(policy, "f32")
+    stacked = getattr(getattr(inner, "cell", None), "cells", None)
+    stacked_dtype = str(getattr(inner.cell, "compute_dtype", "")) if stacked else None
     time_major = bool(config.get("time_major", False))
     return types.SimpleNamespace(
         target=target, layer=layer_id, cell=cell_kind, dtype=dtype,
@@ -879,4 +937,5 @@ def call_view(target, layer, x, mask, states):
         time_major=time_major, unroll=bool(config.get("unroll")),
         mask="none" if mask is None else "given", initial_state=states is not None,
         batch=x.shape[1 if time_major else 0],
-        activation=config.get("activation"), recurrent_activation=config.get("recurrent_activation"))
+        activation=config.get("activation"), recurrent_activation=config.get("recurrent_activation"),
+        layer_dtype=str(getattr(inner, "compute_dtype", "")), stacked_dtype=stacked_dtype)

@@ -10,7 +10,7 @@ from ..targets import registry
 from ..targets.installed import versions
 
 COLUMNS = ("all", "seq", "state", "bwd", "stateful", "bidi", "mask", "init", "f64", "f16")
-OUTCOMES = ("passed", "failed", "xfailed", "skipped")
+OUTCOMES = ("passed", "ill-conditioned", "failed", "xfailed", "skipped")
 SEED_POLICY = "crc32 of the case id without its target (fixed: the same on every run and worker)"
 
 

@@ -19,6 +19,8 @@ TF1_HEADS = ("sequence_length", "layout", "initial state")
 CHECK_VERDICTS = {
     "fail": ("failed", "✗"),
     "xfail": ("known divergence (strict xfail)", "⚠"),
+    "ill": ("ill-conditioned: valid low-precision runs scatter as widely as the values; agreement "
+            "proven up to a step, not decidable beyond (a warning; --ill-conditioned=fail fails it)", "~"),
     "pass": ("passed", ""),
     "rejected": ("rejected by the framework, as by the reference (passed)", "⊘"),
     "skip": ("skipped (not expressible by the target, or not installed)", "–"),
@@ -37,7 +39,7 @@ COMPARE_STATUS = {"same": "same", "differs": "differs", "rejected in B": "newly-
 def check_verdict(outcome, detail) -> str:
     if outcome == "passed":
         return "rejected" if "rejected" in detail else "pass"
-    return {"failed": "fail", "xfailed": "xfail", "skipped": "skip"}[outcome]
+    return {"failed": "fail", "xfailed": "xfail", "skipped": "skip", "ill-conditioned": "ill"}[outcome]
 
 
 # -- where a case goes in the grid ----------------------------------------------------------------

@@ -19,6 +19,8 @@ from pathlib import Path
 from .grid import (CHECK_VERDICTS, COMPARE_STATUS, COMPARE_VERDICTS, FLAG_HEADS, Entry, Place,  # noqa: F401
                    check_verdict, filters, grid, place)
 from .plots import error_plot
+from . import OUTCOMES
+from ..plugin import ILL_REPORT_KEY
 
 EXTRA = 'pip install "rnnparity[report]"'
 TEMPLATES = Path(__file__).with_name("templates")
@@ -113,13 +115,23 @@ def check_entries(summary, details) -> list:
             e.note = "rejected: " + detail["rejected"].splitlines()[0]
         elif verdict == "skip":
             e.note = (c["message"].strip().splitlines() or [""])[-1]
-        if verdict in ("fail", "xfail"):
+        elif verdict == "ill":
+            e.note = _ill_headline(detail.get(ILL_REPORT_KEY, ""))
+        if verdict in ("fail", "xfail", "ill"):
             e.anchor = _anchor(f"{where.panel}-{c['case']}")
-            e.extra = {"text": c["message"] if verdict == "fail" else detail.get("text", ""),
+            text = {"fail": c["message"], "xfail": detail.get("text", ""),
+                    "ill": detail.get(ILL_REPORT_KEY, "")}[verdict]
+            e.extra = {"text": text,
                        "errors": detail.get("rnnparity_errors") or {}, "diagnosis": detail.get("diagnosis"),
                        "reason": detail.get("xfail_reason"), "kind": kind}
         out.append(e)
     return out
+
+
+def _ill_headline(report):
+    """The envelope verdict's headline of an ill-conditioned case's report."""
+    line = next((ln.strip() for ln in report.splitlines() if "ILL-CONDITIONED" in ln), "")
+    return line.removeprefix("rounding verdict: ") or "ill-conditioned"
 
 
 def _first_problem(message):
@@ -132,9 +144,10 @@ def _detail_groups(entries, budget=PLOT_BUDGET, plots=None):
     groups = defaultdict(list)
     for s in _detail_sections(entries, budget, {} if plots is None else plots):
         m = re.search(r"\[([\w-]+)\]", s["e"].note or "") if s["e"].verdict == "xfail" else None
-        groups[(s["e"].verdict != "fail", m[1] if m else "")].append(s)
-    return [{"verdict": "fail" if not xf else "xfail", "key": key, "sections": members}
-            for (xf, key), members in sorted(groups.items())]
+        order = {"fail": 0, "ill": 1}.get(s["e"].verdict, 2)
+        groups[(order, s["e"].verdict, m[1] if m else "")].append(s)
+    return [{"verdict": verdict, "key": key, "sections": members}
+            for (_, verdict, key), members in sorted(groups.items())]
 
 
 def _detail_sections(entries, budget, plots):
@@ -195,7 +208,7 @@ def write_check_page(path, summary, details, started=None, seeds="", keyword=Non
                   panels=grid(entries, CHECK_VERDICTS), filters=filters(entries), registry=registry_rows(hits),
                   versions=_versions_list(summary), summary=summary, keyword=keyword, seeds=seeds,
                   started=started.isoformat(timespec="seconds") if started else "",
-                  outcome_counts=[(o, counts.get(o, 0)) for o in ("passed", "failed", "xfailed", "skipped")],
+                  outcome_counts=[(o, counts.get(o, 0)) for o in OUTCOMES],
                   verdict_counts=Counter(e.verdict for e in entries), repro_prefix="rnnparity check --case ")
     plots, budget = {}, PLOT_BUDGET
     while True:  # the grid and the tables of a big run leave less room for plots: halve until it fits
@@ -240,7 +253,9 @@ def write_compare_page(path, result) -> int:
 
 # -- rnnparity check-model ----------------------------------------------------------------------------
 MODEL_VERDICTS = {"fail": ("failed", "✗"), "unsupported": ("unsupported", "?"),
-                  "xfail": ("known framework bug", "⚠"), "pass": ("passed", "")}
+                  "xfail": ("known framework bug", "⚠"),
+                  "ill-conditioned": ("ill-conditioned: not decidable beyond rounding", "~"),
+                  "pass": ("passed", "")}
 
 
 def write_model_page(path, report) -> int:
