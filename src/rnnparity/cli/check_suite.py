@@ -13,6 +13,7 @@ import pytest
 
 from ..plugin import STATS_KEY, max_errors, skip_reason
 from ..report import OUTCOMES, SEED_POLICY, case_of, counts_line, header, kind_of, summary_table, target_of
+from ..report import text
 from ..targets.installed import versions
 from .common import ALL_TARGETS, case_list, progress
 
@@ -135,8 +136,6 @@ def check_suite(args) -> int:
     results = collector.results
     counts = Counter(o for o, _ in results.values())
     failed = [n for n, (o, _) in results.items() if o == "failed"]
-    skipped = Counter(msg.strip().splitlines()[-1] if msg.strip() else "?" for o, msg in results.values()
-                      if o == "skipped")
     if results:
         print(summary_table(results))
     print(f"\n{len(results)} cases in {elapsed:.1f} s: " + ", ".join(f"{counts.get(o, 0)} {o}" for o in OUTCOMES))
@@ -158,8 +157,8 @@ def check_suite(args) -> int:
     if within_rounding:
         print(f"passed within rounding: {within_rounding} cases (beyond the table in float16/float32, "
               f"shown to be rounding by a float64 re-run; not in the largest errors)")
-    for reason, n in skipped.most_common(5):
-        print(f"  skipped {n}: {reason}")
+    for line in text.skip_lines(results) + text.xfail_lines(results, collector.details):
+        print(line)
     for nodeid in failed[:5]:
         print("\n" + results[nodeid][1].strip())
     if failed:
@@ -178,7 +177,11 @@ def check_suite(args) -> int:
         print(f"HTML report: {html_file} ({size / 1e6:.2f} MB)")
     if code == pytest.ExitCode.NO_TESTS_COLLECTED or not results:
         print("rnnparity check: no cases ran (is a framework installed? see the skip reasons)")
-        return 2 if code else 0
-    if count_problem:
-        return 1
-    return int(code) if code else (1 if failed else 0)
+        exit_code = 2 if code else 0
+    elif count_problem:
+        exit_code = 1
+    else:
+        exit_code = int(code) if code else (1 if failed else 0)
+    print(text.verdict_line(counts, exit_code, count_problem and "the collected cases are not "
+                            "`rnnparity list`'s (above)"))
+    return exit_code
