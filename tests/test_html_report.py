@@ -293,6 +293,11 @@ def test_a_real_check_run_page_matches_its_text_report(tmp_path):
     line = re.search(r"^(\d+) cases in [\d.]+ s: (\d+) passed, (\d+) failed, (\d+) xfailed, (\d+) skipped$",
                      proc.stdout, re.M)
     total, *counts = map(int, line.groups())
+    # the report ends with its verdict, after the known divergences grouped by registry entry
+    last = proc.stdout.rstrip().splitlines()[-1]
+    assert last == f"VERDICT: PASSED (exit 0): {total} cases: " + ", ".join(
+        f"{n} {o}" for o, n in zip(("passed", "failed", "xfailed", "skipped"), counts) if n or o == "failed")
+    assert re.search(rf"^known divergences \(strict xfails\): {counts[2]} cases?, \d+ registry entr(y|ies) ", proc.stdout, re.M)
     page = Page(out.read_text())
     assert len(page.cases) == len({c["data-case"] for c in page.cases}) == total
     grid_counts = Counter(c["data-outcome"] for c in page.cases)

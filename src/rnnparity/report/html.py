@@ -20,6 +20,7 @@ from . import statuses
 from .grid import (CHECK_VERDICTS, COMPARE_VERDICTS, FLAG_HEADS, Entry, Place,  # noqa: F401
                    check_verdict, filters, grid, place)
 from .plots import error_plot
+from .text import verdict_line
 
 EXTRA = 'pip install "rnnparity[report]"'
 TEMPLATES = Path(__file__).with_name("templates")
@@ -197,7 +198,8 @@ def write_check_page(path, summary, details, started=None, seeds="", keyword=Non
                   versions=_versions_list(summary), summary=summary, keyword=keyword, seeds=seeds,
                   started=started.isoformat(timespec="seconds") if started else "",
                   outcome_counts=[(o, counts.get(o, 0)) for o in statuses.OUTCOMES],
-                  verdict_counts=Counter(e.verdict for e in entries), repro_prefix="rnnparity check --case ")
+                  verdict_counts=Counter(e.verdict for e in entries), repro_prefix="rnnparity check --case ",
+                  headline=verdict_line(summary["counts"], summary["exit_code"]))
     plots, budget = {}, PLOT_BUDGET
     while True:  # the grid and the tables of a big run leave less room for plots: halve until it fits
         text = render("check.html.j2", groups=_detail_groups(entries, budget, plots),

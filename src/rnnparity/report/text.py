@@ -40,12 +40,17 @@ def xfail_lines(results: dict, details: dict) -> list:
     if not groups:
         return []
     total = sum(n for _, _, n in groups)
-    lines = [f"known divergences (strict xfails): {total} cases, {len(groups)} registry entries "
+    lines = [f"known divergences (strict xfails): {_n(total, 'case')}, {_n(len(groups), 'registry entry')} "
              f"(rnnparity.check.divergences)"]
     width = max(len(str(n)) for _, _, n in groups)
     for key, text, n in groups:
         lines.append(f"  {n:>{width}}  " + (f"[{key}] {text}" if key else text))
     return lines
+
+
+def _n(n, word):
+    plural = word[:-1] + "ies" if word.endswith("y") else word + "s"
+    return f"{n} {word if n == 1 else plural}"
 
 
 def counts_text(counts: dict) -> str:
@@ -62,7 +67,7 @@ def verdict_line(counts: dict, exit_code: int, problem: str | None = None) -> st
     if not n:
         return f"VERDICT: NOTHING RAN (exit {exit_code}): no case ran"
     if exit_code == 0:
-        return f"VERDICT: PASSED (exit 0): {n} cases: {counts_text(counts)}"
-    why = (f"{failing} of {n} cases failed" if failing else problem
+        return f"VERDICT: PASSED (exit 0): {_n(n, 'case')}: {counts_text(counts)}"
+    why = (f"{failing} of {_n(n, 'case')} failed" if failing else problem
            or f"pytest ended with exit status {exit_code}")
     return f"VERDICT: FAILED (exit {exit_code}): {why}; {counts_text(counts)}"
