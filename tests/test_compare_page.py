@@ -5,6 +5,7 @@ from the committed fixtures (real tf_keras and keras3 outputs); no framework."""
 from __future__ import annotations
 
 import html
+import json
 import re
 
 import pytest
@@ -69,3 +70,12 @@ def test_a_structure_group_shows_that_its_values_are_the_same(compared):
     section = page[page.index('data-group="structure"'):]
     section = section[:section.index("</section>")]
     assert "structure only" in section and "max abs 0<" in section
+
+
+def test_the_text_and_json_reports_split_the_differences_the_same_way(compared):
+    result, page, _ = compared
+    line = upgrade.one_line(result)
+    assert "same 2, differs 6 (values 2, dtype only 1, structure only 3), rejected in A 0, rejected in B 2" in line
+    assert html.escape(line, quote=False) in page  # the page's verdict line
+    cases = {c["key"]: c["action"] for c in json.loads(upgrade.to_json(result))["cases"]}
+    assert cases == {c.key: upgrade.action(c) for c in result.cases}

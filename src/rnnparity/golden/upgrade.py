@@ -216,8 +216,16 @@ def version_line(m):
             f"backend {m.get('backend', '?')}, NumPy {v.get('numpy', '?')}, recorded {m.get('date', '?')}")
 
 
+DIFFERS_WORDS = {"differs": "values", "newly-rejected": "rejected differently", "dtype": "dtype only",
+                 "structure": "structure only"}
+
+
 def one_line(result: Comparison):
-    counts = ", ".join(f"{s} {result.counts.get(s, 0)}" for s in STATUSES)
+    """'N cases: same .., differs .. (values .., dtype only .., structure only ..), ... -> verdict'."""
+    kinds = Counter(action(c) for c in result.cases if c.status == "differs")
+    split = ", ".join(f"{DIFFERS_WORDS[a]} {kinds[a]}" for a in ACTIONS if kinds[a])
+    counts = ", ".join(f"{s} {result.counts.get(s, 0)}" + (f" ({split})" if s == "differs" and split else "")
+                       for s in STATUSES)
     verdict = "DIFFERENT (exit 1)" if result.any_difference else "identical within tolerance (exit 0)"
     return f"{len(result.cases)} cases: {counts} -> {verdict}"
 
@@ -265,4 +273,4 @@ def to_json(result: Comparison) -> str:
                        "manifest_b": {k: v for k, v in result.manifest_b.items() if k != "cases"},
                        "counts": dict(result.counts), "any_difference": result.any_difference,
                        "by_layer": by_layer, "by_flag": by_flag,
-                       "cases": [asdict(c) for c in result.cases]}, indent=1)
+                       "cases": [{**asdict(c), "action": action(c)} for c in result.cases]}, indent=1)
