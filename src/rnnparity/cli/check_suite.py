@@ -13,7 +13,9 @@ import pytest
 
 from ..plugin import STATS_KEY, VERDICT_KEY, max_errors, skip_reason
 from ..check.verdict import ILL_CONDITIONED
-from ..report import OUTCOMES, SEED_POLICY, case_of, counts_line, header, kind_of, summary_table, target_of
+from ..report import SEED_POLICY, case_of, counts_line, header, kind_of, summary_table, target_of
+from ..report import text
+from ..report.statuses import counted
 from ..targets.installed import versions
 from .common import ALL_TARGETS, case_list, progress
 
@@ -139,11 +141,9 @@ def check_suite(args) -> int:
     results = collector.results
     counts = Counter(o for o, _ in results.values())
     failed = [n for n, (o, _) in results.items() if o == "failed"]
-    skipped = Counter(msg.strip().splitlines()[-1] if msg.strip() else "?" for o, msg in results.values()
-                      if o == "skipped")
     if results:
         print(summary_table(results))
-    print(f"\n{len(results)} cases in {elapsed:.1f} s: " + ", ".join(f"{counts.get(o, 0)} {o}" for o in OUTCOMES))
+    print(f"\n{len(results)} cases in {elapsed:.1f} s: " + ", ".join(f"{n} {o}" for o, n in counted(counts)))
     if results:
         print("per target: " + counts_line(results, target_of, ALL_TARGETS))
         print("per kind:   " + counts_line(results, kind_of, ("matrix", "activation sweep", "replay")))
@@ -166,11 +166,11 @@ def check_suite(args) -> int:
     if ill:
         print(f"ill-conditioned: {len(ill)} cases (valid low-precision runs scatter as widely as the "
               f"values: agreement not decidable beyond some step; "
-              + ("they fail the run (--ill-conditioned=fail))" if args.ill_conditioned == "fail" else
+              + ("they fail the run (--ill-conditioned=fail))" if getattr(args, "ill_conditioned", "warn") == "fail" else
                  "a warning, not a failure; --ill-conditioned=fail makes them one)")
               + "".join(f"\n  rnnparity check --case {case_of(n)}" for n in ill[:10]))
-    for reason, n in skipped.most_common(5):
-        print(f"  skipped {n}: {reason}")
+    for line in text.skip_lines(results) + text.xfail_lines(results, collector.details):
+        print(line)
     for nodeid in failed[:5]:
         print("\n" + results[nodeid][1].strip())
     if failed:
@@ -189,7 +189,11 @@ def check_suite(args) -> int:
         print(f"HTML report: {html_file} ({size / 1e6:.2f} MB)")
     if code == pytest.ExitCode.NO_TESTS_COLLECTED or not results:
         print("rnnparity check: no cases ran (is a framework installed? see the skip reasons)")
-        return 2 if code else 0
-    if count_problem:
-        return 1
-    return int(code) if code else (1 if failed else 0)
+        exit_code = 2 if code else 0
+    elif count_problem:
+        exit_code = 1
+    else:
+        exit_code = int(code) if code else (1 if failed else 0)
+    print(text.verdict_line(counts, exit_code, count_problem and "the collected cases are not "
+                            "`rnnparity list`'s (above)"))
+    return exit_code
