@@ -58,7 +58,10 @@ class Envelope:
         return [o for o in self.outputs if o.call == k]
 
     def describe(self) -> str:
-        high = f"{self.high.name}" if self.high is not None else "the unperturbed run"
+        high = ("the unperturbed run" if self.high is None else
+                # NumPy names x86's 80-bit extended precision 'float128' after its storage size
+                f"long double (eps {np.finfo(self.high).eps:.2g})" if self.high == np.longdouble else
+                self.high.name)
         return (f"{self.runs} randomly rounded {self.dtype.name} runs (up to {self.ulps:g} ulp per "
                 f"rounding) around {high}")
 
