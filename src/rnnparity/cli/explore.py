@@ -11,6 +11,7 @@ Exit status: 0 when nothing is unexplained, 1 when something is (or nothing ran)
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 from pathlib import Path
 
@@ -38,6 +39,9 @@ def cmd_explore(args):
         ok, reason = registry.availability(t)
         if not ok:
             raise ImportError(f"target {t} is not available: {reason}")
+    if not args.examples and importlib.util.find_spec("hypothesis") is None:
+        raise ImportError("the search needs hypothesis: pip install 'rnnparity[explore]' "
+                          "(or run a plain seeded sweep: --examples N)")
     log = search.stderr_log if not args.quiet else None
     if args.examples:
         summary = search.sweep(args.examples, args.seed, targets, args.out, args.shrink_budget,

@@ -139,19 +139,19 @@ def _cell(choose, cls, units, target, names) -> dict:
     return cell
 
 
-def strategy(targets=TARGETS):
+def strategy(targets=TARGETS, names=activation_names):
     """The hypothesis strategy of configurations (hypothesis imported here, lazily)."""
     from hypothesis import strategies as st
 
     @st.composite
     def configs(draw):
-        return draw_config(HypothesisChooser(draw), targets)
+        return draw_config(HypothesisChooser(draw), targets, names)
     return configs()
 
 
-def sweep_config(seed: int, index: int, targets=TARGETS) -> dict:
+def sweep_config(seed: int, index: int, targets=TARGETS, names=activation_names) -> dict:
     """The ``index``-th configuration of the plain seeded sweep."""
-    return draw_config(RandomChooser(seed * 1_000_003 + index), targets)
+    return draw_config(RandomChooser(seed * 1_000_003 + index), targets, names)
 
 
 # -- what a configuration stands for -------------------------------------------------------------
