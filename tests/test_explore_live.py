@@ -64,3 +64,18 @@ def test_a_seeded_search_finds_nothing_unexplained(tmp_path):
         f"rnnparity explore --budget {EXPLORE_SECONDS:g} --seed {EXPLORE_SEED} found what nothing "
         f"explains (register the framework's bugs in check/divergences.py, fix rnnparity's):\n"
         + summary.text())
+
+
+@pytest.mark.live
+def test_one_configuration_runs_again_from_its_json(tmp_path, capsys):
+    import json
+
+    from rnnparity.cli import main
+
+    config = space.sweep_config(0, 0, names=lambda target: (None,))
+    config.update(target=_target(), kind="GRU", cells=[{"class": "GRUCell", "units": 2, "activation": None,
+                                                        "use_bias": True, "recurrent_activation": None,
+                                                        "reset_after": True}],
+                  wrapper=None, dtype="float32", steps=4, mask="none", scale=0.6)
+    assert main(["explore", "--config", json.dumps(config), "--out", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.startswith("agree: ")

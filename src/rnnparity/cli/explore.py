@@ -5,6 +5,7 @@ repro script.
     rnnparity explore --budget 120 --seed 0                 # hypothesis search, 120 s
     rnnparity explore --examples 300 --seed 0               # a plain seeded sweep of 300 configurations
     rnnparity explore --target tf_keras --out explore-out --json explore-out/summary.json
+    rnnparity explore --config finding.json                 # one configuration again, with its report
 
 Exit status: 0 when nothing is unexplained, 1 when something is (or nothing ran), 2 on bad usage.
 """
@@ -39,6 +40,8 @@ def cmd_explore(args):
         ok, reason = registry.availability(t)
         if not ok:
             raise ImportError(f"target {t} is not available: {reason}")
+    if args.config:
+        return _one(args)
     if not args.examples and importlib.util.find_spec("hypothesis") is None:
         raise ImportError("the search needs hypothesis: pip install 'rnnparity[explore]' "
                           "(or run a plain seeded sweep: --examples N)")
@@ -53,6 +56,22 @@ def cmd_explore(args):
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(summary.as_dict(), indent=1, default=str))
     return 0 if summary.configs and not summary.unexplained else 1
+
+
+def _one(args):
+    """Run one configuration (JSON, or a file of it: a finding's "config" from --json) and print
+    its outcome and the verdict's report; write its repro with --out."""
+    from ..explore import repro, run, space
+
+    text = args.config if args.config.lstrip().startswith("{") else Path(args.config).read_text()
+    config = json.loads(text)
+    result = run.run_config(config)
+    print(f"{result.outcome}: {space.describe(config)}" + (f"\n{result.detail}" if result.detail else ""))
+    if result.report:
+        print(result.report)
+    if result.finding:
+        print(f"repro: {repro.write(result, args.out)}")
+    return 1 if result.finding else 0
 
 
 class _Budget(argparse.Action):
@@ -77,5 +96,7 @@ def add_parser(sub):
     ex.add_argument("--shrink-budget", type=_seconds, default=90.0,
                     help="seconds of shrinking for each new finding (default 90; 0: none)")
     ex.add_argument("--json", metavar="FILE", help="also write the counts and findings as JSON")
+    ex.add_argument("--config", metavar="JSON",
+                    help="run one configuration (JSON text or a file, e.g. a finding's config from --json)")
     ex.add_argument("-q", "--quiet", action="store_true", help="no line per configuration")
     ex.set_defaults(func=cmd_explore, budget_given=False)

@@ -27,6 +27,7 @@ class Summary:
     known: Counter = field(default_factory=Counter)  # registered bug key -> times met
     refusals: Counter = field(default_factory=Counter)  # the reference's / both sides' refusal reasons
     findings: list = field(default_factory=list)  # (signature, shrunk run.Result, repro path)
+    unexplained_results: list = field(default_factory=list)  # every finding as met (not shrunk)
     seconds: float = 0.0
     configs: int = 0
 
@@ -37,6 +38,8 @@ class Summary:
             self.known[result.known_key] += 1
         if result.outcome in (REF_REFUSES, REFUSED_ALIKE):
             self.refusals[f"{result.outcome}: {result.detail[:90]}"] += 1
+        if result.finding:
+            self.unexplained_results.append(result)
 
     @property
     def unexplained(self) -> int:
@@ -47,6 +50,10 @@ class Summary:
         lines += [f"  {o:30s} {self.counts[o]}" for o in OUTCOMES]
         lines += [f"    known: {k} x{n}" for k, n in self.known.most_common()]
         lines += [f"    {r} x{n}" for r, n in self.refusals.most_common(8)]
+        for result in self.unexplained_results[:12]:
+            lines.append(f"  {result.outcome}: {space.config_id(result.config)} | {result.detail[:120]}")
+        if len(self.unexplained_results) > 12:
+            lines.append(f"  ... and {len(self.unexplained_results) - 12} more (--json lists them all)")
         for signature, result, path in self.findings:
             lines += [f"FINDING {signature}", f"  minimal: {space.describe(result.config)}",
                       f"  {result.detail}", f"  repro: {path}"]
@@ -57,7 +64,10 @@ class Summary:
                 "counts": {o: self.counts[o] for o in OUTCOMES}, "known": dict(self.known),
                 "refusals": dict(self.refusals),
                 "findings": [{"signature": s, "config": r.config, "detail": r.detail, "repro": str(p)}
-                             for s, r, p in self.findings]}
+                             for s, r, p in self.findings],
+                "unexplained": [{"id": space.config_id(r.config), "outcome": r.outcome,
+                                 "signature": r.signature, "detail": r.detail, "config": r.config}
+                                for r in self.unexplained_results]}
 
 
 def _quiet():
