@@ -38,6 +38,7 @@ def test_the_sweep_is_deterministic_and_reaches_every_kind_dtype_and_target():
     assert max(c["steps"] for c in first) > 100 and min(c["steps"] for c in first) <= 2
     assert any(c["wrapper"] and c["wrapper"]["backward"] for c in first)
     assert len({space.config_id(c) for c in first}) == len(first)
+    assert max(space.sweep_config(3, i, names=NAMES, max_steps=30)["steps"] for i in range(200)) == 30
 
 
 def test_a_stacked_bidirectional_stateful_configuration_becomes_spec_plan_and_states():

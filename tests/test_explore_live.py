@@ -16,6 +16,7 @@ EXPLORE_SECONDS = float(os.environ.get("RNNPARITY_EXPLORE_SECONDS", "75"))
 EXPLORE_SEED = 0
 # a loaded 2-core CI box runs 0.3-3 s per configuration (T up to 500, a float64 re-run, the reference)
 MIN_CONFIGS = 12
+MAX_STEPS = 100  # an eager T=500 stateful Bidirectional alone takes a minute there
 
 
 def _target():
@@ -58,10 +59,12 @@ def test_a_seeded_search_finds_nothing_unexplained(tmp_path):
     targets = [t for t in space.TARGETS if registry.availability(t)[0]]
     if not targets:
         pytest.skip("neither keras3 nor tf_keras is installed")
-    summary = search.explore(EXPLORE_SECONDS, EXPLORE_SEED, targets, out_dir=tmp_path, shrink_seconds=20)
+    summary = search.explore(EXPLORE_SECONDS, EXPLORE_SEED, targets, out_dir=tmp_path, shrink_seconds=20,
+                             max_steps=MAX_STEPS)
     assert summary.configs >= MIN_CONFIGS, summary.text()
     assert summary.unexplained == 0, (
-        f"rnnparity explore --budget {EXPLORE_SECONDS:g} --seed {EXPLORE_SEED} found what nothing "
+        f"rnnparity explore --budget {EXPLORE_SECONDS:g} --seed {EXPLORE_SEED} --max-steps {MAX_STEPS} "
+        f"found what nothing "
         f"explains (register the framework's bugs in check/divergences.py, fix rnnparity's):\n"
         + summary.text())
 

@@ -48,9 +48,11 @@ def cmd_explore(args):
     log = search.stderr_log if not args.quiet else None
     if args.examples:
         summary = search.sweep(args.examples, args.seed, targets, args.out, args.shrink_budget,
-                               budget=args.budget if args.budget_given else None, log=log)
+                               budget=args.budget if args.budget_given else None, log=log,
+                               max_steps=args.max_steps)
     else:
-        summary = search.explore(args.budget, args.seed, targets, args.out, args.shrink_budget, log=log)
+        summary = search.explore(args.budget, args.seed, targets, args.out, args.shrink_budget, log=log,
+                                 max_steps=args.max_steps)
     print(summary.text())
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
@@ -92,6 +94,8 @@ def add_parser(sub):
     ex.add_argument("--examples", type=positive, metavar="N",
                     help="a plain sweep of N seeded configurations, without hypothesis' search")
     ex.add_argument("--target", default="keras3,tf_keras", help="keras3, tf_keras or both (default)")
+    ex.add_argument("--max-steps", type=positive, default=500, metavar="T",
+                    help="the longest sequence drawn (default 500)")
     ex.add_argument("--out", default="explore-out", help="where repro_<hash>.py scripts go")
     ex.add_argument("--shrink-budget", type=_seconds, default=90.0,
                     help="seconds of shrinking for each new finding (default 90; 0: none)")

@@ -93,14 +93,14 @@ def _finish(summary, result, out_dir, shrink_seconds, log):
 
 
 def sweep(examples, seed, targets=space.TARGETS, out_dir="explore-out", shrink_seconds=60.0,
-          budget=None, log=None, names=space.activation_names) -> Summary:
+          budget=None, log=None, names=space.activation_names, max_steps=space.MAX_STEPS) -> Summary:
     """N seeded configurations, no hypothesis search; findings shrunk by the greedy pass."""
     _quiet()
     summary, start, seen = Summary(), time.monotonic(), set()
     for i in range(examples):
         if budget is not None and time.monotonic() - start > budget:
             break
-        result = run_config(space.sweep_config(seed, i, targets, names))
+        result = run_config(space.sweep_config(seed, i, targets, names, max_steps))
         summary.add(result)
         _log_line(log, result)
         if result.finding and result.signature not in seen:
@@ -125,7 +125,7 @@ def _finding_class(signature):
 
 
 def explore(budget, seed, targets=space.TARGETS, out_dir="explore-out", shrink_seconds=90.0,
-            log=None, names=space.activation_names) -> Summary:
+            log=None, names=space.activation_names, max_steps=space.MAX_STEPS) -> Summary:
     """Hypothesis search for ``budget`` seconds (the search itself; each new finding then gets up to
     ``shrink_seconds`` of shrinking, hypothesis' and the greedy pass together)."""
     import unittest
@@ -136,7 +136,7 @@ def explore(budget, seed, targets=space.TARGETS, out_dir="explore-out", shrink_s
     _quiet()
     summary, start = Summary(), time.monotonic()
     deadline, seen, rounds = start + budget, set(), 0
-    strategy = space.strategy(tuple(targets), names)
+    strategy = space.strategy(tuple(targets), names, max_steps)
     while time.monotonic() < deadline:
         state = {"shrinking": None, "until": None, "best": None}
 
