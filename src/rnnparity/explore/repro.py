@@ -7,7 +7,8 @@ reference"). It builds the layer as rnnparity's Keras targets do, runs the same 
 and prints the framework's outputs against the reference's, then framework-only twins that show the
 surprise without rnnparity: the same layer in float32 (for a float64 layer: equal to it means the
 float64 layer computed in float32), stacked cells wrapped in StackedRNNCells(cells, dtype=...) (the
-wrapper's own dtype policy), and the other Keras (keras3 <-> tf_keras) where it is installed.
+wrapper's own dtype policy), an unrolled layer with unroll=False, and the other Keras (keras3 <->
+tf_keras) where it is installed.
 """
 from __future__ import annotations
 
@@ -211,6 +212,9 @@ def compare(title, a_outputs, b_outputs):
     """Per call and output: max abs and max rel difference, and the first differing time step."""
     print(f"\n{{title}}")
     for k, (a, b) in enumerate(zip(a_outputs, b_outputs)):
+        names_a, names_b = [n for n, _ in leaves(a)], [n for n, _ in leaves(b)]
+        if names_a != names_b:
+            print(f"  call {{k + 1}}: the structures differ: {{names_a}} vs {{names_b}}")
         for (name, x), (_, y) in zip(leaves(a), leaves(b)):
             if x.shape != y.shape:
                 print(f"  call {{k + 1}} {{name}}: shapes differ {{x.shape}} vs {{y.shape}}")
@@ -274,6 +278,13 @@ def main():
                 if EXPECTED is not None:
                     compare(f"StackedRNNCells(cells, dtype={{dtype!r}}) vs the NumPy reference:", own,
                             arrays(EXPECTED))
+    if got is not None and SPEC["config"].get("unroll"):
+        rolled = json.loads(json.dumps(SPEC))
+        rolled["config"]["unroll"] = False
+        loop = attempt("the same layer with unroll=False", lambda: run(TARGET, rolled))
+        if loop is not None:
+            compare("unroll=True vs unroll=False (the same maths: structures and values should match):",
+                    got, loop)
     other = "tf_keras" if TARGET == "keras3" else "keras3"
     try:
         keras_module(other)
