@@ -89,7 +89,8 @@ def add_parser(sub):
                         description="Search layer configurations outside the case matrix against the "
                         "live frameworks; shrink every unexplained result and write a standalone repro.")
     ex.add_argument("--budget", type=_seconds, default=120.0, action=_Budget,
-                    help="seconds of search (default 120); with --examples, a cap on the sweep")
+                    help="seconds of search (default 120; shrinking a finding comes on top, see "
+                         "--shrink-budget); with --examples, a cap on the sweep")
     ex.add_argument("--seed", type=int, default=0)
     ex.add_argument("--examples", type=positive, metavar="N",
                     help="a plain sweep of N seeded configurations, without hypothesis' search")
@@ -97,8 +98,9 @@ def add_parser(sub):
     ex.add_argument("--max-steps", type=positive, default=500, metavar="T",
                     help="the longest sequence drawn (default 500)")
     ex.add_argument("--out", default="explore-out", help="where repro_<hash>.py scripts go")
-    ex.add_argument("--shrink-budget", type=_seconds, default=90.0,
-                    help="seconds of shrinking for each new finding (default 90; 0: none)")
+    ex.add_argument("--shrink-budget", type=_seconds, default=60.0,
+                    help="seconds of shrinking for each new finding, on top of the search "
+                         "(default 60; 0: none)")
     ex.add_argument("--json", metavar="FILE", help="also write the counts and findings as JSON")
     ex.add_argument("--config", metavar="JSON",
                     help="run one configuration (JSON text or a file, e.g. a finding's config from --json)")

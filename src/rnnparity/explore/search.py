@@ -124,11 +124,11 @@ def _finding_class(signature):
     return _CLASSES[signature]
 
 
-def explore(budget, seed, targets=space.TARGETS, out_dir="explore-out", shrink_seconds=90.0,
+def explore(budget, seed, targets=space.TARGETS, out_dir="explore-out", shrink_seconds=60.0,
             log=None, names=space.activation_names, max_steps=space.MAX_STEPS) -> Summary:
-    """Hypothesis search for ``budget`` wall-clock seconds, shrinking included: each new finding gets
-    up to ``shrink_seconds`` (half hypothesis' shrinker, half the greedy pass), so a finding met near
-    the end may overrun the budget by that much."""
+    """Hypothesis search for ``budget`` seconds of searching; each new finding is then shrunk for up
+    to ``shrink_seconds`` more (half hypothesis' shrinker, half the greedy pass), time that does not
+    count against the search (a slow shrink must not keep the search from the next finding)."""
     import unittest
 
     from hypothesis import HealthCheck, Phase, Verbosity, given, settings
@@ -137,22 +137,23 @@ def explore(budget, seed, targets=space.TARGETS, out_dir="explore-out", shrink_s
 
     _quiet()
     summary, start = Summary(), time.monotonic()
-    deadline, seen, rounds = start + budget, set(), 0
+    search_end, seen, rounds = [start + budget], set(), 0  # moved on by the time spent shrinking
     strategy = space.strategy(tuple(targets), names, max_steps)
-    while time.monotonic() < deadline:
-        state = {"shrinking": None, "until": None, "best": None}
+    while time.monotonic() < search_end[0]:
+        state = {"shrinking": None, "until": None, "best": None, "found_at": None}
 
         def prop(config):
             now = time.monotonic()
             if state["shrinking"] is None:
-                if now >= deadline:
+                if now >= search_end[0]:
                     raise unittest.SkipTest("budget spent")  # hypothesis re-raises it: the search stops
                 result = run_config(config)
                 summary.add(result)
                 _log_line(log, result)
                 if result.finding and result.signature not in seen:
                     seen.add(result.signature)
-                    state.update(shrinking=result.signature, until=now + shrink_seconds / 2, best=result)
+                    state.update(shrinking=result.signature, until=now + shrink_seconds / 2, best=result,
+                                 found_at=now)
                     if log:
                         log(f"  finding {result.signature}: shrinking")
                     raise _finding_class(result.signature)(result.detail)
@@ -177,6 +178,7 @@ def explore(budget, seed, targets=space.TARGETS, out_dir="explore-out", shrink_s
         rounds += 1
         if state["best"] is not None:
             _finish(summary, state["best"], out_dir, shrink_seconds / 2, log)
+            search_end[0] += time.monotonic() - state["found_at"]
     summary.seconds = time.monotonic() - start
     return summary
 
