@@ -9,6 +9,7 @@ hypothesis, and shrinks its findings with the greedy pass alone.
 """
 from __future__ import annotations
 
+import logging
 import sys
 import time
 import warnings
@@ -71,9 +72,11 @@ class Summary:
 
 
 def _quiet():
-    """The reference's overflow warnings (exploding layers) and Keras' notes are not the answer."""
+    """The reference's overflow warnings (exploding layers), Keras' notes and TensorFlow's "Object
+    was never used" log of an aborted loop are not the answer."""
     warnings.simplefilter("ignore")
     np.seterr(all="ignore")
+    logging.getLogger("tensorflow").setLevel(logging.CRITICAL)
 
 
 def _log_line(log, result):
