@@ -206,6 +206,8 @@ def test_tf1_check_takes_the_overrides():
 # Three seeds a layer in the test command (the envelope of a T=2000 layer costs 1-2 s; the framework
 # run more): every one passes or is ill-conditioned, and some need the verdict.
 SWEEP_SEEDS = SEEDS[:3]
+# gru_reset_before exceeds the table in none of the first three seeds (measured): all six for it
+SWEEP_SEEDS_OF = {"gru_reset_before": SEEDS}
 
 
 @pytest.mark.live
@@ -217,7 +219,7 @@ def test_saturated_t2000_sweep_never_fails(target, key):
     alone would fail it), so the sweep proves the feature."""
     needs(target)
     needed = []
-    for seed in SWEEP_SEEDS:
+    for seed in SWEEP_SEEDS_OF.get(key, SWEEP_SEEDS):
         rec, problems = saturated_check(target, key, seed)
         assert rec.verdict.status in (verdicts.PASS, verdicts.ILL_CONDITIONED), \
             runner.failure_report(rec.case_id, problems)
@@ -402,7 +404,7 @@ def test_float64_stacked_cells_computing_in_float32_are_named_and_registered(tar
     fixed.set_weights(layer.get_weights())
     assert_parity(fixed, x)
     mask = np.array([[1, 1, 1, 0, 0, 0], [1] * 6], bool)
-    key = ("keras3-float64-stacked-cells-masked-select-dtype" if target == "keras3"
+    key = ("keras3-stacked-cells-own-dtype-masked-select" if target == "keras3"
            else "float64-stacked-cells-compute-in-float32")
     with pytest.raises(KnownFrameworkBug, match=key):
         assert_parity(layer, x, mask=mask)

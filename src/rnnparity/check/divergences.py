@@ -493,8 +493,9 @@ REGISTRY = (
                "rnn(x, initial_state=[[h], [h]], mask=np.array([[True, True, False]]))  # ValueError"),
         # the matrix gives every stacked cell's initial states as a list (data.py); a non-stateful
         # mixed-precision layer refuses the float32 initial states first (modelled, see precision.py)
-        applies=lambda c: (_stacked(c) and c.layer != "lstm" and c.initial_state
-                           and c.mask != "none" and not c.unroll
+        # a live call's view names every stacked cell's kind; a matrix case stacks one kind
+        applies=lambda c: (_stacked(c) and any(k != "lstm" for k in getattr(c, "stacked_kinds", (c.layer,)))
+                           and c.initial_state and c.mask != "none" and not c.unroll
                            and not (_mixed(c) and not c.stateful)),
     ),
     Divergence(
@@ -664,15 +665,24 @@ def _float64_stack_in_float32(view):
             and getattr(view, "stacked_dtype", None) == "float32")
 
 
+def _stack_dtype_differs(view):
+    """Stacked cells whose layer computes in float64 or float16 while the StackedRNNCells RNN built
+    around them computes in float32 (its default policy)."""
+    return (getattr(view, "cell", "layer") == "stacked"
+            and getattr(view, "layer_dtype", None) in ("float64", "float16")
+            and getattr(view, "stacked_dtype", None) == "float32")
+
+
 CALL_BUGS = (
     Divergence(
-        key="keras3-float64-stacked-cells-masked-select-dtype",
+        key="keras3-stacked-cells-own-dtype-masked-select",
         targets=("keras3",),
-        reason=("Keras 3 RNN([cells], dtype='float64') called with a mask raises InvalidArgumentError "
-                "('cannot compute SelectV2 as input #2 was expected to be a double tensor but is a "
-                "float tensor'): the StackedRNNCells it builds computes in float32 (see "
-                "float64-stacked-cells-compute-in-float32) and the masked step selects between its "
-                "float32 output and the float64 carried state"),
+        reason=("Keras 3 RNN([cells], dtype='float64') (or 'float16') called with a mask raises "
+                "InvalidArgumentError ('cannot compute SelectV2 as input #2 was expected to be a "
+                "double tensor but is a float tensor', 'half' for float16): the StackedRNNCells it "
+                "builds computes in float32 (see float64-stacked-cells-compute-in-float32) and the "
+                "masked step selects between its float32 output and the carried state of the "
+                "layer's dtype. Found by rnnparity explore (float16) and issue 21 (float64)"),
         evidence=("keras/src/layers/rnn/rnn.py RNN.__init__ wraps a list of cells in "
                   "StackedRNNCells(cells) without the layer's dtype; keras/src/backend/tensorflow/rnn.py "
                   "rnn() masks with tf.where (seen on keras 3.15.1)"),
@@ -681,8 +691,9 @@ CALL_BUGS = (
                "rnn = L.RNN([L.GRUCell(4, dtype='float64'), L.LSTMCell(4, dtype='float64')], dtype='float64')\n"
                "x = np.random.rand(2, 5, 3); m = np.array([[1, 1, 1, 0, 0], [1] * 5], bool)\n"
                "rnn(x, mask=m)  # InvalidArgumentError: ... SelectV2 ... double tensor but is a float tensor\n"
-               "# fine: L.RNN(L.StackedRNNCells([...], dtype='float64'), dtype='float64')"),
-        applies=lambda view: _float64_stack_in_float32(view) and getattr(view, "mask", "none") != "none",
+               "# fine: L.RNN(L.StackedRNNCells([...], dtype='float64'), dtype='float64')\n"
+               "# float16 alike: L.RNN([L.GRUCell(1, reset_after=False, dtype='float16')], dtype='float16')"),
+        applies=lambda view: _stack_dtype_differs(view) and getattr(view, "mask", "none") != "none",
     ),
     Divergence(
         key="float64-stacked-cells-compute-in-float32",
@@ -928,6 +939,8 @@ def call_view(target, layer, x, mask, states):
     dtype = {"mixed_float16": "mixed_f16", "mixed_bfloat16": "mixed_bf16"}.get(policy, "f32")
     stacked = getattr(getattr(inner, "cell", None), "cells", None)
     stacked_dtype = str(getattr(inner.cell, "compute_dtype", "")) if stacked else None
+    stacked_kinds = tuple({"LSTMCell": "lstm", "GRUCell": "gru", "SimpleRNNCell": "simple_rnn"}.get(
+        type(c).__name__, type(c).__name__) for c in stacked) if stacked else None
     time_major = bool(config.get("time_major", False))
     return types.SimpleNamespace(
         target=target, layer=layer_id, cell=cell_kind, dtype=dtype,
@@ -938,4 +951,5 @@ def call_view(target, layer, x, mask, states):
         mask="none" if mask is None else "given", initial_state=states is not None,
         batch=x.shape[1 if time_major else 0],
         activation=config.get("activation"), recurrent_activation=config.get("recurrent_activation"),
-        layer_dtype=str(getattr(inner, "compute_dtype", "")), stacked_dtype=stacked_dtype)
+        layer_dtype=str(getattr(inner, "compute_dtype", "")), stacked_dtype=stacked_dtype,
+        stacked_kinds=stacked_kinds)
