@@ -675,6 +675,26 @@ def _stack_dtype_differs(view):
 
 CALL_BUGS = (
     Divergence(
+        key="tf_keras-unrolled-stacked-cells-state-structure",
+        targets=("tf_keras",),
+        reason=("tf_keras RNN over stacked cells with unroll=True and return_state=True returns a "
+                "one-state cell's final state as a bare tensor when its initial state was given as a "
+                "list ([[h]], the per-cell structure), where the same layer with unroll=False (and the "
+                "reference) returns the list [h]: the output structure depends on unroll. Found by "
+                "rnnparity explore"),
+        evidence=("tf_keras/src/backend.py rnn(): the unrolled branch repacks the final states in "
+                  "the structure StackedRNNCells returns, the while_loop branch in the initial "
+                  "states' structure (seen on tf_keras 2.21.0)"),
+        repro=("import tf_keras as K, tensorflow as tf\n"
+               "x, h = tf.ones((1, 3, 2)), tf.zeros((1, 7))\n"
+               "for unroll in (False, True):\n"
+               "    rnn = K.layers.RNN([K.layers.SimpleRNNCell(7)], unroll=unroll, return_state=True)\n"
+               "    print(unroll, type(rnn(x, initial_state=[[h]])[1]).__name__)  # list, then EagerTensor"),
+        applies=lambda view: (getattr(view, "cell", "layer") == "stacked" and view.unroll
+                              and view.return_state and view.initial_state
+                              and any(k != "lstm" for k in (getattr(view, "stacked_kinds", None) or ()))),
+    ),
+    Divergence(
         key="keras3-stacked-cells-own-dtype-masked-select",
         targets=("keras3",),
         reason=("Keras 3 RNN([cells], dtype='float64') (or 'float16') called with a mask raises "
