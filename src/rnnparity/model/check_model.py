@@ -203,6 +203,11 @@ def forward(model, found, stateful, feed, batches):
             except Exception as exc:  # noqa: BLE001 - named below: a layer's, or the inputs'
                 if any(e.error is not None for e in entries):  # the row of that layer says it
                     return entries, exc
+                from .files import input_shape_problem
+
+                problem = input_shape_problem(model, x)
+                if problem:  # Keras' own message prints the values, cut at the first line
+                    raise ValueError(f"check_model: the inputs do not fit the model: {problem}") from None
                 raise ValueError(f"check_model: the model raised {type(exc).__name__} on the inputs "
                                  f"({describe_inputs(x)}): {one_line(exc)}") from None
     return entries, None

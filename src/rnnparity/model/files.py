@@ -16,6 +16,7 @@ import zipfile
 
 import numpy as np
 
+from ..npz_file import read_npz
 from .capture import children, is_model, node_arguments, one_line
 
 TARGETS = ("keras3", "tf_keras")
@@ -261,11 +262,7 @@ def synthesise_inputs(model, batch=4, time=12, seed=0):
 
 def load_inputs(path, model):
     """The model's inputs from an .npz file: one array, the model's input names, or arr_0...arr_n."""
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise ValueError(f"--inputs {path}: not a readable .npz file ({exc})") from None
+    arrays = read_npz(path, f"--inputs {path}")
     tensors = list(getattr(model, "inputs", None) or [])
     if len(arrays) == 1:
         return next(iter(arrays.values()))
@@ -277,3 +274,31 @@ def load_inputs(path, model):
         return [arrays[n] for n in positional]
     raise ValueError(f"--inputs {path}: expected arrays named {names or '?'} (the model's inputs) or "
                      f"arr_0..arr_{len(arrays) - 1}, got {sorted(arrays)}")
+
+
+def input_shape_problem(model, x):
+    """What in ``x`` does not fit the model's declared inputs ("input 'ids' expects (None, None)
+    (None: any size), given int32 (2, 5, 7)"), or None when every shape fits or the model declares
+    no inputs (a subclassed model): said before Keras' own message, which prints the values."""
+    tensors = list(getattr(model, "inputs", None) or [])
+    if not tensors:
+        return None
+    names = input_names(model)
+    if isinstance(x, dict):
+        given = [x.get(n) for n in names]
+    elif isinstance(x, (list, tuple)):
+        given = list(x)
+    else:
+        given = [x]
+    if len(given) != len(tensors):
+        return f"the model takes {len(tensors)} input(s) ({', '.join(map(repr, names))}), given {len(given)}"
+    problems = []
+    for name, tensor, value in zip(names, tensors, given):
+        want = tuple(None if d is None else int(d) for d in tensor.shape)
+        if value is None:
+            problems.append(f"input {name!r} expects {want}, given nothing")
+            continue
+        a = np.asarray(value)
+        if a.ndim != len(want) or any(w is not None and w != g for w, g in zip(want, a.shape)):
+            problems.append(f"input {name!r} expects shape {want} (None: any size), given {a.dtype} {a.shape}")
+    return "; ".join(problems) or None
