@@ -36,7 +36,7 @@ from .. import port_io
 from ..plan import Call
 from ..targets import installed, registry
 from .common import SHOW_TF_LOGS, unknown_case
-from .model import load_model_args
+from .model import add_custom_objects_option, load_model_args
 from .record import record_one
 
 
@@ -295,5 +295,6 @@ def add_parser(sub):
                            ("--framework", {"choices": ("keras3", "tf_keras")})):
         d.add_argument(option, help="with --model: as for check-model", **kwargs)
     d.add_argument("--unsafe", action="store_true", help="with --model: as for check-model")
+    add_custom_objects_option(d)
     d.set_defaults(func=cmd_diagnose)
 

@@ -26,9 +26,9 @@ from ..keras_to_reference import dialect_of, from_keras
 from ..plan import LayerSpec, Outcome, Plan, Recording, Reset
 from ..check.divergences import call_view, divergence_for_call
 from ..layer_spec import key_flags, layer_spec
-from ..check.tolerances import tolerance
+from ..check.tolerances import LONG_SEQUENCE, tolerance
 
-STATUSES = ("pass", "fail", "xfail", "unsupported")
+from .statuses import STATUSES, checked_policy, gate_passes, outcome  # noqa: F401 - STATUSES re-exported
 TARGET_OF_DIALECT = {"keras3": "keras3", "keras2": "tf_keras"}
 
 
@@ -47,14 +47,22 @@ class LayerResult:
     calls: int = 0
 
     @property
+    def checked(self) -> bool:
+        """Whether its outputs were compared (not an unsupported layer's, nor a call that raised)."""
+        return self.status != "unsupported" and self.calls > 0 and self.outputs_per_call > 0
+
+    @property
     def outputs_checked(self) -> str:
+        if not self.checked:
+            return "none"
         return f"{self.outputs_per_call} x {self.calls} call{'s' if self.calls != 1 else ''}"
 
     def to_dict(self) -> dict:
         return {"name": self.name, "class": self.cls, "status": self.status,
                 "max_abs_error": self.max_abs_error, "first_diverging_step": self.first_diverging_step,
                 "mask_source": self.mask_source, "flags": self.flags,
-                "outputs_per_call": self.outputs_per_call, "calls": self.calls, "message": self.message}
+                "outputs_per_call": self.outputs_per_call, "calls": self.calls, "checked": self.checked,
+                "message": self.message}
 
 
 @dataclass
@@ -66,15 +74,24 @@ class ModelReport:
     unsafe: bool = False  # the file was loaded with safe mode off
     batches: int = 1
     recordings: dict = field(default_factory=dict, repr=False)  # row name -> Recording
+    unsupported: str = "fail"  # the policy for unsupported layers: "fail" or "skip" (statuses.py)
+    tolerance: str = ""  # the tolerance the rows were compared with, in words
 
     @property
     def passed(self) -> bool:
-        return bool(self.layers) and all(r.status in ("pass", "xfail") for r in self.layers)
+        """Every row passed, is a registered framework bug, or is skipped (an unsupported layer
+        under unsupported="skip"), and at least one layer was checked."""
+        return gate_passes([r.status for r in self.layers], self.unsupported)
+
+    def outcome(self, row) -> str:
+        """passed / failed / xfailed / skipped: what the gate makes of a row."""
+        return outcome(row.status, self.unsupported)
 
     def to_dict(self) -> dict:
         return {"passed": self.passed, "model": self.model, "framework": self.target,
                 "versions": self.versions, "unsafe": self.unsafe, "batches": self.batches,
-                "layers": [r.to_dict() for r in self.layers]}
+                "unsupported": self.unsupported, "tolerance": self.tolerance,
+                "layers": [{**r.to_dict(), "outcome": self.outcome(r)} for r in self.layers]}
 
     def table(self) -> str:
         from ..report.model_report import text_report
@@ -86,7 +103,7 @@ class ModelReport:
 
 # -- the check ---------------------------------------------------------------------------------
 def check_model(model, inputs=None, *, atol=None, rtol=None, batches=1, unsafe=False,
-                framework=None) -> ModelReport:
+                framework=None, unsupported="fail", custom_objects=None) -> ModelReport:
     """Check every recurrent layer of ``model`` on the inputs, mask and states it really receives.
 
     ``model``: a live Keras 3 or tf_keras model, or the path of a .keras/.h5 file (loaded safely:
@@ -95,9 +112,14 @@ def check_model(model, inputs=None, *, atol=None, rtol=None, batches=1, unsafe=F
     ``inputs(k)`` giving the k-th batch (k = 0 .. batches); or None to synthesise them from the
     model's input specs (rnnparity.model.files.synthesise_inputs). ``atol``/``rtol`` override the
     tolerance table. ``batches``: consecutive forward passes (a stateful model gets one more after a
-    reset of its stateful layers). Raises ValueError for bad input (no recurrent layer, inputs that
-    do not fit the model), in one line."""
+    reset of its stateful layers). ``unsupported``: "fail" (default) or "skip": whether a layer the
+    reference cannot model (a custom cell...) fails the report or is skipped, visibly (its row stays
+    "unsupported"; ``report.passed`` and the reports count it as a skip). ``custom_objects``: for a
+    path, the user's classes the file names ({name: class}, or "module:name" strings), as Keras'
+    custom_objects. Raises ValueError for bad input (no recurrent layer, inputs that do not fit the
+    model), in one line."""
     tolerance("float32", atol=atol, rtol=rtol)  # a bad override fails before anything runs
+    checked_policy(unsupported)
     if isinstance(batches, bool) or not isinstance(batches, (int, np.integer)) or batches < 1:
         raise ValueError(f"check_model: batches must be an integer >= 1, got {batches!r}")
     source = None
@@ -105,7 +127,7 @@ def check_model(model, inputs=None, *, atol=None, rtol=None, batches=1, unsafe=F
         from .files import load_model
 
         source = str(model)
-        model, _ = load_model(source, unsafe=unsafe, framework=framework)
+        model, _ = load_model(source, unsafe=unsafe, framework=framework, custom_objects=custom_objects)
     target = _target_of(model)
     found = recurrent_layers(model)
     if not found:
@@ -116,13 +138,25 @@ def check_model(model, inputs=None, *, atol=None, rtol=None, batches=1, unsafe=F
     stateful = [f for f in found if is_stateful(f.layer)]
     entries, stopped = forward(model, found, stateful, feed, batches)
     report = ModelReport(_name(model, source), target, [], _versions(target), unsafe=bool(unsafe),
-                         batches=batches)
+                         batches=batches, unsupported=unsupported, tolerance=tolerance_words(atol, rtol))
     for entry in entries:
         row, rec = check_captured(entry, target, atol, rtol, stopped)
         report.layers.append(row)
         if rec is not None:
             report.recordings[row.name] = rec
     return report
+
+
+def tolerance_words(atol, rtol) -> str:
+    """The tolerance the rows are compared with, as the report header says it."""
+    table = tolerance("float32")
+    if atol is None and rtol is None:
+        long = tolerance("float32", LONG_SEQUENCE + 1)
+        return (f"the tolerance table (float32: atol={table['atol']:g}, rtol={table['rtol']:g}; beyond "
+                f"{LONG_SEQUENCE} steps atol={long['atol']:g}, rtol={long['rtol']:g})")
+    given = ", ".join(f"{k}={v:g}" for k, v in (("atol", atol), ("rtol", rtol)) if v is not None)
+    kept = ", ".join(f"{k}={table[k]:g}" for k, v in (("atol", atol), ("rtol", rtol)) if v is None)
+    return f"{given} (given)" + (f", {kept} (the float32 table)" if kept else "")
 
 
 def _name(model, source):
@@ -287,8 +321,8 @@ def check_captured(entry, target, atol=None, rtol=None, stopped=None):
         problems = [] if verdict.passed else problems + [verdict.mismatch()]
     known = known_bug(target, found.layer, entry.calls)
     if not problems:
-        row.status = "pass"
-        row.message = "passes within rounding: " + verdict.report() if verdict else ""
+        row.status, row.first_diverging_step = "pass", None  # a step diverges only beyond rounding
+        row.message = within_rounding(verdict, atol, rtol) if verdict else ""
         return row, rec if spec is not None else None
     if any(p.kind == "values" for p in problems):
         line = diagnosis_mismatch(pristine, rec.plan.steps, rec.outcome.outputs, f"{target}'s output")
@@ -297,6 +331,13 @@ def check_captured(entry, target, atol=None, rtol=None, stopped=None):
     row.status = "xfail" if known else "fail"
     row.message = f"known framework bug [{known.key}]: {known.reason}\n{report}" if known else report
     return row, rec if spec is not None else None
+
+
+def within_rounding(verdict, atol, rtol) -> str:
+    """Why a row beyond the tolerance passed: the tolerance used, then the rounding verdict."""
+    return (f"beyond the tolerance used ({tolerance_words(atol, rtol)}); passed because the rounding "
+            f"verdict shows the differences are rounding (both sides re-run in float64, compared with "
+            f"the float64 table's tolerance):\n" + verdict.report())
 
 
 def _rerun(target, rec):

@@ -107,9 +107,10 @@ def _keras3_ops():
     return found
 
 
-def unsafe_objects(config, builtin, framework="the framework") -> list[str]:
+def unsafe_objects(config, builtin, framework="the framework", allowed=()) -> list[str]:
     """What in a model config could run code it carries: Lambda layers, serialised lambdas and
-    objects that are not built-ins of the framework, each named with the layer holding it."""
+    objects that are not built-ins of the framework, each named with the layer holding it.
+    ``allowed``: the names of the user's own classes (--custom-objects), which are not refused."""
     found = []
 
     def walk(node, where):
@@ -124,7 +125,9 @@ def unsafe_objects(config, builtin, framework="the framework") -> list[str]:
         if isinstance(cls, str):
             module = node.get("module")
             at = f" (layer {name!r})" if name else (f" (in layer {where!r})" if where else "")
-            if cls == "Lambda":
+            if cls in allowed or node.get("registered_name") in allowed:
+                pass  # the user's own class, named by --custom-objects
+            elif cls == "Lambda":
                 found.append(f"a Lambda layer {name or '?'!r}")
             elif cls == "__lambda__" or (isinstance(inner, dict) and "function_type" in inner):
                 found.append(f"a serialised lambda function{at}")
@@ -139,25 +142,30 @@ def unsafe_objects(config, builtin, framework="the framework") -> list[str]:
     return found
 
 
-def load_model(path, unsafe=False, framework=None):
+def load_model(path, unsafe=False, framework=None, custom_objects=None):
     """(model, target) for a .keras or .h5 file; UnsafeModel for a file that would run code it
-    carries unless ``unsafe``; ValueError in one line for anything that is not a loadable model."""
+    carries unless ``unsafe``; ValueError in one line for anything that is not a loadable model.
+    ``custom_objects``: the user's classes the file names ({name: class} or "module:name" strings:
+    rnnparity.model.custom_objects), given to Keras as its custom_objects."""
     from ..targets import registry
     from ..targets import installed
+    from . import custom_objects as custom
 
     path = str(path)
     version, config = read_metadata(path)
     target = framework_for(path, version, framework)
     installed.import_quietly(target)
     K = registry.get(target).K
+    objects = custom.keras_names(custom.parse(custom_objects), K)
     if not unsafe:
-        risky = unsafe_objects(config, _builtin_names(K, target), target)
+        risky = unsafe_objects(config, _builtin_names(K, target), target, allowed=set(objects))
         if risky:
             raise UnsafeModel(f"{path}: refused: its config holds {'; '.join(risky[:3])}"
                               f"{f' and {len(risky) - 3} more' if len(risky) > 3 else ''}; loading "
-                              f"it could run code the file carries. Pass --unsafe (unsafe=True) to "
-                              f"load it anyway, only for a file you trust")
-    kwargs = {"compile": False}
+                              f"it could run code the file carries. Name your own classes with "
+                              f"--custom-objects module:name (custom_objects=), or pass --unsafe "
+                              f"(unsafe=True) to load it anyway, only for a file you trust")
+    kwargs = {"compile": False, **({"custom_objects": objects} if objects else {})}
     if target == "keras3" or zipfile.is_zipfile(path):
         kwargs["safe_mode"] = not unsafe
     try:
@@ -165,10 +173,26 @@ def load_model(path, unsafe=False, framework=None):
             warnings.simplefilter("ignore")
             model = K.models.load_model(path, **kwargs)
     except Exception as exc:  # noqa: BLE001 - one line, never a traceback
-
+        known = known_loading_surprise(path, target, exc)
+        if known:
+            raise ValueError(f"{path}: could not be loaded by {target}: {known}") from None
+        hint = "" if objects else (" (a class of your own? name it with --custom-objects module:name)"
+                                   if "custom_object" in str(exc) or "deserialized" in str(exc) else "")
         raise ValueError(f"{path}: could not be loaded by {target} ({type(exc).__name__}: "
-                         f"{one_line(exc)})") from None
+                         f"{one_line(exc)}){hint}") from None
     return model, target
+
+
+def known_loading_surprise(path, target, exc):
+    """The registered surprise (rnnparity.check.divergences.SURPRISES) a failed load is, in words,
+    with what to do instead; None for any other failure."""
+    from ..check.divergences import SURPRISES
+
+    if target != "keras3" or zipfile.is_zipfile(path) or "'NotEqual'" not in str(exc):
+        return None
+    surprise = next(s for s in SURPRISES if "Unknown layer: 'NotEqual'" in s.repro)
+    return (f"a known Keras 3 surprise: {surprise.title} ({surprise.detail.split('. ')[0]}). Save the "
+            f"model as .keras (model.save('model.keras')) and check that file")
 
 
 # -- inputs ------------------------------------------------------------------------------------
