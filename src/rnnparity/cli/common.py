@@ -62,6 +62,8 @@ def unknown_case(case_id):
                 f"runs with: pytest --pyargs rnnparity -k \"{case_id}\"")
     # an id naming no target: look among the first Keras target's ids (all targets share the words)
     pool = case_list("full", own or KERAS_TARGETS[:1])
+    first = case_id.split("-")[0]  # the layer word: the nearest ids share it, if any does
+    pool = [i for i in pool if i.split("-")[0] == first] or pool
     words = sorted(case_id.split("-"))
     reordered = [i for i in pool if sorted(i.split("-")) == words]  # the right words, out of order
     near = (reordered + [i for i in difflib.get_close_matches(case_id, pool, n=3, cutoff=0.5)
