@@ -10,7 +10,6 @@ import pytest
 from rnnparity.cli import check_suite, main
 from rnnparity.cli.common import unknown_case
 from rnnparity.matrix import tiers
-from rnnparity.npz_file import read_npz
 
 GARBAGE = bytes(range(256)) * 2  # what NumPy calls "pickled (object) data"
 
@@ -35,6 +34,8 @@ def test_compare_of_a_corrupt_npz_says_it_is_not_a_recording(tmp_path, capsys):
 
 # -- 7. a corrupt .npz is corrupt, never "pickled data ... allow_pickle" -----------------------------------
 def test_a_corrupt_npz_is_called_corrupt_and_unpickling_is_never_suggested(tmp_path, capsys):
+    from rnnparity.npz_file import read_npz
+
     path = _corrupt(tmp_path)
     with pytest.raises(ValueError) as info:
         read_npz(path, "--inputs x")
