@@ -3,6 +3,8 @@ fails the run by default or is skipped, visibly, with --unsupported=skip; a user
 with --custom-objects; the errors a model file meets say what to do; the tolerance used is said."""
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
 import sys
 import textwrap
@@ -52,8 +54,6 @@ def cells(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "path", list(sys.path))  # what the --custom-objects import adds is undone
     monkeypatch.delitem(sys.modules, MODULE, raising=False)
     monkeypatch.syspath_prepend(str(tmp_path))
-    import importlib
-
     module = importlib.import_module(MODULE)
     sys.path.remove(str(tmp_path))
     yield module
@@ -71,7 +71,7 @@ X = np.random.RandomState(0).normal(size=(2, 5, 3)).astype("float32")
 
 
 # -- 1. unsupported rows: counted, failing by default, skipped visibly with unsupported="skip" ----------
-def test_an_unsupported_layer_fails_by_default_and_is_skipped_visibly(cells):
+def test_an_unsupported_layer_fails_by_default_and_is_skipped_visibly(cells, tmp_path):
     import keras
 
     model = _custom_model(cells, keras)
@@ -95,6 +95,13 @@ def test_an_unsupported_layer_fails_by_default_and_is_skipped_visibly(cells):
     assert case.find("skipped").get("type") == "unsupported (--unsupported=skip)"
     assert "custom cell" in case.find("skipped").get("message")
     assert [r["outcome"] for r in skipped.to_dict()["layers"]] == ["skipped", "passed"]
+    if importlib.util.find_spec("jinja2") is not None:  # the HTML page shows the skip too
+        from rnnparity.report import html
+
+        html.write_model_page(tmp_path / "m.html", skipped)
+        page = (tmp_path / "m.html").read_text()
+        assert "<b>UNSUPPORTED (skipped)</b>" in page and "skipped (--unsupported=skip)" in page
+        assert "<td>none</td>" in page
     with pytest.raises(ValueError, match="unsupported must be one of 'fail', 'skip'"):
         rp.check_model(model, X, unsupported="ignore")
 

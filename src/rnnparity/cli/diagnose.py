@@ -232,13 +232,13 @@ def cmd_diagnose(args):
         raise ValueError("--model needs --layer NAME (the recurrent layer's path, e.g. encoder/lstm)")
     if not args.outputs and not args.write_inputs:
         raise ValueError("give --outputs port.npz (the port's outputs) and/or --write-inputs F")
-    if args.outputs:  # a file that is no outputs file is said before any framework runs
-        port_io.read_port_file(args.outputs, "--outputs")
     if args.case:
         complaint = unknown_case(args.case)
         if complaint:
             raise ValueError(complaint)
-
+    if args.outputs:  # a file that is no outputs file is said before any framework runs
+        port_io.read_port_file(args.outputs, "--outputs")
+    if args.case:
         if args.case.startswith("tf1-"):
             installed.import_quietly("tf1", show_logs=SHOW_TF_LOGS)
             return _diagnose_tf1_case(args)
