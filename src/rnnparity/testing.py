@@ -293,7 +293,8 @@ def model_layer_params(model_or_path, inputs=None, **kwargs):
             assert_layer(layer)
 
     Each param holds the layer's row of `rp.check_model(model_or_path, inputs, **kwargs)` (inputs
-    None: synthesised from the model's input specs); a registered framework bug is a strict xfail."""
+    None: synthesised from the model's input specs); a registered framework bug is a strict xfail;
+    a layer the reference cannot model (a custom cell) is skipped by assert_layer, with the reason."""
     import pytest
 
     from .model.check_model import check_model
