@@ -80,3 +80,16 @@ def test_a_javascript_port_reading_only_the_file_agrees(tmp_path, capsys):
     subprocess.run(["node", str(PORT), str(inputs), str(outputs), "icfo"], check=True, timeout=120)
     assert main(["diagnose", "--case", CASE, "--outputs", str(outputs)]) == 1
     assert "[lstm_gate_order_icfo]" in capsys.readouterr().out
+
+
+def test_stacked_cells_are_named_cell_by_cell_with_their_gate_orders():
+    ref = rp.RNN([rp.LSTMCell(3), rp.GRUCell(2)], return_sequences=True)
+    rng = np.random.RandomState(0)
+    ref.set_weights([rng.normal(size=s).astype("float32") for s in
+                     [(4, 12), (3, 12), (12,), (3, 6), (2, 6), (2, 6)]])
+    named = port_io.named_weights(ref)
+    assert list(named) == [f"forward/cell{c}/{n}" for c in (0, 1) for n in ("kernel", "recurrent_kernel", "bias")]
+    assert named["forward/cell1/kernel"].shape == (3, 6)
+    cells = port_io.describe_layer(ref)["cells"]
+    assert [(c["class"], c["gates"]) for c in cells] == [("LSTMCell", ["i", "f", "c", "o"]),
+                                                         ("GRUCell", ["z", "r", "h"])]
