@@ -40,7 +40,8 @@ def text_report(report) -> str:
     details = [r for r in report.layers if r.status != "pass" or r.message]
     for r in details:
         lines.append("")
-        lines.append(f"{r.name} [{r.status}{', skipped: --unsupported=skip' if report.outcome(r) == 'skipped' else ''}]:")
+        skip = ", skipped: --unsupported=skip" if report.outcome(r) == "skipped" else ""
+        lines.append(f"{r.name} [{r.status}{skip}]:")
         lines += [f"  {line}" for line in r.message.splitlines()]
     counts = {s: sum(r.status == s for r in report.layers) for s in VERDICTS}
     summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
