@@ -227,7 +227,7 @@ def test_npz_outputs_with_wrong_keys_or_shapes_are_refused(tmp_path):
     with pytest.raises(ValueError, match=r"call0_output1 must have shape \(3, 5\).*got \(3, 4\)"):
         read_outputs(tmp_path / "shape.npz", expected)
     (tmp_path / "text.npz").write_text("not an npz")
-    with pytest.raises(ValueError, match="cannot read it as an .npz file"):
+    with pytest.raises(ValueError, match="corrupt or not an .npz file"):
         read_outputs(tmp_path / "text.npz", expected)
 
 

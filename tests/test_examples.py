@@ -70,7 +70,7 @@ def _recorded(example, dialect, directory=catalog.BUILT):
         return [npz[f"output_{i}"] for i in range(len(npz.files))]
 
 
-@pytest.mark.parametrize("example, dialect, fmt", _params())
+@pytest.mark.parametrize("example, dialect, fmt", list(_params()))
 def test_saved_file_computes_what_the_in_memory_model_computed(example, dialect, fmt):
     model = _load(example.name, dialect, fmt)
     got = build_examples.outputs(example, model, catalog.load_inputs(example))
@@ -181,7 +181,7 @@ def _assert_padded_both_ways(mask, source):
     assert not missing, f"the sample inputs behind {source} have no {', '.join(missing)} row"
 
 
-@pytest.mark.parametrize("example, dialect, fmt", _params())
+@pytest.mark.parametrize("example, dialect, fmt", list(_params()))
 def test_each_recurrent_layer_receives_what_the_catalog_says(example, dialect, fmt):
     K = build_examples.keras_module(dialect)
     model = _load(example.name, dialect, fmt)
@@ -224,7 +224,7 @@ def _masked_layers():
                     yield pytest.param(example, dialect, r, id=f"{example.name}-{dialect}-{r.name}")
 
 
-@pytest.mark.parametrize("example, dialect, layer_entry", _masked_layers())
+@pytest.mark.parametrize("example, dialect, layer_entry", list(_masked_layers()))
 def test_the_mask_changes_what_each_masked_layer_computes(example, dialect, layer_entry):
     """On the sample inputs, leaving a layer's mask out changes its outputs by more than 0.01: a check
     that drops the mask fails on these examples."""
@@ -270,7 +270,7 @@ def _rebuild_params():
                            marks=pytest.mark.full)
 
 
-@pytest.mark.parametrize("dialect, names", _rebuild_params())
+@pytest.mark.parametrize("dialect, names", list(_rebuild_params()))
 def test_the_build_script_rebuilds_the_committed_files(tmp_path, request, dialect, names):
     if "full" in request.node.keywords and request.config.getoption("rnnparity_tier") != "full":
         pytest.skip("rebuilding every example takes a minute: run with --rnnparity-tier=full")

@@ -49,7 +49,7 @@ def _expected_mask(layer: catalog.Recurrent, dialect):
             "input": "explicit mask="}[kind]
 
 
-@pytest.mark.parametrize("example, dialect, fmt", _params())
+@pytest.mark.parametrize("example, dialect, fmt", list(_params()))
 def test_example_passes_check_model(example, dialect, fmt):
     _needs(dialect)
     report = _check(example, dialect, fmt)

@@ -29,8 +29,8 @@ def test_every_registered_bug_and_surprise_is_documented():
 
 def test_quick_start_has_the_ci_test_command():
     ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
-    assert 'pip install -q -e ".[tf,onnx,jax,torch,openvino,test]" && rnnparity install-tfjs && python3 -m pytest -n 2' in ci
-    assert 'pip install -e ".[tf,onnx,jax,torch,openvino,test]" && rnnparity install-tfjs && python3 -m pytest -n 2' in README
+    assert 'pip install -q -e ".[tf,onnx,jax,torch,openvino,report,test]" && rnnparity install-tfjs && python3 -m pytest -n 2' in ci
+    assert 'pip install -e ".[tf,onnx,jax,torch,openvino,report,test]" && rnnparity install-tfjs && python3 -m pytest -n 2' in README
 
 
 def test_ci_installs_the_browser_the_page_tests_drive():

@@ -85,7 +85,8 @@ def key_flags(layer) -> str:
     units = getattr(inner, "units", None)
     if units is None and hasattr(inner, "cell"):
         cells = list(getattr(inner.cell, "cells", [inner.cell]))
-        units = "+".join(str(getattr(c, "units", "?")) for c in cells)
+        known = [getattr(c, "units", None) for c in cells]  # a custom cell may have none: say nothing
+        units = "+".join(map(str, known)) if all(isinstance(u, int) for u in known) else None
     words = [f"units={units}"] if units is not None else []
     if inner is not layer:
         words.append(f"merge={layer.merge_mode}")

@@ -243,7 +243,8 @@ def model_layer_params(model_or_path, inputs=None, **kwargs):
             assert_layer(layer)
 
     Each param holds the layer's row of `rp.check_model(model_or_path, inputs, **kwargs)` (inputs
-    None: synthesised from the model's input specs); a registered framework bug is a strict xfail."""
+    None: synthesised from the model's input specs); a registered framework bug is a strict xfail;
+    a layer the reference cannot model (a custom cell) is skipped by assert_layer, with the reason."""
     import pytest
 
     from .model.check_model import check_model
@@ -257,8 +258,16 @@ def model_layer_params(model_or_path, inputs=None, **kwargs):
     return params
 
 
-def assert_layer(row):
-    """Raise AssertionError with the row's report unless the layer passed (see model_layer_params)."""
+def assert_layer(row, unsupported="skip"):
+    """Raise AssertionError with the row's report unless the layer passed (see model_layer_params).
+    A layer the reference cannot model (status "unsupported": a custom cell...) is skipped with the
+    reason (pytest.skip), or fails with unsupported="fail"."""
+    from .model.statuses import outcome
+
     __tracebackhide__ = True
+    if outcome(row.status, unsupported) == "skipped":
+        import pytest
+
+        pytest.skip(f"{row.name} ({row.cls}) is unsupported: {row.message}")
     if row.status != "pass":
         raise AssertionError(f"{row.name} ({row.cls}) [{row.status}]: {row.message}")

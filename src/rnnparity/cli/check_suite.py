@@ -187,6 +187,12 @@ def check_suite(args) -> int:
         size = html.write_check_page(html_file, summary, collector.details, started=started,
                                      seeds=SEED_POLICY, keyword=args.keyword)
         print(f"HTML report: {html_file} ({size / 1e6:.2f} MB)")
+    if args.keyword and not collector.collected:  # the filter, not the installation, left nothing
+        print(f"rnnparity check: -k {args.keyword!r} matched no case of the {args.tier} tier on "
+              f"{_targets(args)}{_shard_option(args)} (`rnnparity list --tier {args.tier} WORD ...` "
+              f"lists the ids containing words)")
+        print(text.verdict_line(counts, 2))
+        return 2
     if code == pytest.ExitCode.NO_TESTS_COLLECTED or not results:
         print("rnnparity check: no cases ran (is a framework installed? see the skip reasons)")
         exit_code = 2 if code else 0

@@ -5,11 +5,15 @@
     rnnparity diagnose --model m.keras --layer encoder/lstm --write-inputs in.npz
     rnnparity diagnose --model m.keras --layer encoder/lstm --outputs port.npz [--json F]
 
-The .npz layouts (k counts the calls from 0, i the arrays of one call in the order Keras returns them:
-the output, then the states):
-- inputs (written):  call{k}_x, call{k}_mask (when masked), call{k}_initial_state{j} (when given), and
-  `plan`: one string per step, "call" or "reset" (a stateful layer's reset_states() between calls);
-- outputs (read):    call{k}_output{i}, every array of every call, nothing else.
+The files (rnnparity.port_io documents them in full; k counts the calls from 0, i the arrays of one
+call in the order Keras returns them: the output, then the states):
+- inputs (written, .npz or .json by the name): everything a port runs on and nothing else to read:
+  call{k}_x, call{k}_mask (when masked), call{k}_initial_state{j} (when given), `plan` (one string per
+  step, "call" or "reset": a stateful layer's reset_states() between calls), the weights in Keras'
+  layout named forward/cell0/kernel, forward/cell0/recurrent_kernel, forward/cell0/bias (backward/...
+  for a Bidirectional, cell1/... for stacked cells), `layer` (its class, config and gate order) and
+  `output_names`;
+- outputs (read, .npz or .json): call{k}_output{i}, every array of every call, nothing else.
 A case runs with the matrix's seeded weights (those of `rnnparity check --case`); a model layer with
 its own, on the inputs it really receives from the model.
 
@@ -28,10 +32,11 @@ import numpy as np
 
 from ..check.compare import as_list
 from ..check.diagnose import possessive
-from ..plan import Call, Reset
+from .. import port_io
+from ..plan import Call
 from ..targets import installed, registry
 from .common import SHOW_TF_LOGS, unknown_case
-from .model import load_model_args
+from .model import add_custom_objects_option, load_model_args
 from .record import record_one
 
 
@@ -83,18 +88,10 @@ def flat(outputs):
     return [np.asarray(a) for a in as_list(outputs)]
 
 
-def write_inputs(path, steps):
-    arrays, k = {"plan": np.array(["reset" if isinstance(s, Reset) else "call" for s in steps])}, 0
-    for s in steps:
-        if isinstance(s, Reset):
-            continue
-        arrays[f"call{k}_x"] = np.asarray(s.x)
-        if s.mask is not None:
-            arrays[f"call{k}_mask"] = np.asarray(s.mask)
-        for j, st in enumerate(s.initial_state or []):
-            arrays[f"call{k}_initial_state{j}"] = np.asarray(st)
-        k += 1
-    np.savez(path, **arrays)
+def write_inputs(path, steps, reference, names=None):
+    """The port's inputs file (.npz, or .json by its name; format: rnnparity.port_io): the calls'
+    inputs, masks and states, the plan, the weights in Keras' layout, named, the layer's config."""
+    port_io.write_port_inputs(path, reference, steps, names)
 
 
 def write_outputs(path, outputs):
@@ -107,12 +104,9 @@ _KEY = re.compile(r"call(\d+)_output(\d+)$")
 def read_outputs(path, expected, oracle="Keras"):
     """The port's outputs per call from an .npz, checked against the layout of the oracle's
     ``expected`` (Keras', or TF's for a tf1 case)."""
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"--outputs {path}: cannot read it as an .npz file: {exc}") from None
+    data = port_io.read_port_file(path, "--outputs")
     want = {f"call{k}_output{i}": np.shape(a) for k, call in enumerate(expected) for i, a in enumerate(call)}
-    keys = set(data.files)
+    keys = set(data)
     if keys != set(want):
         bad = sorted(k for k in keys if k not in want)
         missing = sorted(k for k in want if k not in keys)
@@ -242,7 +236,9 @@ def cmd_diagnose(args):
         complaint = unknown_case(args.case)
         if complaint:
             raise ValueError(complaint)
-
+    if args.outputs:  # a file that is no outputs file is said before any framework runs
+        port_io.read_port_file(args.outputs, "--outputs")
+    if args.case:
         if args.case.startswith("tf1-"):
             installed.import_quietly("tf1", show_logs=SHOW_TF_LOGS)
             return _diagnose_tf1_case(args)
@@ -251,8 +247,10 @@ def cmd_diagnose(args):
     else:
         reference, steps, keras, names = model_plan(args)
     if args.write_inputs:
-        write_inputs(args.write_inputs, steps)
-        print(f"wrote the inputs of {sum(isinstance(s, Call) for s in steps)} call(s) to {args.write_inputs}")
+        write_inputs(args.write_inputs, steps, reference, names)
+        print(f"wrote the inputs of {sum(isinstance(s, Call) for s in steps)} call(s), the weights "
+              f"(Keras' layout, named forward/cell0/kernel...) and the layer's description to "
+              f"{args.write_inputs} (the format: `pydoc rnnparity.port_io`)")
     if not args.outputs:
         return 0
     port = read_outputs(args.outputs, keras)
@@ -287,8 +285,10 @@ def add_parser(sub):
     d.add_argument("--case", help="a case id of the matrix (`rnnparity list`)")
     d.add_argument("--model", help="a .keras or .h5 model file (with --layer)")
     d.add_argument("--layer", help="the recurrent layer of --model, by its path of names")
-    d.add_argument("--outputs", help="the port's outputs, .npz: call<k>_output<i>")
-    d.add_argument("--write-inputs", help="write the inputs the port must run on (.npz) here")
+    d.add_argument("--outputs", help="the port's outputs, .npz or .json: call<k>_output<i>")
+    d.add_argument("--write-inputs", help="write everything the port must run on here (.npz, or "
+                   ".json by its name): inputs, masks, states, plan, the weights in Keras' layout "
+                   "(forward/cell0/kernel...) and the layer's config")
     d.add_argument("--json", help="write the diagnosis as JSON here")
     d.add_argument("--no-pairs", action="store_true", help="try single mistakes only")
     for option, kwargs in (("--inputs", {}), ("--batch", {"type": int, "default": 4}),
@@ -297,5 +297,6 @@ def add_parser(sub):
                            ("--framework", {"choices": ("keras3", "tf_keras")})):
         d.add_argument(option, help="with --model: as for check-model", **kwargs)
     d.add_argument("--unsafe", action="store_true", help="with --model: as for check-model")
+    add_custom_objects_option(d)
     d.set_defaults(func=cmd_diagnose)
 

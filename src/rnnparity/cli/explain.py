@@ -10,7 +10,7 @@ import os
 import sys
 
 from .common import KERAS_TARGETS, shape_arg
-from .model import load_model_args
+from .model import add_custom_objects_option, load_model_args
 
 LAYER_NAMES = ("SimpleRNN", "LSTM", "GRU")
 
@@ -97,4 +97,5 @@ def add_parser(sub):
                            ("--framework", {"choices": KERAS_TARGETS})):
         e.add_argument(option, help="with a model file: as for check-model", **kwargs)
     e.add_argument("--unsafe", action="store_true", help="with a model file: as for check-model")
+    add_custom_objects_option(e)
     e.set_defaults(func=cmd_explain)

@@ -2,9 +2,11 @@
 
     rnnparity check-model model.keras [--inputs x.npz | --batch 4 --time 12 --seed 0] [--batches 3]
                           [--json F] [--junit-xml F] [--unsafe] [--framework keras3|tf_keras]
+                          [--custom-objects mycells:MinimalCell] [--unsupported fail|skip]
     rnnparity record-model model.h5 --out recordings/model-tf_keras [--force]
 
-Exit status: 0 passed, 1 a layer failed (or is unsupported, or could not be recorded), 2 bad input.
+Exit status: 0 passed, 1 a layer failed (or is unsupported under --unsupported=fail, the default, or
+could not be recorded, or no layer was checked), 2 bad input.
 """
 from __future__ import annotations
 
@@ -30,13 +32,22 @@ def add_input_options(p, batches=True):
                    "code it carries (Lambda layers, custom objects); only for files you trust")
     p.add_argument("--framework", choices=("keras3", "tf_keras"), help="load with this framework "
                    "(default: the one that wrote the file, from its keras_version)")
+    add_custom_objects_option(p)
+
+
+def add_custom_objects_option(p):
+    p.add_argument("--custom-objects", metavar="MODULE:NAME[,MODULE:NAME]", action="append",
+                   help="your own classes the file names (a custom cell, layer or activation): "
+                   "imported from MODULE (the Python path or the current directory) and given to "
+                   "Keras as custom_objects; repeatable")
 
 
 def load_model_args(args):
     """(model, target, feed(k) -> the inputs of batch k) from the model options of `args`."""
     from ..model.files import load_inputs, load_model, synthesise_inputs
 
-    model, target = load_model(args.path, unsafe=args.unsafe, framework=args.framework)
+    model, target = load_model(args.path, unsafe=args.unsafe, framework=args.framework,
+                               custom_objects=getattr(args, "custom_objects", None))
     if args.inputs:
         given = load_inputs(args.inputs, model)
         return model, target, lambda k: given
@@ -50,6 +61,7 @@ def check_model_args(args):
     try:
         report = check_model(model, feed, batches=getattr(args, "batches", 1),
                              atol=getattr(args, "atol", None), rtol=getattr(args, "rtol", None),
+                             unsupported=getattr(args, "unsupported", "fail"),
                              ill_conditioned=getattr(args, "ill_conditioned", "warn"))
     except ValueError as exc:
         raise ValueError(f"{args.path}: {str(exc).removeprefix('check_model: ')}") from None
@@ -123,6 +135,9 @@ def add_parser(sub):
                    help="a layer whose valid low-precision runs scatter as widely as its values (not "
                         "decidable beyond some step): warn (default: shown, the model still passes) "
                         "or fail")
+    c.add_argument("--unsupported", choices=("fail", "skip"), default="fail", help="a layer the "
+                   "reference cannot model (a custom cell...): fail the run (default), or skip it, "
+                   "shown as skipped in the report and the JUnit file")
     c.add_argument("--json", help="write the report as JSON here")
     c.add_argument("--junit-xml", help="write JUnit XML here (one testcase per recurrent layer)")
     c.add_argument("--html", help="write the report as one self-contained HTML page (needs the "

@@ -23,11 +23,11 @@ import math
 import os
 import shutil
 import tempfile
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from ..npz_file import read_npz
 from ..plan import Call, Outcome, Plan, Recording, Reset, spec_from_dict
 
 FORMAT = "rnnparity-golden/1"
@@ -219,13 +219,12 @@ def case_bytes(rec) -> bytes:
 def read_case(data: bytes, where: str):
     """Parse npz bytes (never unpickling); ValueError naming `where` for anything malformed."""
     try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-        for a in arrays.values():
-            a.setflags(write=False)
-    except (zipfile.BadZipFile, EOFError, OSError, KeyError, ValueError) as exc:
-        why = "it holds pickled objects" if "allow_pickle" in str(exc) else f"{type(exc).__name__}: {exc}"
+        arrays = read_npz(data, where)
+    except ValueError as exc:
+        why = str(exc).removeprefix(f"{where}: ")
         raise ValueError(f"{where}: corrupt or truncated fixture ({why})") from None
+    for a in arrays.values():
+        a.setflags(write=False)
     return from_arrays(arrays, where)
 
 
@@ -268,12 +267,23 @@ class Writer:
         return False
 
 
+def not_a_recording(path: Path) -> str:
+    """Why ``path`` (a file, or nothing) is not a recording directory."""
+    if not path.exists():
+        return f"{path}: no such directory (a recording is a directory holding {MANIFEST} and one .npz per case)"
+    what = "a single case file" if path.suffix == ".npz" else "a file"
+    return (f"{path}: {what}, not a recording (a recording is a directory holding {MANIFEST} and one "
+            f".npz per case, as `rnnparity record` and `record-model` write it)")
+
+
 class RecordingDir:
     """A recording on disk: the manifest is parsed and checked once; cases load lazily."""
 
     def __init__(self, path):
         self.path = Path(path)
         mpath = self.path / MANIFEST
+        if not self.path.is_dir():
+            raise ValueError(not_a_recording(self.path))
         try:
             manifest = json.loads(mpath.read_text())
         except FileNotFoundError:

@@ -25,9 +25,9 @@ from ..keras_to_reference import dialect_of, from_keras
 from ..plan import LayerSpec, Outcome, Plan, Recording, Reset
 from ..check.divergences import call_view, divergence_for_call
 from ..layer_spec import key_flags, layer_spec
-from ..check.tolerances import tolerance
+from ..check.tolerances import LONG_SEQUENCE, tolerance
 
-STATUSES = ("pass", "fail", "xfail", "ill-conditioned", "unsupported")
+from .statuses import STATUSES, checked_policy, gate_passes, outcome  # noqa: F401 - STATUSES re-exported
 TARGET_OF_DIALECT = {"keras3": "keras3", "keras2": "tf_keras"}
 
 
@@ -46,14 +46,22 @@ class LayerResult:
     calls: int = 0
 
     @property
+    def checked(self) -> bool:
+        """Whether its outputs were compared (not an unsupported layer's, nor a call that raised)."""
+        return self.status != "unsupported" and self.calls > 0 and self.outputs_per_call > 0
+
+    @property
     def outputs_checked(self) -> str:
+        if not self.checked:
+            return "none"
         return f"{self.outputs_per_call} x {self.calls} call{'s' if self.calls != 1 else ''}"
 
     def to_dict(self) -> dict:
         return {"name": self.name, "class": self.cls, "status": self.status,
                 "max_abs_error": self.max_abs_error, "first_diverging_step": self.first_diverging_step,
                 "mask_source": self.mask_source, "flags": self.flags,
-                "outputs_per_call": self.outputs_per_call, "calls": self.calls, "message": self.message}
+                "outputs_per_call": self.outputs_per_call, "calls": self.calls, "checked": self.checked,
+                "message": self.message}
 
 
 @dataclass
@@ -66,16 +74,25 @@ class ModelReport:
     batches: int = 1
     recordings: dict = field(default_factory=dict, repr=False)  # row name -> Recording
     ill_conditioned: str = "warn"  # whether an ill-conditioned row fails the model ("fail") or not
+    unsupported: str = "fail"  # the policy for unsupported layers: "fail" or "skip" (statuses.py)
+    tolerance: str = ""  # the tolerance the rows were compared with, in words
 
     @property
     def passed(self) -> bool:
-        ok = ("pass", "xfail") + (("ill-conditioned",) if self.ill_conditioned == "warn" else ())
-        return bool(self.layers) and all(r.status in ok for r in self.layers)
+        """Every row passed, is a registered framework bug, is ill-conditioned (under
+        ill_conditioned="warn"), or is skipped (an unsupported layer under unsupported="skip"), and
+        at least one layer was checked."""
+        return gate_passes([r.status for r in self.layers], self.unsupported, self.ill_conditioned)
+
+    def outcome(self, row) -> str:
+        """passed / failed / xfailed / skipped / ill-conditioned: what the gate makes of a row."""
+        return outcome(row.status, self.unsupported, self.ill_conditioned)
 
     def to_dict(self) -> dict:
         return {"passed": self.passed, "model": self.model, "framework": self.target,
                 "versions": self.versions, "unsafe": self.unsafe, "batches": self.batches,
-                "layers": [r.to_dict() for r in self.layers]}
+                "unsupported": self.unsupported, "tolerance": self.tolerance,
+                "layers": [{**r.to_dict(), "outcome": self.outcome(r)} for r in self.layers]}
 
     def table(self) -> str:
         from ..report.model_report import text_report
@@ -87,7 +104,8 @@ class ModelReport:
 
 # -- the check ---------------------------------------------------------------------------------
 def check_model(model, inputs=None, *, atol=None, rtol=None, batches=1, unsafe=False,
-                framework=None, ill_conditioned="warn") -> ModelReport:
+                framework=None, unsupported="fail", custom_objects=None,
+                ill_conditioned="warn") -> ModelReport:
     """Check every recurrent layer of ``model`` on the inputs, mask and states it really receives.
 
     ``model``: a live Keras 3 or tf_keras model, or the path of a .keras/.h5 file (loaded safely:
@@ -96,10 +114,17 @@ def check_model(model, inputs=None, *, atol=None, rtol=None, batches=1, unsafe=F
     ``inputs(k)`` giving the k-th batch (k = 0 .. batches); or None to synthesise them from the
     model's input specs (rnnparity.model.files.synthesise_inputs). ``atol``/``rtol`` override the
     tolerance table. ``batches``: consecutive forward passes (a stateful model gets one more after a
-    reset of its stateful layers). Raises ValueError for bad input (no recurrent layer, inputs that
-    do not fit the model), in one line."""
+    reset of its stateful layers). ``unsupported``: "fail" (default) or "skip": whether a layer the
+    reference cannot model (a custom cell...) fails the report or is skipped, visibly (its row stays
+    "unsupported"; ``report.passed`` and the reports count it as a skip). ``custom_objects``: for a
+    path, the user's classes the file names ({name: class}, or "module:name" strings), as Keras'
+    custom_objects. ``ill_conditioned``: "warn" (default: a row whose valid low-precision runs
+    scatter as widely as its values is shown and does not fail the report) or "fail". Raises
+    ValueError for bad input (no recurrent layer, inputs that do not fit the
+    model), in one line."""
     tolerance("float32", atol=atol, rtol=rtol)  # a bad override fails before anything runs
     verdicts.check_mode(ill_conditioned)
+    checked_policy(unsupported)
     if isinstance(batches, bool) or not isinstance(batches, (int, np.integer)) or batches < 1:
         raise ValueError(f"check_model: batches must be an integer >= 1, got {batches!r}")
     source = None
@@ -107,7 +132,7 @@ def check_model(model, inputs=None, *, atol=None, rtol=None, batches=1, unsafe=F
         from .files import load_model
 
         source = str(model)
-        model, _ = load_model(source, unsafe=unsafe, framework=framework)
+        model, _ = load_model(source, unsafe=unsafe, framework=framework, custom_objects=custom_objects)
     target = _target_of(model)
     found = recurrent_layers(model)
     if not found:
@@ -118,13 +143,26 @@ def check_model(model, inputs=None, *, atol=None, rtol=None, batches=1, unsafe=F
     stateful = [f for f in found if is_stateful(f.layer)]
     entries, stopped = forward(model, found, stateful, feed, batches)
     report = ModelReport(_name(model, source), target, [], _versions(target), unsafe=bool(unsafe),
-                         batches=batches, ill_conditioned=ill_conditioned)
+                         batches=batches, unsupported=unsupported, tolerance=tolerance_words(atol, rtol),
+                         ill_conditioned=ill_conditioned)
     for entry in entries:
         row, rec = check_captured(entry, target, atol, rtol, stopped)
         report.layers.append(row)
         if rec is not None:
             report.recordings[row.name] = rec
     return report
+
+
+def tolerance_words(atol, rtol) -> str:
+    """The tolerance the rows are compared with, as the report header says it."""
+    table = tolerance("float32")
+    if atol is None and rtol is None:
+        long = tolerance("float32", LONG_SEQUENCE + 1)
+        return (f"the tolerance table (float32: atol={table['atol']:g}, rtol={table['rtol']:g}; beyond "
+                f"{LONG_SEQUENCE} steps atol={long['atol']:g}, rtol={long['rtol']:g})")
+    given = ", ".join(f"{k}={v:g}" for k, v in (("atol", atol), ("rtol", rtol)) if v is not None)
+    kept = ", ".join(f"{k}={table[k]:g}" for k, v in (("atol", atol), ("rtol", rtol)) if v is None)
+    return f"{given} (given)" + (f", {kept} (the float32 table)" if kept else "")
 
 
 def _name(model, source):
@@ -205,6 +243,11 @@ def forward(model, found, stateful, feed, batches):
             except Exception as exc:  # noqa: BLE001 - named below: a layer's, or the inputs'
                 if any(e.error is not None for e in entries):  # the row of that layer says it
                     return entries, exc
+                from .files import input_shape_problem
+
+                problem = input_shape_problem(model, x)
+                if problem:  # Keras' own message prints the values, cut at the first line
+                    raise ValueError(f"check_model: the inputs do not fit the model: {problem}") from None
                 raise ValueError(f"check_model: the model raised {type(exc).__name__} on the inputs "
                                  f"({describe_inputs(x)}): {one_line(exc)}") from None
     return entries, None
@@ -278,13 +321,12 @@ def check_captured(entry, target, atol=None, rtol=None, stopped=None):
                              known=known_bug(target, found.layer, entry.calls), subject=f"{target}'s output")
     stats, problems = verdict.compared, verdict.problems
     row.max_abs_error = float(stats.max_abs) if stats.elements else None
-    row.first_diverging_step = (None if verdict.status == verdicts.PASS else
+    row.first_diverging_step = (None if verdict.status == verdicts.PASS else  # beyond rounding only
                                 _first_diverging_step(problems, rec, verdict.reference, atol, rtol))
     keep = rec if spec is not None else None
     if verdict.status == verdicts.PASS:
         row.status = "pass"
-        row.message = ("passes within rounding: " + verdict.rounding.report()
-                       if verdict.rounding is not None else "")
+        row.message = within_rounding(verdict, atol, rtol) if verdict.rounding is not None else ""
         return row, keep
     report = runner.failure_report(found.name, problems).rsplit("\nrepro:", 1)[0]
     if verdict.status == verdicts.ILL_CONDITIONED:
@@ -296,6 +338,14 @@ def check_captured(entry, target, atol=None, rtol=None, stopped=None):
     row.status = "xfail" if known else "fail"
     row.message = f"known framework bug [{known.key}]: {known.reason}\n{report}" if known else report
     return row, keep
+
+
+def within_rounding(verdict, atol, rtol) -> str:
+    """Why a row beyond the tolerance passed: the tolerance used, then the rounding verdict."""
+    return (f"beyond the tolerance used ({tolerance_words(atol, rtol)}); passed because the rounding "
+            f"verdict shows the differences are rounding (every value within the rounding envelope of "
+            f"the case, estimated from randomly rounded runs of the reference):\n"
+            + verdict.rounding.report())
 
 
 def _first_diverging_step(problems, rec, ours, atol, rtol):

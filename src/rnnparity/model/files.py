@@ -16,6 +16,7 @@ import zipfile
 
 import numpy as np
 
+from ..npz_file import read_npz
 from .capture import children, is_model, node_arguments, one_line
 
 TARGETS = ("keras3", "tf_keras")
@@ -106,9 +107,10 @@ def _keras3_ops():
     return found
 
 
-def unsafe_objects(config, builtin, framework="the framework") -> list[str]:
+def unsafe_objects(config, builtin, framework="the framework", allowed=()) -> list[str]:
     """What in a model config could run code it carries: Lambda layers, serialised lambdas and
-    objects that are not built-ins of the framework, each named with the layer holding it."""
+    objects that are not built-ins of the framework, each named with the layer holding it.
+    ``allowed``: the names of the user's own classes (--custom-objects), which are not refused."""
     found = []
 
     def walk(node, where):
@@ -123,7 +125,9 @@ def unsafe_objects(config, builtin, framework="the framework") -> list[str]:
         if isinstance(cls, str):
             module = node.get("module")
             at = f" (layer {name!r})" if name else (f" (in layer {where!r})" if where else "")
-            if cls == "Lambda":
+            if cls in allowed or node.get("registered_name") in allowed:
+                pass  # the user's own class, named by --custom-objects
+            elif cls == "Lambda":
                 found.append(f"a Lambda layer {name or '?'!r}")
             elif cls == "__lambda__" or (isinstance(inner, dict) and "function_type" in inner):
                 found.append(f"a serialised lambda function{at}")
@@ -138,25 +142,30 @@ def unsafe_objects(config, builtin, framework="the framework") -> list[str]:
     return found
 
 
-def load_model(path, unsafe=False, framework=None):
+def load_model(path, unsafe=False, framework=None, custom_objects=None):
     """(model, target) for a .keras or .h5 file; UnsafeModel for a file that would run code it
-    carries unless ``unsafe``; ValueError in one line for anything that is not a loadable model."""
+    carries unless ``unsafe``; ValueError in one line for anything that is not a loadable model.
+    ``custom_objects``: the user's classes the file names ({name: class} or "module:name" strings:
+    rnnparity.model.custom_objects), given to Keras as its custom_objects."""
     from ..targets import registry
     from ..targets import installed
+    from . import custom_objects as custom
 
     path = str(path)
     version, config = read_metadata(path)
     target = framework_for(path, version, framework)
     installed.import_quietly(target)
     K = registry.get(target).K
+    objects = custom.keras_names(custom.parse(custom_objects), K)
     if not unsafe:
-        risky = unsafe_objects(config, _builtin_names(K, target), target)
+        risky = unsafe_objects(config, _builtin_names(K, target), target, allowed=set(objects))
         if risky:
             raise UnsafeModel(f"{path}: refused: its config holds {'; '.join(risky[:3])}"
                               f"{f' and {len(risky) - 3} more' if len(risky) > 3 else ''}; loading "
-                              f"it could run code the file carries. Pass --unsafe (unsafe=True) to "
-                              f"load it anyway, only for a file you trust")
-    kwargs = {"compile": False}
+                              f"it could run code the file carries. Name your own classes with "
+                              f"--custom-objects module:name (custom_objects=), or pass --unsafe "
+                              f"(unsafe=True) to load it anyway, only for a file you trust")
+    kwargs = {"compile": False, **({"custom_objects": objects} if objects else {})}
     if target == "keras3" or zipfile.is_zipfile(path):
         kwargs["safe_mode"] = not unsafe
     try:
@@ -164,10 +173,26 @@ def load_model(path, unsafe=False, framework=None):
             warnings.simplefilter("ignore")
             model = K.models.load_model(path, **kwargs)
     except Exception as exc:  # noqa: BLE001 - one line, never a traceback
-
+        known = known_loading_surprise(path, target, exc)
+        if known:
+            raise ValueError(f"{path}: could not be loaded by {target}: {known}") from None
+        hint = "" if objects else (" (a class of your own? name it with --custom-objects module:name)"
+                                   if "custom_object" in str(exc) or "deserialized" in str(exc) else "")
         raise ValueError(f"{path}: could not be loaded by {target} ({type(exc).__name__}: "
-                         f"{one_line(exc)})") from None
+                         f"{one_line(exc)}){hint}") from None
     return model, target
+
+
+def known_loading_surprise(path, target, exc):
+    """The registered surprise (rnnparity.check.divergences.SURPRISES) a failed load is, in words,
+    with what to do instead; None for any other failure."""
+    from ..check.divergences import SURPRISES
+
+    if target != "keras3" or zipfile.is_zipfile(path) or "'NotEqual'" not in str(exc):
+        return None
+    surprise = next(s for s in SURPRISES if "Unknown layer: 'NotEqual'" in s.repro)
+    return (f"a known Keras 3 surprise: {surprise.title} ({surprise.detail.split('. ')[0]}). Save the "
+            f"model as .keras (model.save('model.keras')) and check that file")
 
 
 # -- inputs ------------------------------------------------------------------------------------
@@ -261,11 +286,7 @@ def synthesise_inputs(model, batch=4, time=12, seed=0):
 
 def load_inputs(path, model):
     """The model's inputs from an .npz file: one array, the model's input names, or arr_0...arr_n."""
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise ValueError(f"--inputs {path}: not a readable .npz file ({exc})") from None
+    arrays = read_npz(path, f"--inputs {path}")
     tensors = list(getattr(model, "inputs", None) or [])
     if len(arrays) == 1:
         return next(iter(arrays.values()))
@@ -277,3 +298,31 @@ def load_inputs(path, model):
         return [arrays[n] for n in positional]
     raise ValueError(f"--inputs {path}: expected arrays named {names or '?'} (the model's inputs) or "
                      f"arr_0..arr_{len(arrays) - 1}, got {sorted(arrays)}")
+
+
+def input_shape_problem(model, x):
+    """What in ``x`` does not fit the model's declared inputs ("input 'ids' expects (None, None)
+    (None: any size), given int32 (2, 5, 7)"), or None when every shape fits or the model declares
+    no inputs (a subclassed model): said before Keras' own message, which prints the values."""
+    tensors = list(getattr(model, "inputs", None) or [])
+    if not tensors:
+        return None
+    names = input_names(model)
+    if isinstance(x, dict):
+        given = [x.get(n) for n in names]
+    elif isinstance(x, (list, tuple)):
+        given = list(x)
+    else:
+        given = [x]
+    if len(given) != len(tensors):
+        return f"the model takes {len(tensors)} input(s) ({', '.join(map(repr, names))}), given {len(given)}"
+    problems = []
+    for name, tensor, value in zip(names, tensors, given):
+        want = tuple(None if d is None else int(d) for d in tensor.shape)
+        if value is None:
+            problems.append(f"input {name!r} expects {want}, given nothing")
+            continue
+        a = np.asarray(value)
+        if a.ndim != len(want) or any(w is not None and w != g for w, g in zip(want, a.shape)):
+            problems.append(f"input {name!r} expects shape {want} (None: any size), given {a.dtype} {a.shape}")
+    return "; ".join(problems) or None

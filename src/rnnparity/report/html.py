@@ -272,7 +272,11 @@ def write_model_page(path, report) -> int:
 
     from ..targets.installed import versions
 
+    from .model_report import verdict
+
     d = report.to_dict()
+    for row, layer in zip(d["layers"], report.layers):
+        row.update(verdict=verdict(report, layer), outputs_checked=layer.outputs_checked)
     here = versions()
     d["versions"] = {"rnnparity": here["rnnparity"], "python": here["python"], "numpy": here["numpy"],
                      **d["versions"]}
