@@ -545,6 +545,44 @@ REGISTRY = (
         applies=lambda c: (c.stateful and not c.time_major
                            and not (c.wrapper != "none" and c.go_backwards)),
     ),
+    Divergence(
+        key="keras3-conv-lstm-channels-first-cpu",
+        targets=("keras3",),
+        reason=("Keras 3 on TensorFlow cannot run ConvLSTM1D / ConvLSTM2D with "
+                "data_format='channels_first' on a CPU: the call raises UnimplementedError (the "
+                "convolution runs as tf.nn.convolution in NCW / NCHW layout, which has no CPU kernel), "
+                "where tf_keras transposes to channels_last itself and runs it. ConvLSTM3D runs "
+                "(through an XLA-compiled convolution)"),
+        evidence=("keras/src/backend/tensorflow/nn.py conv: channels_first is passed to "
+                  "tf.nn.convolution as NCW / NCHW unless XLA compiles it (3-D); tf_keras "
+                  "base_conv_lstm.py transposes on CPU (seen on keras 3.15.1, tensorflow 2.21.0)"),
+        repro=("import keras, numpy as np\n"
+               "l = keras.layers.ConvLSTM2D(2, 3, data_format='channels_first')\n"
+               "l(np.ones((1, 2, 1, 5, 5), 'float32'))  # UnimplementedError: The Conv2D op currently "
+               "only supports the NHWC tensor format on the CPU"),
+        # configurations Keras 3 rejects at construction (as the reference does) never reach a call
+        applies=lambda c: (getattr(c, "data_format", "cl") == "cf" and getattr(c, "rank", 0) in (1, 2)
+                           and not (c.strides != "s1" and c.dilation != "d1")
+                           and not (c.wrapper != "none" and c.go_backwards)),
+    ),
+    Divergence(
+        key="tf_keras-conv-lstm-stateful-float32-states",
+        targets=("tf_keras",),
+        reason=("tf_keras ConvLSTM1D/2D/3D with stateful=True and any dtype but float32 (float64, "
+                "float16, mixed_float16) raises ValueError at the first call ('Tensor conversion "
+                "requested dtype float32 for Tensor with dtype float64'): the state variables are "
+                "created float32 whatever the layer's dtype, and the new states cannot be assigned to "
+                "them. Keras 3 (and tf_keras' LSTM) create them in the layer's dtype"),
+        evidence=("tf_keras/src/layers/rnn/base_conv_rnn.py ConvRNN.reset_states: "
+                  "`self.states = [backend.zeros(get_tuple_shape(dim)) for dim in ...]` with no dtype "
+                  "(seen on tf_keras 2.21.0)"),
+        repro=("import tf_keras, numpy as np\n"
+               "l = tf_keras.layers.ConvLSTM1D(2, 2, stateful=True, dtype='float64')\n"
+               "l(np.ones((1, 3, 5, 2)))  # ValueError: Tensor conversion requested dtype float32 for "
+               "Tensor with dtype float64"),
+        applies=lambda c: (getattr(c, "layer", "").startswith("conv_lstm") and c.stateful
+                           and c.dtype != "f32"),
+    ),
 ) + _BACKEND_DIVERGENCES + _TFJS_DIVERGENCES + _OPENVINO_DIVERGENCES
 
 

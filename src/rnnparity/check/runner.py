@@ -19,7 +19,7 @@ from .compare import Mismatch, Stats, as_list, compare_array, compare_outputs
 from .diagnose import diagnosis_mismatch
 from .tf1_diagnose import recording_mismatch as tf1_diagnosis_mismatch
 from ..keras_to_reference import from_keras, from_spec
-from ..matrix import tf1_cases
+from ..matrix import conv_lstm_cases, tf1_cases
 from ..matrix.data import make_plan
 from ..plan import LayerSpec, Outcome, Plan, Recording, Tf1Spec, spec_from_dict
 from ..reference.tf1_call import Tf1Call
@@ -40,6 +40,8 @@ def case_run(case) -> tuple:
     """(spec, plan, weights) of a matrix case, Keras or tf1 (weights None: the seeded default)."""
     if isinstance(case, tf1_cases.Tf1Case):
         return case.layer_spec(), tf1_cases.make_plan(case), tf1_cases.case_weights(case)
+    if isinstance(case, conv_lstm_cases.ConvLstmCase):
+        return case.layer_spec(), conv_lstm_cases.make_plan(case), None
     return case.layer_spec(), make_plan(case), None
 
 
