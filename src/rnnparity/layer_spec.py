@@ -87,6 +87,8 @@ def key_flags(layer) -> str:
         cells = list(getattr(inner.cell, "cells", [inner.cell]))
         units = "+".join(str(getattr(c, "units", "?")) for c in cells)
     words = [f"units={units}"] if units is not None else []
+    if "filters" in config:  # a ConvLSTM: its cell has filters, not units
+        words = [f"filters={config['filters']}", f"kernel_size={tuple(config.get('kernel_size', ()))}"]
     if inner is not layer:
         words.append(f"merge={layer.merge_mode}")
     words += [word for key, word in FLAG_WORDS if config.get(key)]
