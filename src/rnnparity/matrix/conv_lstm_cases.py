@@ -192,7 +192,7 @@ OTHER_AXES = {
 }
 
 
-def _valid(row) -> bool:
+def valid_row(row) -> bool:
     """Rows the covering array may use: strides with dilation is a rejected configuration (its own
     case), and a 'valid' window must fit the smallest spatial axis (3)."""
     if row["strides"] != "s1" and row["dilation"] != "d1":
@@ -208,7 +208,7 @@ def pairwise_rows() -> tuple:
     the most pairs not yet covered)."""
     axes, values = list(OTHER_AXES), list(OTHER_AXES.values())
     every = [dict(zip(axes, row)) for row in itertools.product(*values)]
-    every = [r for r in every if _valid(r)]
+    every = [r for r in every if valid_row(r)]
     index = np.array([[values[a].index(r[axis]) for a, axis in enumerate(axes)] for r in every])
     columns, offset = [], 0  # one pair id per (axis a, axis b, value of a, value of b)
     for a, b in itertools.combinations(range(len(axes)), 2):
