@@ -75,6 +75,18 @@ def _starts_masked_from_state(case):
     return False
 
 
+def _conv_lstm_mask_has_gaps(case):
+    """Whether a call of the ConvLSTM case has a row with both masked and valid steps."""
+    import numpy as np
+
+    from ..matrix.conv_lstm_cases import make_plan
+
+    if case.mask == "none":
+        return False
+    masks = [np.asarray(c.mask, bool) for c in make_plan(case).calls]
+    return any((m.any(axis=1) & ~m.all(axis=1)).any() for m in masks)
+
+
 # Where a case meets two bugs, the first listed names it: the layer-level bugs (below) before the
 # backends' own, which a case meets later (e.g. a float64 Bidirectional fails at its first call).
 _BACKEND_DIVERGENCES = (
@@ -603,6 +615,27 @@ REGISTRY = (
         # Keras 3 rejects go_backwards Bidirectional configurations at construction
         applies=lambda c: (getattr(c, "layer", "").startswith("conv_lstm") and c.mask != "none"
                            and not (c.wrapper != "none" and c.go_backwards)),
+    ),
+    Divergence(
+        key="tf_keras-conv-lstm-ignores-zero-output-for-mask",
+        targets=("tf_keras",),
+        reason=("tf_keras ConvLSTM1D/2D/3D ignores zero_output_for_mask, which Bidirectional sets on "
+                "both sub-layers when return_sequences=True: a masked step repeats the previous step's "
+                "output instead of 0, so a masked Bidirectional(ConvLSTM, return_sequences=True) "
+                "differs from tf_keras' own Bidirectional(LSTM) and from Keras 3 wherever a row has a "
+                "masked step after a valid one (in either direction's processing order)"),
+        evidence=("tf_keras/src/layers/rnn/base_conv_rnn.py ConvRNN.call: `backend.rnn(step, inputs, "
+                  "initial_state, constants=constants, go_backwards=self.go_backwards, mask=mask, "
+                  "input_length=timesteps)`, without zero_output_for_mask (RNN.call passes it) (seen "
+                  "on tf_keras 2.21.0)"),
+        repro=("import tf_keras, numpy as np\n"
+               "b = tf_keras.layers.Bidirectional(tf_keras.layers.ConvLSTM1D(1, 1, return_sequences=True,"
+               " kernel_initializer='ones', recurrent_initializer='ones'))\n"
+               "print(b(np.ones((1, 2, 1, 1), 'float32'), mask=np.array([[True, False]]))[0, 1])  "
+               "# [[0.3414 0.]]: the forward half repeats step 0's output; Keras 3, and tf_keras' "
+               "Bidirectional(LSTM) on the same input: zeros"),
+        applies=lambda c: (getattr(c, "layer", "").startswith("conv_lstm") and c.wrapper != "none"
+                           and c.return_sequences and _conv_lstm_mask_has_gaps(c)),
     ),
 ) + _BACKEND_DIVERGENCES + _TFJS_DIVERGENCES + _OPENVINO_DIVERGENCES
 
