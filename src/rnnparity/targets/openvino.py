@@ -392,6 +392,12 @@ def inexpressible(case) -> str | None:
         return ("mixed_bfloat16: OpenVINO's TensorFlow frontend cannot read the SavedModel's bfloat16 "
                 "constants (OpConversionFailure: 'Conversion is failed for: Const ... Encountered unknown "
                 "element type bf16')")
+    if case.layer.startswith("conv_lstm") and case.stateful:
+        return ("stateful ConvLSTM: this target carries a stateful layer's state as (batch, units) "
+                "ReadValue/Assign variables of a stateless twin; a ConvLSTM state (batch, *spatial, "
+                "filters) does not fit them (ValueError 'Input rank not supported: 2'), and given its "
+                "full shape the OpenVINO CPU plugin crashed the process (segmentation fault, measured "
+                "on openvino 2026.4.1)")
     return None
 
 
