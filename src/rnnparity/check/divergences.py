@@ -637,6 +637,23 @@ REGISTRY = (
         applies=lambda c: (getattr(c, "layer", "").startswith("conv_lstm") and c.wrapper != "none"
                            and c.return_sequences and _conv_lstm_mask_has_gaps(c)),
     ),
+    Divergence(
+        key="tfjs-conv-lstm2d-mask-transpose",
+        targets=("tfjs",),
+        reason=("TensorFlow.js ConvLSTM2D cannot take a mask: the call raises 'Error in transpose: rank "
+                "of input 2 must match length of perm 1,0,2,3,4': its rnn() transposes the (batch, "
+                "time) mask with the 5-D input's batch/time permutation"),
+        evidence=("measured on @tensorflow/tfjs 4.22.0 (cpu backend, node): every masked ConvLSTM2D "
+                  "case of the matrix, and the repro below; the permutation in the error is the 5-D "
+                  "input's (batch <-> time) applied to the 2-D mask. Not reported upstream that we "
+                  "could find"),
+        repro=(_TFJS_NODE + "const l = tf.layers.convLstm2d({filters: 1, kernelSize: 1, returnSequences: true});\n"
+               "l.apply(tf.ones([1, 2, 1, 1, 1]), {mask: tf.tensor2d([[1, 0]], [1, 2], 'bool')});  "
+               "// Error in transpose: rank of input 2 must match length of perm 1,0,2,3,4"),
+        # Keras 3 rejects go_backwards Bidirectional configurations before TF.js sees them
+        applies=lambda c: (getattr(c, "layer", "") == "conv_lstm2d" and c.mask != "none"
+                           and not (c.wrapper != "none" and c.go_backwards)),
+    ),
 ) + _BACKEND_DIVERGENCES + _TFJS_DIVERGENCES + _OPENVINO_DIVERGENCES
 
 

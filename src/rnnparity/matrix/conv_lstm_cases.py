@@ -14,6 +14,8 @@ Tiers (per target)
   axes in at least one case, ranks, flags and wrappers rotating); strides with dilation (rejected).
 - full: the 16 flag combinations x every rank x every wrapper, plus every non-default value of every
   other axis x every rank x the 16 flag combinations, plus the default tier.
+Targets other than keras3 and tf_keras (converted runtimes, other backends) run `runtime_cases`, 8
+cases, in the quick and default tiers.
 """
 from __future__ import annotations
 
@@ -262,9 +264,35 @@ def full_cases(targets):
     return m.unique(out + default_cases(targets))
 
 
-def cases(grid, targets):
-    """The ConvLSTM cases of a grid (a tier, or a converted runtime's smaller grids)."""
-    make = {"quick": quick_cases, "runtime_quick": quick_cases, "runtime": quick_cases,
-            "default": default_cases, "full": full_cases}
-    return make[grid](tuple(targets))
+def runtime_cases(targets):
+    """A converted runtime's or another backend's grid (each case costs a conversion or a worker
+    round trip): every rank with sequences and states, masked with initial states, under
+    Bidirectional, stateful; strided and 'valid', dilated, channels_first, ranks rotating."""
+    out = []
+    for target in targets:
+        for rank in RANKS:
+            out.append(ConvLstmCase(layer=_layer(rank), return_sequences=True, return_state=True, target=target))
+        out += [ConvLstmCase(layer=_layer(1), return_sequences=True, mask="right", initial_state=True,
+                             target=target),
+                ConvLstmCase(layer=_layer(2), wrapper="bidi_concat", return_sequences=True, target=target),
+                ConvLstmCase(layer=_layer(2), stateful=True, return_state=True, target=target),
+                ConvLstmCase(layer=_layer(3), kernel="k3", strides="s2", padding="valid", target=target),
+                ConvLstmCase(layer=_layer(2), dilation="d2", data_format="cf", return_sequences=True,
+                             go_backwards=True, target=target)]
+    return m.unique(out)
 
+
+# the two Keras versions run the tier's own ConvLSTM grid; every other target (converted runtimes,
+# other backends, each case a conversion or a worker round trip) the runtime grid, full tier aside
+MAIN_TARGETS = ("keras3", "tf_keras")
+
+
+def cases(grid, targets):
+    """The ConvLSTM cases of a grid (a tier, or a target's smaller grid) on the targets."""
+    targets = tuple(targets)
+    if grid == "full":
+        return full_cases(targets)
+    main = tuple(t for t in targets if t in MAIN_TARGETS)
+    others = tuple(t for t in targets if t not in MAIN_TARGETS)
+    make = quick_cases if grid in ("quick", "runtime_quick") else default_cases
+    return (make(main) if main else []) + (runtime_cases(others) if others else [])
