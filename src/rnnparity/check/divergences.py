@@ -654,6 +654,25 @@ REGISTRY = (
         applies=lambda c: (getattr(c, "layer", "") == "conv_lstm2d" and c.mask != "none"
                            and not (c.wrapper != "none" and c.go_backwards)),
     ),
+    Divergence(
+        key="tflite-conv-lstm2d-channels-first-dilated",
+        targets=("tflite",),
+        reason=("A Keras 3 ConvLSTM2D with data_format='channels_first' and dilation_rate > 1 converts "
+                "to TFLite but cannot run: allocate_tensors raises RuntimeError (SPACE_TO_BATCH_ND: "
+                "'block_shape->dims->data[0] != spatial_dims_num (3 != 2)'): the dilated NCHW "
+                "convolution is lowered to a SpaceToBatchND over three axes, which the kernel refuses"),
+        evidence=("tensorflow/lite/kernels/space_to_batch_nd.cc:67 (seen on tensorflow 2.21.0, keras "
+                  "3.15.1, TFLiteConverter.from_keras_model); channels_last, or no dilation, runs"),
+        repro=("import tensorflow as tf, keras\n"
+               "x = keras.Input((3, 2, 5, 4), batch_size=1)\n"
+               "m = keras.Model(x, keras.layers.ConvLSTM2D(2, 2, padding='same', dilation_rate=2, "
+               "data_format='channels_first')(x))\n"
+               "i = tf.lite.Interpreter(model_content=tf.lite.TFLiteConverter.from_keras_model(m).convert())\n"
+               "i.allocate_tensors()  # RuntimeError: ... SPACE_TO_BATCH_ND failed to prepare"),
+        applies=lambda c: (getattr(c, "layer", "") == "conv_lstm2d" and c.data_format == "cf"
+                           and c.dilation != "d1" and c.strides == "s1"
+                           and not (c.wrapper != "none" and c.go_backwards)),
+    ),
 ) + _BACKEND_DIVERGENCES + _TFJS_DIVERGENCES + _OPENVINO_DIVERGENCES
 
 
