@@ -68,7 +68,11 @@ def random_config(seed, dialect):
     if stateful and dialect == "keras2":  # tf_keras' float64 stateful ConvLSTM fails: see below
         config["dtype"] = "float32"
     shape = ((batch, steps, channels, *spatial) if first else (batch, steps, *spatial, channels))
-    options = {"mask": rng.random() < 0.4 and not stateful, "initial_state": rng.random() < 0.35 and not stateful}
+    # tf_keras ignores the zero_output_for_mask that Bidirectional(return_sequences=True) sets: a
+    # registered divergence (tf_keras-conv-lstm-ignores-zero-output-for-mask), checked by the matrix
+    ignored = dialect == "keras2" and wrapper is not None and config["return_sequences"]
+    options = {"mask": rng.random() < 0.4 and not stateful and not ignored,
+               "initial_state": rng.random() < 0.35 and not stateful}
     spec = {"class": f"ConvLSTM{rank}D", "config": config, "wrapper": wrapper}
     if wrapper is not None:
         spec["wrapper"]["dtype"] = config["dtype"]
@@ -151,11 +155,16 @@ def test_random_configuration(seed, dialect):
     assert_parity(layer, x, mask=mask, initial_state=states)
 
 
-@pytest.mark.parametrize("dialect", ["keras3", "keras2"])
+IGNORES_ZERO_OUTPUT = pytest.mark.xfail(strict=True, reason="registered divergence "
+                                        "tf_keras-conv-lstm-ignores-zero-output-for-mask")
+
+
+@pytest.mark.parametrize("dialect", ["keras3", pytest.param("keras2", marks=IGNORES_ZERO_OUTPUT)])
 @pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave", None])
 def test_bidirectional_every_merge_mode(merge_mode, dialect):
     """With a mask and return_sequences: Keras 3 zeroes the masked outputs (zero_output_for_mask, which
-    Bidirectional forces), tf_keras' ConvLSTM repeats the previous output (it ignores the flag)."""
+    Bidirectional forces), as the reference does; tf_keras' ConvLSTM repeats the previous output (it
+    ignores the flag): a strict xfail until tf_keras honours it."""
     spec = {"class": "ConvLSTM1D", "config": {"filters": 2, "kernel_size": 2, "padding": "same",
                                               "return_sequences": True, "return_state": True},
             "wrapper": {"merge_mode": merge_mode}}

@@ -88,6 +88,8 @@ def key_flags(layer) -> str:
         known = [getattr(c, "units", None) for c in cells]  # a custom cell may have none: say nothing
         units = "+".join(map(str, known)) if all(isinstance(u, int) for u in known) else None
     words = [f"units={units}"] if units is not None else []
+    if "filters" in config:  # a ConvLSTM: its cell has filters, not units
+        words = [f"filters={config['filters']}", f"kernel_size={tuple(config.get('kernel_size', ()))}"]
     if inner is not layer:
         words.append(f"merge={layer.merge_mode}")
     words += [word for key, word in FLAG_WORDS if config.get(key)]

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..plan import Call, Reset
+from . import conv_lstm_mistakes
 from . import mistakes as catalogue
 from .compare import as_list, coarsest, elementwise_errors, first_bad_timestep
 from .tolerances import tolerance
@@ -137,9 +138,15 @@ def score(expected, actual, lengths, precision) -> float:
     return worst
 
 
-def divergence(expected, actual, lengths, precision, time_axis, names=None, oracle="Keras") -> str:
+def _position(index) -> str:
+    """'unit 3', or a ConvLSTM step's 'position (1, 2, 0)' (spatial axes and filter, data_format order)."""
+    return f"unit {index[0]}" if len(index) == 1 else f"position {tuple(index)}"
+
+
+def divergence(expected, actual, lengths, precision, time_axis, names=None, oracle="Keras",
+               rank=0) -> str:
     """Where ``actual`` first differs from the oracle's ``expected``: call, output, timestep, batch,
-    unit."""
+    unit (a ConvLSTM's: spatial position and filter; ``rank`` its spatial axes)."""
     for k, (e_call, a_call, steps) in enumerate(zip(expected, actual, lengths)):
         for i, (e, a) in enumerate(zip(e_call, a_call)):
             e, a = np.asarray(e), np.asarray(a)
@@ -151,15 +158,16 @@ def divergence(expected, actual, lengths, precision, time_axis, names=None, orac
             if not bad.any():
                 continue
             call = f"call {k + 1}, " if len(expected) > 1 else ""
-            if e.ndim == 3:
+            if e.ndim == rank + 3:  # a sequence: (batch, time, features) or (batch, time, *spatial, channels)
                 t = first_bad_timestep(bad, time_axis)
-                b, u = (int(v) for v in np.argwhere(np.moveaxis(bad, time_axis, 0)[t])[0])
-                index = (t, b, u) if time_axis == 0 else (b, t, u)
+                b, *u = (int(v) for v in np.argwhere(np.moveaxis(bad, time_axis, 0)[t])[0])
+                index = (t, b, *u) if time_axis == 0 else (b, t, *u)
                 return (f"first divergence from {oracle}: {call}output [{i}]{name}, timestep t={t}, "
-                        f"batch {b}, unit {u}: {oracle} {float(e[index]):.7g}, port {float(a[index]):.7g}")
-            b, u = (int(v) for v in np.argwhere(bad)[0])
-            return (f"first divergence from {oracle}: {call}output [{i}]{name}, batch {b}, unit {u}: "
-                    f"{oracle} {float(e[b, u]):.7g}, port {float(a[b, u]):.7g}")
+                        f"batch {b}, {_position(u)}: {oracle} {float(e[index]):.7g}, "
+                        f"port {float(a[index]):.7g}")
+            b, *u = (int(v) for v in np.argwhere(bad)[0])
+            return (f"first divergence from {oracle}: {call}output [{i}]{name}, batch {b}, {_position(u)}: "
+                    f"{oracle} {float(e[(b, *u)]):.7g}, port {float(a[(b, *u)]):.7g}")
     return ""
 
 
@@ -173,7 +181,7 @@ def diagnose_plan(reference, steps, port, keras=None, pairs=True, subject="the p
     time_axis = catalogue.time_axis_of(reference)
     baseline = keras if keras is not None else run(reference, steps)
     check_port(port, baseline)
-    where = divergence(baseline, port, lengths, precision, time_axis, names)
+    where = divergence(baseline, port, lengths, precision, time_axis, names, rank=spatial_rank(reference))
     if score(baseline, port, lengths, precision) <= 1:
         return Diagnosis(AGREES, subject=subject)
     ctx = context(steps)
@@ -181,7 +189,8 @@ def diagnose_plan(reference, steps, port, keras=None, pairs=True, subject="the p
     def fit(m, outputs):
         s = score(outputs, port, lengths, m.tolerance_dtype or precision)
         return s if m.fits_port is None or m.fits_port(port) else np.inf
-    found, tried = search([m for m in catalogue.CATALOGUE if m.applies(reference, ctx)],
+    every = catalogue.CATALOGUE + conv_lstm_mistakes.CATALOGUE
+    found, tried = search([m for m in every if m.applies(reference, ctx)],
                           lambda m: _attempt(reference, steps, m),
                           lambda outputs: score(baseline, outputs, lengths, precision) <= 1,
                           fit, catalogue.combined, pairs)
@@ -265,9 +274,15 @@ def _reference_of(layer):
 
 def _supported(reference):
     for sub in catalogue.sublayers(reference):
-        if type(sub.cell).__name__ not in ("SimpleRNNCell", "LSTMCell", "GRUCell"):
+        if type(sub.cell).__name__ not in ("SimpleRNNCell", "LSTMCell", "GRUCell", "ConvLSTMCell"):
             raise ValueError(f"diagnose: layer must be a SimpleRNN, LSTM or GRU (or RNN of one such "
-                             f"cell), or Bidirectional of one; got a layer of {type(sub.cell).__name__}")
+                             f"cell), a ConvLSTM1D/2D/3D, or Bidirectional of one; got a layer of "
+                             f"{type(sub.cell).__name__}")
+
+
+def spatial_rank(reference) -> int:
+    """How many spatial axes each step of the layer has: 0, or a ConvLSTM's 1, 2 or 3."""
+    return getattr(catalogue.sublayers(reference)[0].cell, "rank", 0) or 0
 
 
 def diagnose(layer, x, port_outputs, mask=None, initial_state=None, *, pairs=True) -> Diagnosis:
@@ -290,9 +305,11 @@ def diagnose(layer, x, port_outputs, mask=None, initial_state=None, *, pairs=Tru
              for k, (b, m) in enumerate(zip(batches, masks))]
     if initial_state is not None and not isinstance(initial_state, (list, tuple)):
         steps[0].initial_state = [initial_state]
+    rank = spatial_rank(reference)
     for c in steps:
-        if np.ndim(c.x) != 3:
-            raise ValueError(f"diagnose: x must have rank 3 (batch, time, features) (or a list of "
+        if np.ndim(c.x) != rank + 3:
+            layout = "(batch, time, features)" if not rank else "(batch, time, *spatial, channels)"
+            raise ValueError(f"diagnose: x must have rank {rank + 3} {layout} (or a list of "
                              f"such batches), got shape {np.shape(c.x)}")
     if callable(port_outputs):
         port = [[np.asarray(a) for a in as_list(port_outputs(c.x, c.mask, c.initial_state))]

@@ -75,6 +75,18 @@ def _starts_masked_from_state(case):
     return False
 
 
+def _conv_lstm_mask_has_gaps(case):
+    """Whether a call of the ConvLSTM case has a row with both masked and valid steps."""
+    import numpy as np
+
+    from ..matrix.conv_lstm_cases import make_plan
+
+    if case.mask == "none":
+        return False
+    masks = [np.asarray(c.mask, bool) for c in make_plan(case).calls]
+    return any((m.any(axis=1) & ~m.all(axis=1)).any() for m in masks)
+
+
 # Where a case meets two bugs, the first listed names it: the layer-level bugs (below) before the
 # backends' own, which a case meets later (e.g. a float64 Bidirectional fails at its first call).
 _BACKEND_DIVERGENCES = (
@@ -544,6 +556,122 @@ REGISTRY = (
                "Keras carried its state"),
         # Keras 3 rejects go_backwards and time_major Bidirectional configurations at construction
         applies=lambda c: (c.stateful and not c.time_major
+                           and not (c.wrapper != "none" and c.go_backwards)),
+    ),
+    Divergence(
+        key="keras3-conv-lstm-channels-first-cpu",
+        targets=("keras3",),
+        reason=("Keras 3 on TensorFlow cannot run ConvLSTM1D / ConvLSTM2D with "
+                "data_format='channels_first' on a CPU: the call raises UnimplementedError (the "
+                "convolution runs as tf.nn.convolution in NCW / NCHW layout, which has no CPU kernel), "
+                "where tf_keras transposes to channels_last itself and runs it. ConvLSTM3D runs "
+                "(through an XLA-compiled convolution)"),
+        evidence=("keras/src/backend/tensorflow/nn.py conv: channels_first is passed to "
+                  "tf.nn.convolution as NCW / NCHW unless XLA compiles it (3-D); tf_keras "
+                  "base_conv_lstm.py transposes on CPU (seen on keras 3.15.1, tensorflow 2.21.0)"),
+        repro=("import keras, numpy as np\n"
+               "l = keras.layers.ConvLSTM2D(2, 3, data_format='channels_first')\n"
+               "l(np.ones((1, 2, 1, 5, 5), 'float32'))  # UnimplementedError: The Conv2D op currently "
+               "only supports the NHWC tensor format on the CPU"),
+        # configurations Keras 3 rejects at construction (as the reference does) never reach a call
+        applies=lambda c: (getattr(c, "data_format", "cl") == "cf" and getattr(c, "rank", 0) in (1, 2)
+                           and not (c.strides != "s1" and c.dilation != "d1")
+                           and not (c.wrapper != "none" and c.go_backwards)),
+    ),
+    Divergence(
+        key="tf_keras-conv-lstm-stateful-float32-states",
+        targets=("tf_keras",),
+        reason=("tf_keras ConvLSTM1D/2D/3D with stateful=True and any dtype but float32 (float64, "
+                "float16, mixed_float16) raises ValueError at the first call ('Tensor conversion "
+                "requested dtype float32 for Tensor with dtype float64'): the state variables are "
+                "created float32 whatever the layer's dtype, and the new states cannot be assigned to "
+                "them. Keras 3 (and tf_keras' LSTM) create them in the layer's dtype"),
+        evidence=("tf_keras/src/layers/rnn/base_conv_rnn.py ConvRNN.reset_states: "
+                  "`self.states = [backend.zeros(get_tuple_shape(dim)) for dim in ...]` with no dtype "
+                  "(seen on tf_keras 2.21.0)"),
+        repro=("import tf_keras, numpy as np\n"
+               "l = tf_keras.layers.ConvLSTM1D(2, 2, stateful=True, dtype='float64')\n"
+               "l(np.ones((1, 3, 5, 2)))  # ValueError: Tensor conversion requested dtype float32 for "
+               "Tensor with dtype float64"),
+        applies=lambda c: (getattr(c, "layer", "").startswith("conv_lstm") and c.stateful
+                           and c.dtype != "f32"),
+    ),
+    Divergence(
+        key="keras3-backend-conv-lstm-mask-broadcast",
+        targets=_NUMPY_JAX,
+        reason=("Keras 3 on the numpy and jax backends cannot run a ConvLSTM1D/2D/3D with a mask: the "
+                "call raises ValueError ('operands could not be broadcast together with shapes (2,1) "
+                "(2,5,2) (2,5,2)'), where the TensorFlow and torch backends run it: their rnn() "
+                "reduces each step's mask to (batch, 1) and selects with it between states of rank "
+                "3-5, which does not broadcast"),
+        evidence=("keras/src/backend/numpy/rnn.py (and jax/rnn.py) rnn(), unroll=False with a mask: "
+                  "`is_masked = all(logical_not(current_mask), axis=-1, keepdims=True)` then "
+                  "`where(is_masked, output_tm1, output_t)`; the TensorFlow backend tiles the mask to "
+                  "the output's rank with _expand_mask (seen on keras 3.15.1)"),
+        repro=("# KERAS_BACKEND=numpy (or jax)\n"
+               "import keras, numpy as np\n"
+               "l = keras.layers.ConvLSTM1D(2, 2, padding='same', return_sequences=True)\n"
+               "l(np.ones((2, 3, 5, 2), 'float32'), mask=np.array([[True, True, False], [True] * 3]))"
+               "  # ValueError: operands could not be broadcast together"),
+        # Keras 3 rejects go_backwards Bidirectional configurations at construction
+        applies=lambda c: (getattr(c, "layer", "").startswith("conv_lstm") and c.mask != "none"
+                           and not (c.wrapper != "none" and c.go_backwards)),
+    ),
+    Divergence(
+        key="tf_keras-conv-lstm-ignores-zero-output-for-mask",
+        targets=("tf_keras",),
+        reason=("tf_keras ConvLSTM1D/2D/3D ignores zero_output_for_mask, which Bidirectional sets on "
+                "both sub-layers when return_sequences=True: a masked step repeats the previous step's "
+                "output instead of 0, so a masked Bidirectional(ConvLSTM, return_sequences=True) "
+                "differs from tf_keras' own Bidirectional(LSTM) and from Keras 3 wherever a row has a "
+                "masked step after a valid one (in either direction's processing order)"),
+        evidence=("tf_keras/src/layers/rnn/base_conv_rnn.py ConvRNN.call: `backend.rnn(step, inputs, "
+                  "initial_state, constants=constants, go_backwards=self.go_backwards, mask=mask, "
+                  "input_length=timesteps)`, without zero_output_for_mask (RNN.call passes it) (seen "
+                  "on tf_keras 2.21.0)"),
+        repro=("import tf_keras, numpy as np\n"
+               "b = tf_keras.layers.Bidirectional(tf_keras.layers.ConvLSTM1D(1, 1, return_sequences=True,"
+               " kernel_initializer='ones', recurrent_initializer='ones'))\n"
+               "print(b(np.ones((1, 2, 1, 1), 'float32'), mask=np.array([[True, False]]))[0, 1])  "
+               "# [[0.3414 0.]]: the forward half repeats step 0's output; Keras 3, and tf_keras' "
+               "Bidirectional(LSTM) on the same input: zeros"),
+        applies=lambda c: (getattr(c, "layer", "").startswith("conv_lstm") and c.wrapper != "none"
+                           and c.return_sequences and _conv_lstm_mask_has_gaps(c)),
+    ),
+    Divergence(
+        key="tfjs-conv-lstm2d-mask-transpose",
+        targets=("tfjs",),
+        reason=("TensorFlow.js ConvLSTM2D cannot take a mask: the call raises 'Error in transpose: rank "
+                "of input 2 must match length of perm 1,0,2,3,4': its rnn() transposes the (batch, "
+                "time) mask with the 5-D input's batch/time permutation"),
+        evidence=("measured on @tensorflow/tfjs 4.22.0 (cpu backend, node): every masked ConvLSTM2D "
+                  "case of the matrix, and the repro below; the permutation in the error is the 5-D "
+                  "input's (batch <-> time) applied to the 2-D mask. Not reported upstream that we "
+                  "could find"),
+        repro=(_TFJS_NODE + "const l = tf.layers.convLstm2d({filters: 1, kernelSize: 1, returnSequences: true});\n"
+               "l.apply(tf.ones([1, 2, 1, 1, 1]), {mask: tf.tensor2d([[1, 0]], [1, 2], 'bool')});  "
+               "// Error in transpose: rank of input 2 must match length of perm 1,0,2,3,4"),
+        # Keras 3 rejects go_backwards Bidirectional configurations before TF.js sees them
+        applies=lambda c: (getattr(c, "layer", "") == "conv_lstm2d" and c.mask != "none"
+                           and not (c.wrapper != "none" and c.go_backwards)),
+    ),
+    Divergence(
+        key="tflite-conv-lstm2d-channels-first-dilated",
+        targets=("tflite",),
+        reason=("A Keras 3 ConvLSTM2D with data_format='channels_first' and dilation_rate > 1 converts "
+                "to TFLite but cannot run: allocate_tensors raises RuntimeError (SPACE_TO_BATCH_ND: "
+                "'block_shape->dims->data[0] != spatial_dims_num (3 != 2)'): the dilated NCHW "
+                "convolution is lowered to a SpaceToBatchND over three axes, which the kernel refuses"),
+        evidence=("tensorflow/lite/kernels/space_to_batch_nd.cc:67 (seen on tensorflow 2.21.0, keras "
+                  "3.15.1, TFLiteConverter.from_keras_model); channels_last, or no dilation, runs"),
+        repro=("import tensorflow as tf, keras\n"
+               "x = keras.Input((3, 2, 5, 4), batch_size=1)\n"
+               "m = keras.Model(x, keras.layers.ConvLSTM2D(2, 2, padding='same', dilation_rate=2, "
+               "data_format='channels_first')(x))\n"
+               "i = tf.lite.Interpreter(model_content=tf.lite.TFLiteConverter.from_keras_model(m).convert())\n"
+               "i.allocate_tensors()  # RuntimeError: ... SPACE_TO_BATCH_ND failed to prepare"),
+        applies=lambda c: (getattr(c, "layer", "") == "conv_lstm2d" and c.data_format == "cf"
+                           and c.dilation != "d1" and c.strides == "s1"
                            and not (c.wrapper != "none" and c.go_backwards)),
     ),
 ) + _BACKEND_DIVERGENCES + _TFJS_DIVERGENCES + _OPENVINO_DIVERGENCES

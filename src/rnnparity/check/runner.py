@@ -15,7 +15,7 @@ from ..matrix.cases import Case
 from .compare import Mismatch, Stats
 from .divergences import divergence_for
 from ..keras_to_reference import from_keras, from_spec
-from ..matrix import tf1_cases
+from ..matrix import conv_lstm_cases, tf1_cases
 from ..matrix.data import make_plan
 from ..plan import Recording, Tf1Spec, spec_from_dict
 from ..reference.tf1_call import Tf1Call
@@ -28,6 +28,8 @@ def case_run(case) -> tuple:
     """(spec, plan, weights) of a matrix case, Keras or tf1 (weights None: the seeded default)."""
     if isinstance(case, tf1_cases.Tf1Case):
         return case.layer_spec(), tf1_cases.make_plan(case), tf1_cases.case_weights(case)
+    if isinstance(case, conv_lstm_cases.ConvLstmCase):
+        return case.layer_spec(), conv_lstm_cases.make_plan(case), None
     return case.layer_spec(), make_plan(case), None
 
 

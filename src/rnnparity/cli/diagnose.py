@@ -45,9 +45,9 @@ def case_plan(case_id):
     layer runs the plan; the reference is copied from it before its first call."""
     from ..check.runner import record
     from ..keras_to_reference import from_keras
-    from ..matrix.cases import case_from_id
+    from ..matrix.tiers import case_of
 
-    case = case_from_id(case_id)
+    case = case_of(case_id)  # a Keras or ConvLSTM case (tf1 cases have their own diagnose path)
     copied = {}
     rec = record(case, on_built=lambda layer: copied.setdefault("ref", from_keras(layer)))
     if rec.outcome.error is not None:

@@ -59,8 +59,8 @@ def cmd_record(args):
     if args.subset == "flags":
         from ..matrix.cases import FIELD_NAMES, FLAGS, Case, case_from_id
         plain = {f: getattr(Case(), f) for f in FIELD_NAMES if f not in ("layer", "wrapper", "target", *FLAGS)}
-        ids = [i for i in ids if i.startswith("tf1-") or
-               all(getattr(case_from_id(i), f) == v for f, v in plain.items())]
+        ids = [i for i in ids if i.startswith("tf1-") or (not i.startswith("conv_lstm") and  # no ConvLSTM
+               all(getattr(case_from_id(i), f) == v for f, v in plain.items()))]
     name, version = args.target, versions.get("keras", "unknown")
     if args.target == "tf1":
         version = versions.get("tensorflow", "unknown")

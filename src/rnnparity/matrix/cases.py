@@ -362,6 +362,9 @@ def case_from_id(case_id: str) -> Case:
     if target is None:
         raise ValueError(f"case id {case_id!r}: it does not end with a target ({', '.join(registry.TARGETS)})")
     parts = case_id[: -len(target) - 1].split("-") + [target]
+    if parts[0] not in LAYERS:  # ConvLSTM ids: matrix/conv_lstm_cases.py (tiers.case_of reads every kind)
+        raise ValueError(f"case id {case_id!r}: unknown layer {parts[0]!r} (expected one of "
+                         f"{', '.join(LAYERS)})")
     dtype = parts[-2]
     kwargs = {"layer": parts[0], "target": target, "dtype": dtype}
     words = {"seq": "return_sequences", "state": "return_state", "bwd": "go_backwards",

@@ -16,6 +16,7 @@ import itertools
 
 from ..targets import registry
 from . import cases as m
+from . import conv_lstm_cases
 
 
 def _rotating(targets, overrides):
@@ -83,11 +84,15 @@ def cases(tier="default", targets=m.TARGETS):
     out = []  # consecutive targets of the same grid are made together: the order they always had
     for grid, group in itertools.groupby(targets, own):
         out += make[grid](tuple(group))
+    for grid, group in itertools.groupby(targets, own):  # then ConvLSTM's, keeping the ids above in order
+        out += conv_lstm_cases.cases(grid, group)
     return out
 
 
 def case_of(case_id: str):
-    """The matrix case an id names, Keras (matrix/cases.py) or tf1 (matrix/tf1_cases.py)."""
+    """The matrix case an id names, Keras (matrix/cases.py, conv_lstm_cases.py) or tf1 (matrix/tf1_cases.py)."""
     from .tf1_cases import Tf1Case
 
+    if case_id.startswith("conv_lstm"):
+        return conv_lstm_cases.ConvLstmCase.from_id(case_id)
     return Tf1Case.from_id(case_id) if case_id.startswith("tf1-") else m.case_from_id(case_id)

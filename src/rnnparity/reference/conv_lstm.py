@@ -21,8 +21,10 @@ What differs between the dialects (checked on keras 3.15 and tf_keras 2.21):
 - default recurrent_activation: 'sigmoid' (Keras 3), 'hard_sigmoid' (tf_keras, Keras 2's meaning);
 - strides > 1 with dilation_rate > 1: Keras 3 refuses it at construction, tf_keras at the first call;
 - unroll=True: Keras 3 accepts it (same maths), tf_keras raises TypeError at construction;
-- zero_output_for_mask (which Bidirectional forces to return_sequences): Keras 3 honours it;
-  tf_keras' ConvRNN.call never passes it to backend.rnn, so a masked step repeats the previous output;
+- zero_output_for_mask (which Bidirectional forces to return_sequences): Keras 3 honours it, and so
+  does the reference in both dialects; tf_keras' ConvRNN.call never passes it to backend.rnn, so a
+  masked step repeats the previous output there (tf_keras' own LSTM zeroes it): a registered
+  divergence, tf_keras-conv-lstm-ignores-zero-output-for-mask (check/divergences.py);
 - time_major: Keras 3 has no such argument; tf_keras accepts it and ignores it (ConvRNN.call never
   passes it on), which the reference refuses rather than imitates.
 """
@@ -212,9 +214,6 @@ class ConvLSTM(RecurrentLayer):
                     go_backwards=go_backwards, stateful=stateful, unroll=unroll,
                     zero_output_for_mask=zero_output_for_mask, time_major=False, dialect=dialect,
                     dtype=cell.policy.name)
-        if dialect == "keras2":
-            # tf_keras' ConvRNN.call does not pass zero_output_for_mask to backend.rnn
-            self.zero_output_for_mask = False
         self.dropout, self.recurrent_dropout = cell.dropout, cell.recurrent_dropout
         self._config = {**cell.get_config(), "return_sequences": self.return_sequences,
                         "return_state": self.return_state, "go_backwards": self.go_backwards,

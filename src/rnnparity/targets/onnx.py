@@ -116,11 +116,14 @@ class OnnxTarget(Target):
         for i, a in enumerate(flat):
             shape = [None] * a.ndim  # batch and time dynamic
             if i == 0:
-                shape[2] = a.shape[2]  # features
+                # features (a ConvLSTM's spatial axes and channels: an unknown channel count sends
+                # Keras 3's conv through an XLA-compiled function that tf2onnx leaves as an invalid
+                # PartitionedCall node)
+                shape[2:] = a.shape[2:]
                 if fixed_time_axis is not None:
                     shape[fixed_time_axis] = a.shape[fixed_time_axis]
             elif i >= first_state:
-                shape[1] = a.shape[1]  # a state: (batch, units)
+                shape[1:] = a.shape[1:]  # a state: (batch, units) or (batch, *spatial, filters)
             elif fixed_time_axis is not None:  # the mask of an unrolled layer: its time axis too
                 shape[fixed_time_axis] = a.shape[fixed_time_axis]
             signature.append(tf.TensorSpec(shape, tf.as_dtype(a.dtype), name=f"input_{i}"))

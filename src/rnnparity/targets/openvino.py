@@ -215,7 +215,9 @@ class CallInputs:
         for i, a in enumerate(self.arrays):
             shape = [None] * a.ndim
             if i == 0:
-                shape[-1] = a.shape[-1]  # features
+                # features (a ConvLSTM's spatial axes and channels too: with unknown spatial axes
+                # Keras' while_loop refuses a 'valid' / strided state shape that changes)
+                shape[2:] = a.shape[2:]
                 if unroll:
                     shape[time_axis] = a.shape[time_axis]
                 if batch is not None:
@@ -224,7 +226,7 @@ class CallInputs:
                 if unroll:
                     shape = list(a.shape)
             else:
-                shape[-1] = a.shape[-1]  # a state: (batch, units)
+                shape[1:] = a.shape[1:]  # a state: (batch, units) or (batch, *spatial, filters)
             specs.append(tf.TensorSpec(shape, tf.as_dtype(a.dtype), name=f"input_{i:02d}"))
         return specs
 
@@ -392,6 +394,12 @@ def inexpressible(case) -> str | None:
         return ("mixed_bfloat16: OpenVINO's TensorFlow frontend cannot read the SavedModel's bfloat16 "
                 "constants (OpConversionFailure: 'Conversion is failed for: Const ... Encountered unknown "
                 "element type bf16')")
+    if case.layer.startswith("conv_lstm") and case.stateful:
+        return ("stateful ConvLSTM: this target carries a stateful layer's state as (batch, units) "
+                "ReadValue/Assign variables of a stateless twin; a ConvLSTM state (batch, *spatial, "
+                "filters) does not fit them (ValueError 'Input rank not supported: 2'), and given its "
+                "full shape the OpenVINO CPU plugin crashed the process (segmentation fault, measured "
+                "on openvino 2026.4.1)")
     return None
 
 

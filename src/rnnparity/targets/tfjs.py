@@ -154,6 +154,8 @@ class TfjsTarget(Target):
 
 
 def cannot_express(case) -> str | None:
+    if case.layer in ("conv_lstm1d", "conv_lstm3d"):  # tfjs-layers/src/layers/convolutional_recurrent.ts
+        return f"ConvLSTM{case.layer[-2:].upper()}: TensorFlow.js layers has ConvLSTM2D only"
     if case.dtype in DTYPE_REASONS:
         return DTYPE_REASONS[case.dtype]
     if case.layer == "gru":  # matrix/cases.py: "gru" is GRU(reset_after=True)

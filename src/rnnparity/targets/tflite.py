@@ -207,9 +207,16 @@ UNROLLED_STATEFUL_CHUNKS = (
     "cannot pass from the first chunk's model to the second's")
 
 
+CONV_LSTM3D = ("ConvLSTM3D: its input is 6-D (batch, time, depth, height, width, channels) and "
+               "TFLite's builtin Slice / StridedSlice kernels take at most 5-D arrays (RuntimeError "
+               "'Slice op only supports 1D-5D input arrays' when the interpreter allocates)")
+
+
 def cannot_express(case) -> str | None:
     if case.dtype in DTYPE_REASONS:
         return DTYPE_REASONS[case.dtype]
+    if case.layer == "conv_lstm3d":
+        return CONV_LSTM3D
     if case.unroll and case.stateful:
         from ..matrix.data import make_plan
 

@@ -26,6 +26,9 @@ class TorchTarget(Target):
 
     def cannot_express(self, case) -> str | None:
         """What rnnparity.port.torch refuses, decided from the case (nothing imported)."""
+        if case.layer.startswith("conv_lstm"):
+            return "ConvLSTM1D/2D/3D: torch has no ConvLSTM module to port to (rnnparity.port.torch " \
+                   "ports SimpleRNN, LSTM and GRU)"
         if case.cell == "stacked":
             return "stacked cells (RNN([cell, cell])): one torch module per layer kind"
         if case.layer == "gru_reset_before":
