@@ -162,7 +162,12 @@ def registry_view(config):
         go_backwards=flags["go_backwards"], stateful=flags["stateful"], time_major=False,
         unroll=flags["unroll"], mask=config["mask"], initial_state=config["initial_state"],
         batch=config["batch"], activation=first.get("activation"),
-        recurrent_activation=first.get("recurrent_activation"))
+        recurrent_activation=first.get("recurrent_activation"),
+        # what divergences.call_view reads off a live layer: RNN([cells]) wraps the cells in a
+        # StackedRNNCells of the default (float32) policy, whatever the layer's dtype
+        layer_dtype=config["dtype"], stacked_dtype="float32" if cell == "stacked" else None,
+        stacked_kinds=tuple({"SimpleRNNCell": "simple_rnn", "LSTMCell": "lstm", "GRUCell": "gru"}.get(
+            c["class"], c["class"]) for c in config["cells"]) if cell == "stacked" else None)
 
 
 def known_bug(config):
