@@ -17,9 +17,10 @@ The case *fails* if a decidable element lies outside (naming the output, the ste
 it is *ill-conditioned* if none does but an element the table rejects is undecidable ("agreement
 proven up to step t, not decidable beyond", with the figures); it *passes* otherwise.
 
-The reference's own unperturbed run is judged the same way (every element, no table): the envelope's
-runs compute in the high precision and round at the case's ulp, so a reference whose low-precision
-code rounds too coarsely lies outside its own envelope and the verdict fails saying so.
+The reference's own unperturbed run is judged against the same envelope by its median distance in
+radii over the decidable elements (REFERENCE_MEDIAN): the envelope's runs compute in the high
+precision and round at the case's ulp, so a reference whose low-precision code rounds too coarsely
+lies outside its own envelope and the verdict fails saying so.
 
 K, THETA and envelope.RUNS come from rates measured by scripts/envelope_rates.py (150 seeded random
 configurations outside the grid per dialect, live keras3 and tf_keras; planted bugs on the reference
@@ -49,6 +50,11 @@ from .mca import cast_tree, recast
 from .tolerances import tolerance
 
 K = 8.0  # a framework value passes within K radii of the centre (measured: see the module docstring)
+# The reference's own run is judged by its *median* distance in radii over the decidable elements: a
+# systematic loss of accuracy (a recurrence one precision down: hundreds to thousands of radii) moves
+# the median, while the rare element of an honest run beyond K (measured: 8.9 and 135 x in 2 of 300
+# explored configurations, squareplus/swish gates at values up to 5e18) does not.
+REFERENCE_MEDIAN = 4.0
 THETA = 1e-2  # an envelope wider than THETA x the values decides nothing
 
 PASS, FAIL, ILL = "pass", "fail", "ill-conditioned"
@@ -115,13 +121,13 @@ class EnvelopeVerdict:
     theta: float
     envelope: Envelope
     outputs: list = field(default_factory=list)
-    # the reference's own unperturbed run judged the same way (every element): a reference that
-    # computes less accurately than valid computations of the case lies outside its envelope
+    # the reference's own unperturbed run against the envelope: (label, median ratio) per output;
+    # a reference that computes less accurately than valid computations of the case lies outside
     reference_outputs: list = field(default_factory=list)
 
     @property
     def reference_outside(self) -> list:
-        return [o for o in self.reference_outputs if o.status == FAIL]
+        return [(label, r) for label, r in self.reference_outputs if r > REFERENCE_MEDIAN]
 
     @property
     def passed(self) -> bool:
@@ -155,9 +161,10 @@ class EnvelopeVerdict:
         shown = [o for o in self.outputs if o.status == self.status] or self.outputs
         for o in shown:
             lines += ["  " + line for line in o.lines(self.k, self.envelope.dtype.name)]
-        for o in self.reference_outside:
-            first, *rest = o.lines(self.k, self.envelope.dtype.name, who=f"reference's {self.envelope.dtype.name} run")
-            lines += [f"  the reference's own {self.envelope.dtype.name} run: {first}"] + ["  " + ln for ln in rest]
+        for label, ratio in self.reference_outside:
+            lines.append(f"  the reference's own {self.envelope.dtype.name} run, {label}: its median distance "
+                         f"from the exact result is {ratio:.3g} x the rounding envelope (valid "
+                         f"{self.envelope.dtype.name} computations: at most {REFERENCE_MEDIAN:g} x)")
         return "\n".join(lines)
 
     def as_dict(self) -> dict:
@@ -200,9 +207,8 @@ def judge_envelope(envelope: Envelope, framework_outputs, k=K, theta=THETA,
         row = tolerance(envelope.dtype, steps, atol, rtol) if table else None
         verdicts, undecided_rows, start = judge_call(pairs, steps, k, theta, inherited, row)
         verdict.outputs += verdicts
-        verdict.reference_outputs += [judge_output(o, o.low, k, start, steps, {}, None)
-                                      for o, _ in pairs]
-    statuses = {o.status for o in verdict.outputs + verdict.reference_outside}
+        verdict.reference_outputs += [(o.label, median_ratio(o, start, steps)) for o, _ in pairs]
+    statuses = {o.status for o in verdict.outputs} | ({FAIL} if verdict.reference_outside else set())
     verdict.status = FAIL if FAIL in statuses else ILL if ILL in statuses else PASS
     return verdict
 
@@ -273,6 +279,23 @@ def judge_output(o, f, k, start, steps, figures, table=None) -> OutputVerdict:
         out.first_undecidable = int(start.min()) if o.time_axis is not None else None
         out.undecidable = _undecidable_figures(o, start, figures)
     return out
+
+
+def median_ratio(o, start, steps) -> float:
+    """The median of |reference's own run - centre| / max(radius, eps s) over the decidable elements
+    of one output (0 when none is decidable)."""
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        diff = np.abs(o.low.astype(o.centre.dtype) - o.centre).astype(np.float64)
+        unit = np.maximum(o.radius, o.eps * o.scale)
+        ratio = np.where(diff == 0, 0.0, diff / np.where(unit > 0, unit, np.nan))
+    if o.time_axis is not None:
+        t = np.arange(steps).reshape([-1 if ax == o.time_axis else 1 for ax in range(o.low.ndim)])
+        b = start.reshape([-1 if ax == (1 - o.time_axis) else 1 for ax in range(o.low.ndim)])
+        decidable = np.broadcast_to(t < b, o.low.shape)
+    else:
+        decidable = np.broadcast_to((start >= steps).reshape((-1,) + (1,) * (o.low.ndim - 1)), o.low.shape)
+    values = ratio[decidable & np.isfinite(ratio)]
+    return float(np.median(values)) if values.size else 0.0
 
 
 def _undecidable_figures(o, start, figures):

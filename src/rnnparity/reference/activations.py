@@ -43,6 +43,16 @@ def sigmoid(x, out=None):
     # cells pass scratch gate blocks). float32: within 1.2e-7 of tf.nn.sigmoid (tests/test_bench_smoke.py).
     if x.dtype.itemsize <= 2:
         return _logistic_rounded(x, out)
+    if x.dtype.itemsize >= 8:
+        # float64 (and the envelope's long double): 1 / (1 + exp(-x)) as Eigen computes it for
+        # double. The tanh form rounds to exactly 0 below x ~ -37 (and loses the relative accuracy
+        # of the tail long before), where TensorFlow gives e^x: swish/silu of very negative values,
+        # amplified by an exploding recurrence, showed it (found by rnnparity explore).
+        with np.errstate(over="ignore"):
+            out = np.negative(x, out=out)
+            np.exp(out, out=out)
+        out += 1
+        return np.reciprocal(out, out=out)
     out = np.multiply(x, 0.5, out=out)
     np.tanh(out, out=out)
     out *= 0.5
