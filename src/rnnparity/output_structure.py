@@ -368,7 +368,7 @@ def _shape_arguments(cls, config, units):
 
 
 def return_table_markdown(input_shape=(2, 5, 3), units=4) -> str:
-    """The README table: what each layer returns for every return_sequences x return_state."""
+    """The table of docs/layer-returns.md: what each layer returns for every return_sequences x return_state."""
     rows = ["| layer | return_sequences | return_state | returns, in order (input (2, 5, 3), units=4) |",
             "|---|---|---|---|"]
     plain = "no wrapper"

@@ -2,7 +2,7 @@
 
 Strict means the day the framework fixes the bug the case XPASSes and the suite fails, saying so;
 then the entry is removed. Behaviour that is surprising but deliberate (and that the reference
-therefore models) is listed in `SURPRISES` for the README, not here: those cases pass.
+therefore models) is listed in `SURPRISES` for the docs, not here: those cases pass.
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ class Divergence:
         return case.target in self.targets and bool(self.applies(case))
 
     def xfail_reason(self) -> str:
-        # the first clause; the full reason, evidence and repro are in the registry and README
+        # the first clause; the full reason, evidence and repro are in the registry and docs/known-bugs.md
         return f"known framework bug [{self.key}]: {self.reason.split(': ')[0].split(', so ')[0]}"
 
 
@@ -1054,7 +1054,7 @@ SURPRISES = (
 
 
 def markdown() -> str:
-    """The README sections on known bugs and surprises, generated from the registries."""
+    """The sections on known bugs and surprises of docs/known-bugs.md, generated from the registries."""
     parts = ["## Known framework bugs (strict xfails)", "",
              "Each is registered in `src/rnnparity/check/divergences.py` and applied as a strict xfail: the day "
              "the framework fixes it the case XPASSes, the suite fails and says so, and the entry is "

@@ -4,8 +4,8 @@ Generated from the case grid each target runs in the default tier (what CI check
 a tox env runs, the tier that env runs), the divergence
 registry and each target's `cannot_express`; no run is needed because the suite itself is the proof:
 every case counted as agreeing is a case the suite runs and that fails CI if the target disagrees
-(for the targets CI does not run, the table says which tox env does). README.md holds the generated
-table; tests/test_readme.py keeps it current.
+(for the targets CI does not run, the table says which tox env does). docs/conformance.md holds the
+generated table (scripts/update_docs.py); tests/test_docs.py keeps it current.
 """
 from __future__ import annotations
 
