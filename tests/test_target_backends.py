@@ -121,7 +121,7 @@ def test_child_noise_stays_in_its_log(fake, capfd):
     assert rec.case_id == "noisy"
     out, err = capfd.readouterr()
     assert "NOISE" not in out + err
-    assert "NOISE ON FD 1" in w._tail() and "NOISE ON FD 2" in w._tail()
+    assert "NOISE ON FD 1" in w.tail() and "NOISE ON FD 2" in w.tail()
 
 
 def test_the_child_exits_when_its_parent_dies():
@@ -234,3 +234,22 @@ def test_registered_backend_divergences_are_real(key):
         assert runner.check_live(tf_case)[1] == []
     else:  # unrolled masks: the TensorFlow backend has a bug of its own there (it zeroes the wrong steps)
         assert tf_bug.key == "unroll-mask-go-backwards-zero-output" != key
+
+
+def test_a_target_may_wait_longer_than_the_default_and_the_variable_still_wins(monkeypatch):
+    monkeypatch.setenv("RNNPARITY_WORKER_ADAPTER", "tests.test_target_backends:FakeAdapter")
+    monkeypatch.setenv("PYTHONPATH", str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    monkeypatch.delenv("RNNPARITY_WORKER_TIMEOUT", raising=False)
+    w = Worker("keras3-fake", "numpy", timeout=600)  # the target's own limit (keras3-openvino: 1200 s)
+    try:
+        w.request("versions", None, "versions")  # started (imports done) before the clock matters
+        w.default_timeout = 2
+        with pytest.raises(WorkerError, match=r"did not answer within 2 s \(case hang\)"):
+            _record(w, "hang")
+        w = Worker("keras3-fake", "numpy", timeout=600)
+        w.request("versions", None, "versions")
+        monkeypatch.setenv("RNNPARITY_WORKER_TIMEOUT", "1")
+        with pytest.raises(WorkerError, match=r"did not answer within 1 s \(case hang\)"):
+            _record(w, "hang")
+    finally:
+        w.stop()
