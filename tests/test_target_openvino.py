@@ -124,7 +124,7 @@ def test_mixed_bfloat16_is_named_and_still_fails_when_forced():
 @pytest.mark.skipif(not _OV, reason=_OV_WHY)
 def test_a_planted_runtime_bug_is_caught(monkeypatch):
     """The go_backwards report (outputs in the other time order): planted into what OpenVINO returns."""
-    from rnnparity.targets import openvino as target
+    from rnnparity.targets import openvino_model as target
 
     real = target.Converted.run
 

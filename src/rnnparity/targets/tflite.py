@@ -68,7 +68,7 @@ class TFLiteTarget(SourceLayerTarget):
         models: dict = {}  # input signature -> Converted
         live: dict = {}  # input signature -> the interpreter carrying the state
 
-        def run(call):
+        def call_once(call):
             if spec_dtype(spec) == "float64":  # the rounding verdict's re-run: say why, fast
                 raise NotImplementedError(f"tflite cannot express this case: {DTYPE_REASONS['f64']}")
             key = _signature(call, open_time)
@@ -79,7 +79,7 @@ class TFLiteTarget(SourceLayerTarget):
                 live[key] = models[key].interpreter(self.interpreter_class[0])
             return models[key].run(live[key], call)
 
-        rec.outcome = execute(run, live.clear, rec.plan)
+        rec.outcome = execute(call_once, live.clear, rec.plan)
 
     def convert(self, layer, call, time_axis, stateful) -> "Converted":
         """The layer as a TFLite model for calls shaped like ``call``."""
