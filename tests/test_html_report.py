@@ -236,9 +236,9 @@ def test_compare_page_has_every_case_once_with_its_status(tmp_path):
     by_key = defaultdict(list)
     for c in page.cases:
         by_key[c["data-case"]].append(c["data-verdict"])
-    assert {k: v for k, v in by_key.items()} == {c.key: [html.COMPARE_STATUS[c.status]] for c in result.cases}
+    assert {k: v for k, v in by_key.items()} == {c.key: [upgrade.action(c)] for c in result.cases}
     assert page.totals == {} and Counter(v[0] for v in by_key.values()) == Counter(
-        html.COMPARE_STATUS[s] for s in (c.status for c in result.cases))
+        upgrade.action(c) for c in result.cases)
     for status, n in result.counts.items():  # the totals the text report prints
         assert f'data-status="{status}"><b>{n}</b>' in out.read_text()
     assert_cells_count_their_cases(page, list(html.COMPARE_VERDICTS))
@@ -293,6 +293,11 @@ def test_a_real_check_run_page_matches_its_text_report(tmp_path):
     line = re.search(r"^(\d+) cases in [\d.]+ s: (\d+) passed, (\d+) failed, (\d+) xfailed, (\d+) skipped$",
                      proc.stdout, re.M)
     total, *counts = map(int, line.groups())
+    # the report ends with its verdict, after the known divergences grouped by registry entry
+    last = proc.stdout.rstrip().splitlines()[-1]
+    assert last == f"VERDICT: PASSED (exit 0): {total} cases: " + ", ".join(
+        f"{n} {o}" for o, n in zip(("passed", "failed", "xfailed", "skipped"), counts) if n or o == "failed")
+    assert re.search(rf"^known divergences \(strict xfails\): {counts[2]} cases?, \d+ registry entr(y|ies) ", proc.stdout, re.M)
     page = Page(out.read_text())
     assert len(page.cases) == len({c["data-case"] for c in page.cases}) == total
     grid_counts = Counter(c["data-outcome"] for c in page.cases)

@@ -33,6 +33,18 @@ def test_quick_start_has_the_ci_test_command():
     assert 'pip install -e ".[tf,onnx,jax,torch,openvino,test]" && rnnparity install-tfjs && python3 -m pytest -n 2' in README
 
 
+def test_ci_installs_the_browser_the_page_tests_drive():
+    """tests/test_pages_browser.py skips without chromium: CI installs Debian's, only when it is absent,
+    and selenium comes with the test extra the command installs."""
+    ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
+    guard = "if ! { command -v chromium && command -v chromedriver; } >/dev/null; then"
+    install = "apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver"
+    assert guard in ci and install in ci and ci.index(install) < ci.index("python3 -m pytest")
+    pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+    test_extra = next(line for line in pyproject.splitlines() if line.startswith("test = "))
+    assert '"selenium' in test_extra
+
+
 # A case id as the README shows one: a Keras matrix id ends in its target, a tf1 id starts with tf1-.
 CASE_ID = re.compile(r"(?<![\w/.-])(?:tf1(?:-[a-z0-9_]+)+-f(?:16|32|64)|[a-z][a-z0-9_]*(?:-[a-z0-9_]+)*"
                      r"-(?:keras3-numpy|keras3-jax|keras3-torch|keras3|tf_keras|tflite|onnx))(?![\w.#-])")

@@ -12,6 +12,7 @@ is imported first (a submodule import would rebind the package attribute).
 """
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -48,6 +49,7 @@ class Explanation:
     title: str
     container: str  # "array", "tuple" or "list"
     outputs: tuple
+    notes: tuple = ()  # what the table cannot say: e.g. a sequence in processing (reversed) order
 
     def names(self):
         return [o.name for o in self.outputs]
@@ -58,6 +60,8 @@ class Explanation:
         lines = [f"{self.title} returns {what}:"]
         for o in self.outputs:
             lines.append(f"  [{o.index}] {o.name:<{width}} {str(o.shape):<16} {o.dtype}")
+        lines += [textwrap.fill(n, 100, initial_indent="  note: ", subsequent_indent="        ")
+                  for n in self.notes]
         return "\n".join(lines)
 
 
@@ -262,6 +266,7 @@ def explain(layer_or_config, input_shape, dialect=None) -> Explanation:
         units = int(config["units"]) if cls != "RNN" else int(spec.cells[-1]["config"]["units"])
         step_shape = (units,)
     rs, rst = bool(config.get("return_sequences")), bool(config.get("return_state"))
+    go_backwards = bool(config.get("go_backwards"))
     time_major = bool(config.get("time_major"))
     dtype = _compute_dtype(spec.policy or config.get("dtype"))
     if time_major:
@@ -282,8 +287,7 @@ def explain(layer_or_config, input_shape, dialect=None) -> Explanation:
         mode = wrapper.get("merge_mode", "concat")
         if mode is None:
             outputs.append((f"forward {what}", out_shape, ()))
-            outputs.append((f"backward {what}" + (", flipped back to input order" if rs else ""),
-                            out_shape, ()))
+            outputs.append((f"backward {what}" + (_BACKWARD_FLIP[go_backwards] if rs else ""), out_shape, ()))
         else:
             # concatenated on the last axis, whatever it holds (a channels_first ConvLSTM's last
             # spatial axis: Bidirectional concatenates on axis -1)
@@ -314,7 +318,38 @@ def explain(layer_or_config, input_shape, dialect=None) -> Explanation:
     title += f" on input {tuple(input_shape)}"
     return Explanation(title, container, tuple(OutputSpec(i, n, tuple(s), out_dtype if i < n_out else dtype,
                                                           tuple(p))
-                                               for i, (n, s, p) in enumerate(outputs)))
+                                               for i, (n, s, p) in enumerate(outputs)),
+                       _order_notes(go_backwards, rs, wrapper, time_major, n_out))
+
+
+# the backward copy's sequence, which Bidirectional always flips along time: back to input order, or,
+# around a go_backwards=True layer (Keras 2 runs the copy forwards), into reversed order
+_BACKWARD_FLIP = {False: ", flipped back to input order",
+                  True: ", flipped along time (into reversed order)"}
+
+
+def _order_notes(go_backwards, rs, wrapper, time_major, n_out):
+    """What go_backwards does to the order of the outputs (the table shows shapes, not order)."""
+    if not go_backwards:
+        return ()
+    t = "0" if time_major else "1"
+    first = "[0, ...]" if time_major else "[:, 0]"
+    last_x = "x[-1]" if time_major else "x[:, -1]"
+    seqs = " and ".join(f"[{i}]" for i in range(n_out))
+    are = "is" if n_out == 1 else "are"
+    if not rs and wrapper is None:
+        return (f"go_backwards=True processes the steps last to first: {seqs} {are} the output after the "
+                f"first input step, the last one processed",)
+    if not rs:
+        return (f"the forward layer (go_backwards=True) ends on the first input step, the backward copy "
+                f"(which Keras 2 runs in input order) on the last one",)
+    if wrapper is None:
+        return (f"[0] is in processing order (reversed time): go_backwards=True processes the steps last "
+                f"to first and Keras does not flip the sequence back, so [0]{first} is the output after "
+                f"the last input step {last_x}; np.flip([0], axis={t}) puts it in input order",)
+    return (f"{seqs} {are} in reversed time: the forward layer (go_backwards=True) returns its sequence in "
+            f"processing order, and Bidirectional flips the backward copy's, which Keras 2 runs in input "
+            f"order; np.flip(..., axis={t}) puts {'it' if n_out == 1 else 'them'} in input order",)
 
 
 def _shape_arguments(cls, config, units):

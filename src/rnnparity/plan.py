@@ -168,6 +168,7 @@ class Recording:
     time_axis: int = 1
     layer: object = None  # the live (source) layer (not serialised)
     rounding: object = None  # the rounding verdict, when the case needed one (not serialised)
+    verdict: object = None  # the check's verdict (check/verdict.py), once judged (not serialised)
     info: dict = field(default_factory=dict)  # how it ran (ops, kernel, converter); JSON-serialisable
 
 

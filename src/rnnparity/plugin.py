@@ -17,6 +17,10 @@ from collections import Counter
 from pathlib import Path
 
 STATS_KEY = "rnnparity"
+# record_property keys of a case whose verdict is neither pass nor fail (check/verdict.py): the
+# verdict's name, and its report (an ill-conditioned case passes with a warning: no longrepr)
+VERDICT_KEY = "rnnparity_verdict"
+ILL_REPORT_KEY = "rnnparity_ill_conditioned"
 PACKAGE_DIR = Path(__file__).resolve().parent
 SUITE_DIR = PACKAGE_DIR / "suite"
 # the recordings packaged with a wheel (rnnparity.golden.packed); a source checkout has fixtures/ instead
@@ -62,6 +66,11 @@ def pytest_addoption(parser):
                     default=os.environ.get("RNNPARITY_RECORDINGS", os.environ.get("RNNPARITY_FIXTURES")),
                     help="recordings to replay (a recording dir, a dir of them, or a packed .tar.xz); "
                          "default: the checkout's fixtures/, else the recordings packaged with rnnparity")
+    group.addoption("--rnnparity-ill-conditioned", default=os.environ.get("RNNPARITY_ILL_CONDITIONED", "warn"),
+                    choices=("warn", "fail"),
+                    help="a case whose valid low-precision runs scatter as widely as its values (agreement "
+                         "not decidable beyond some step): warn (default: it passes with an "
+                         "IllConditionedWarning and the summary counts it) or fail")
     group.addoption("--rnnparity-shard", default=os.environ.get("RNNPARITY_SHARD"),
                     help="run only shard i/n of the suite's cases (crc32 of the case id mod n; "
                          "e.g. 2/8): the n shards are disjoint and together hold every case")
@@ -258,9 +267,13 @@ class RunState:
                               f"over {n} cases (rel = |err| / max(|framework|, atol))")
             within_rounding = sum(s.get("within_rounding", 0) for s in self.stats)
             if within_rounding:
-                tr.write_line(f"{within_rounding} cases passed within rounding (beyond the table in "
-                              f"float16/float32, shown to be rounding by a float64 re-run; not in the "
-                              f"rows above)")
+                tr.write_line(f"{within_rounding} cases passed within rounding (beyond the table, within "
+                              f"the rounding envelope; not in the rows above)")
+            ill = sum(s.get("ill_conditioned", 0) for s in self.stats)
+            if ill:
+                tr.write_line(f"{ill} cases ill-conditioned (valid low-precision runs scatter as widely as "
+                              f"the values: agreement not decidable beyond some step; they pass with a "
+                              f"warning, --rnnparity-ill-conditioned=fail fails them)", yellow=True)
         for reason, n in self.skip_reasons.most_common(4):  # visible without -rs
             tr.write_line(f"skipped {n}: {reason}")
         if len(self.skip_reasons) > 4:

@@ -34,18 +34,21 @@ class Stats:
     """Max errors seen over every compared element (reported in the run summary), overall and per
     precision compared (a float64 layer whose output Keras casts to float32 counts as float32).
 
-    A case that passes only within rounding (rnnparity.check.rounding) adds no errors, which would exceed
-    the table by definition; it is counted in ``within_rounding``."""
+    A case that passes only within rounding (rnnparity.check.verdict: the rounding envelope) adds no
+    errors, which would exceed the table by definition; it is counted in ``within_rounding``, and an
+    ill-conditioned case in ``ill_conditioned``."""
     max_abs: float = 0.0
     max_rel: float = 0.0
     elements: int = 0
     by_precision: dict = field(default_factory=dict)
     within_rounding: int = 0
+    ill_conditioned: int = 0
 
     def merge(self, other: "Stats"):
         self.max_abs, self.max_rel = max(self.max_abs, other.max_abs), max(self.max_rel, other.max_rel)
         self.elements += other.elements
         self.within_rounding += other.within_rounding
+        self.ill_conditioned += other.ill_conditioned
         for precision, (mabs, mrel) in other.by_precision.items():
             seen = self.by_precision.setdefault(precision, [0.0, 0.0])
             seen[0], seen[1] = max(seen[0], mabs), max(seen[1], mrel)
@@ -60,7 +63,7 @@ class Stats:
     def as_property(self, target):
         """The record_property payload the plugin's summary aggregates."""
         return {"target": target, "precisions": {k: list(v) for k, v in self.by_precision.items()},
-                "within_rounding": self.within_rounding}
+                "within_rounding": self.within_rounding, "ill_conditioned": self.ill_conditioned}
 
 
 def _kind(out):

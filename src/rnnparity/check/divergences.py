@@ -493,8 +493,9 @@ REGISTRY = (
                "rnn(x, initial_state=[[h], [h]], mask=np.array([[True, True, False]]))  # ValueError"),
         # the matrix gives every stacked cell's initial states as a list (data.py); a non-stateful
         # mixed-precision layer refuses the float32 initial states first (modelled, see precision.py)
-        applies=lambda c: (_stacked(c) and c.layer != "lstm" and c.initial_state
-                           and c.mask != "none" and not c.unroll
+        # a live call's view names every stacked cell's kind; a matrix case stacks one kind
+        applies=lambda c: (_stacked(c) and any(k != "lstm" for k in getattr(c, "stacked_kinds", (c.layer,)))
+                           and c.initial_state and c.mask != "none" and not c.unroll
                            and not (_mixed(c) and not c.stateful)),
     ),
     Divergence(
@@ -657,6 +658,89 @@ PLATFORM_BUGS = {
 }
 
 
+# Bugs a live call meets that the case matrix does not build (it gives stacked cells their dtype):
+# checked by divergence_for_call on the call's view (call_view).
+def _float64_stack_in_float32(view):
+    return (getattr(view, "cell", "layer") == "stacked" and getattr(view, "layer_dtype", None) == "float64"
+            and getattr(view, "stacked_dtype", None) == "float32")
+
+
+def _stack_dtype_differs(view):
+    """Stacked cells whose layer computes in float64 or float16 while the StackedRNNCells RNN built
+    around them computes in float32 (its default policy)."""
+    return (getattr(view, "cell", "layer") == "stacked"
+            and getattr(view, "layer_dtype", None) in ("float64", "float16")
+            and getattr(view, "stacked_dtype", None) == "float32")
+
+
+CALL_BUGS = (
+    Divergence(
+        key="tf_keras-unrolled-stacked-cells-state-structure",
+        targets=("tf_keras",),
+        reason=("tf_keras RNN over stacked cells with unroll=True and return_state=True returns a "
+                "one-state cell's final state as a bare tensor when its initial state was given as a "
+                "list ([[h]], the per-cell structure), where the same layer with unroll=False (and the "
+                "reference) returns the list [h]: the output structure depends on unroll. Found by "
+                "rnnparity explore"),
+        evidence=("tf_keras/src/backend.py rnn(): the unrolled branch repacks the final states in "
+                  "the structure StackedRNNCells returns, the while_loop branch in the initial "
+                  "states' structure (seen on tf_keras 2.21.0)"),
+        repro=("import tf_keras as K, tensorflow as tf\n"
+               "x, h = tf.ones((1, 3, 2)), tf.zeros((1, 7))\n"
+               "for unroll in (False, True):\n"
+               "    rnn = K.layers.RNN([K.layers.SimpleRNNCell(7)], unroll=unroll, return_state=True)\n"
+               "    print(unroll, type(rnn(x, initial_state=[[h]])[1]).__name__)  # list, then EagerTensor"),
+        applies=lambda view: (getattr(view, "cell", "layer") == "stacked" and view.unroll
+                              and view.return_state and view.initial_state
+                              and any(k != "lstm" for k in (getattr(view, "stacked_kinds", None) or ()))),
+    ),
+    Divergence(
+        key="keras3-stacked-cells-own-dtype-masked-select",
+        targets=("keras3",),
+        reason=("Keras 3 RNN([cells], dtype='float64') (or 'float16') called with a mask raises "
+                "InvalidArgumentError ('cannot compute SelectV2 as input #2 was expected to be a "
+                "double tensor but is a float tensor', 'half' for float16): the StackedRNNCells it "
+                "builds computes in float32 (see float64-stacked-cells-compute-in-float32) and the "
+                "masked step selects between its float32 output and the carried state of the "
+                "layer's dtype. Found by rnnparity explore (float16) and issue 21 (float64)"),
+        evidence=("keras/src/layers/rnn/rnn.py RNN.__init__ wraps a list of cells in "
+                  "StackedRNNCells(cells) without the layer's dtype; keras/src/backend/tensorflow/rnn.py "
+                  "rnn() masks with tf.where (seen on keras 3.15.1)"),
+        repro=("import keras, numpy as np\n"
+               "L = keras.layers\n"
+               "rnn = L.RNN([L.GRUCell(4, dtype='float64'), L.LSTMCell(4, dtype='float64')], dtype='float64')\n"
+               "x = np.random.rand(2, 5, 3); m = np.array([[1, 1, 1, 0, 0], [1] * 5], bool)\n"
+               "rnn(x, mask=m)  # InvalidArgumentError: ... SelectV2 ... double tensor but is a float tensor\n"
+               "# fine: L.RNN(L.StackedRNNCells([...], dtype='float64'), dtype='float64')\n"
+               "# float16 alike: L.RNN([L.GRUCell(1, reset_after=False, dtype='float16')], dtype='float16')"),
+        applies=lambda view: _stack_dtype_differs(view) and getattr(view, "mask", "none") != "none",
+    ),
+    Divergence(
+        key="float64-stacked-cells-compute-in-float32",
+        targets=("keras3", "tf_keras"),
+        reason=("RNN([cells], dtype='float64') (every cell float64 too) returns float64 arrays but "
+                "computes in float32: the StackedRNNCells it builds around the list takes the global "
+                "float32 policy, not the layer's, and casts the step's inputs to float32, so the "
+                "outputs differ from a float64 computation by float32 rounding (relative 7e-8 to 1e-6 "
+                "from t=0)"),
+        evidence=("keras/src/layers/rnn/rnn.py and tf_keras/src/layers/rnn/base_rnn.py: RNN.__init__ "
+                  "does `cell = StackedRNNCells(cell)` for a list, with no dtype; its dtype_policy is "
+                  "float32 in both (seen on keras 3.15.1 and tf_keras 2.21.0); with "
+                  "StackedRNNCells(cells, dtype='float64') the same layer agrees with the reference to "
+                  "4e-14. rnnparity's verdict names it: 'float32 rounding inside a float64 run'"),
+        repro=("import keras, numpy as np  # or: import tf_keras as keras\n"
+               "L = keras.layers\n"
+               "cells = lambda: [L.GRUCell(4, dtype='float64'), L.LSTMCell(4, dtype='float64')]\n"
+               "a = L.RNN(cells(), dtype='float64'); a.build((2, 5, 3))\n"
+               "b = L.RNN(L.StackedRNNCells(cells(), dtype='float64'), dtype='float64'); b.build((2, 5, 3))\n"
+               "b.set_weights(a.get_weights()); x = np.random.rand(2, 5, 3)\n"
+               "print(a.cell.dtype_policy.name)  # float32\n"
+               "print(np.max(np.abs(np.asarray(a(x)) - np.asarray(b(x)))))  # ~1e-7, not ~1e-16"),
+        applies=_float64_stack_in_float32,
+    ),
+)
+
+
 def stacked_state_divergence(target, row_id):
     return STACKED_STATE_BUGS.get((target, row_id))
 
@@ -676,6 +760,9 @@ def divergence_for_call(view):
     known = divergence_for(view)
     if known is not None:
         return known
+    for bug in CALL_BUGS:
+        if bug.matches(view):
+            return bug
     for (target, row_id), bug in INPUT_BUGS.items():
         applies = _INPUT_BUG_CALLS.get(row_id)
         if target == view.target and applies is not None and applies(view):
@@ -693,7 +780,7 @@ def activation_divergence(target, name):
 def all_divergences() -> list:
     """Every registered divergence: the case matrix's, then the activation, input and stacked-state bugs."""
     return (list(REGISTRY) + list(ACTIVATION_BUGS.values()) + list(INPUT_BUGS.values())
-            + list(STACKED_STATE_BUGS.values()) + list(PLATFORM_BUGS.values()))
+            + list(STACKED_STATE_BUGS.values()) + list(CALL_BUGS) + list(PLATFORM_BUGS.values()))
 
 
 def divergence_for(case):
@@ -870,6 +957,10 @@ def call_view(target, layer, x, mask, states):
         "gru" if cell_config.get("reset_after", True) else "gru_reset_before")
     policy = str(getattr(getattr(inner, "dtype_policy", None), "name", ""))
     dtype = {"mixed_float16": "mixed_f16", "mixed_bfloat16": "mixed_bf16"}.get(policy, "f32")
+    stacked = getattr(getattr(inner, "cell", None), "cells", None)
+    stacked_dtype = str(getattr(inner.cell, "compute_dtype", "")) if stacked else None
+    stacked_kinds = tuple({"LSTMCell": "lstm", "GRUCell": "gru", "SimpleRNNCell": "simple_rnn"}.get(
+        type(c).__name__, type(c).__name__) for c in stacked) if stacked else None
     time_major = bool(config.get("time_major", False))
     return types.SimpleNamespace(
         target=target, layer=layer_id, cell=cell_kind, dtype=dtype,
@@ -879,4 +970,6 @@ def call_view(target, layer, x, mask, states):
         time_major=time_major, unroll=bool(config.get("unroll")),
         mask="none" if mask is None else "given", initial_state=states is not None,
         batch=x.shape[1 if time_major else 0],
-        activation=config.get("activation"), recurrent_activation=config.get("recurrent_activation"))
+        activation=config.get("activation"), recurrent_activation=config.get("recurrent_activation"),
+        layer_dtype=str(getattr(inner, "compute_dtype", "")), stacked_dtype=stacked_dtype,
+        stacked_kinds=stacked_kinds)

@@ -3,15 +3,16 @@ scatter, per output element and time step.
 
 `rounding_envelope(reference, plan)` runs the reference through the plan (calls with their masks and
 initial states, resets, state carried between calls)
-- once as it is, in the case's precision (the *unperturbed* run),
-- once in a higher precision (float64 for float32 cases, long double for float64 cases): the *centre*,
-  standing for exact arithmetic,
+- once as it is, in the case's precision (the *unperturbed* run: what the plain check compared),
+- once in a higher precision (float64 for float32 and float16 cases, long double for float64
+  cases): the *centre*, standing for exact arithmetic,
 - RUNS times as randomly rounded copies (mca.py: Monte Carlo arithmetic at the granularity of a cell
-  step),
+  step), computed in the higher precision and perturbed by ulps of the case's precision (a virtual
+  precision, as in Verificarlo),
 and keeps, for every output element, the *radius*: the largest distance from the centre over the
-unperturbed and the randomly rounded runs (infinite where a run is not finite). A framework's output
-is a valid low-precision computation of the case where it lies within a few radii of the centre
-(envelope_verdict.py decides). Nothing here imports a framework.
+randomly rounded runs (infinite where a run is not finite). A framework's output, and the
+reference's own unperturbed run, are valid low-precision computations of the case where they lie
+within a few radii of the centre (envelope_verdict.py decides). Nothing here imports a framework.
 """
 from __future__ import annotations
 
@@ -57,7 +58,10 @@ class Envelope:
         return [o for o in self.outputs if o.call == k]
 
     def describe(self) -> str:
-        high = f"{self.high.name}" if self.high is not None else "the unperturbed run"
+        high = ("the unperturbed run" if self.high is None else
+                # NumPy names x86's 80-bit extended precision 'float128' after its storage size
+                f"long double (eps {np.finfo(self.high).eps:.2g})" if self.high == np.longdouble else
+                self.high.name)
         return (f"{self.runs} randomly rounded {self.dtype.name} runs (up to {self.ulps:g} ulp per "
                 f"rounding) around {high}")
 
@@ -153,20 +157,66 @@ def _envelope(reference, plan, runs, ulps, seed, weights, names):
                 scale = np.max(np.where(np.isfinite(c), np.abs(c), 0), axis=-1, keepdims=True)
             eps = max(float(np.finfo(a.dtype).eps), float(np.finfo(dtype).eps)) \
                 if a.dtype.kind == "f" else 0.0
+            # the radius: the randomly rounded runs' (below); without a higher precision the
+            # unperturbed run is the centre and they scatter around it
             env.outputs.append(OutputEnvelope(
                 k, path, prefix + path_label(path, names[k] if names else None), c, a,
-                _distance(a, c), np.broadcast_to(scale, c.shape).astype(np.float64), eps,
+                np.zeros(c.shape, np.float64), np.broadcast_to(scale, c.shape).astype(np.float64), eps,
                 time_axis if a.ndim == 3 else None))
-    perturbed = PerturbedReference(reference, ulps, weights)
-    rounding = perturbed.rounding
-    for i in range(runs):
-        ref = perturbed.start_run(np.random.default_rng([seed, i]))
-        outs = run_plan(ref, plan, lambda c: Call(rounding(np.asarray(c.x)), c.mask,
-                                                  rounding.tree(c.initial_state), c.label))
-        arrays = [a for out in outs for _, a in flatten(out)]
-        for o, a in zip(env.outputs, arrays):
-            np.maximum(o.radius, _distance(a, o.centre), out=o.radius)
+    batch = np.shape(calls[0].x)[1 - time_axis] if calls else 0
+    if runs and batch:
+        _perturbed_runs(env, reference, plan, runs, ulps, seed, weights, time_axis, dtype, high)
     return env
+
+
+def _perturbed_runs(env, reference, plan, runs, ulps, seed, weights, time_axis, dtype, high):
+    """The randomly rounded runs, computed in the high precision and perturbed at the case's own
+    (a virtual precision, as Verificarlo's MCA): their spread is the propagation of ulp-sized local
+    errors by the layer's dynamics, whatever precision the reference's low-precision code computes
+    in, so a reference that rounds too coarsely cannot widen its own envelope (its unperturbed run
+    is judged against the envelope too: envelope_verdict.py).
+
+    All runs at once: the plan's batch is tiled ``runs`` times (batch rows never interact in a
+    recurrent layer, and every rounding is an independent draw per element), so one run of a batch
+    of runs x B rows costs little more than one run of B: NumPy's per-step overhead, not the
+    arithmetic, dominates the small batches of a check."""
+    work = dtype if high is None else high
+    base = reference if high is None else recast(reference, high)
+    perturbed = PerturbedReference(base, ulps, weights, tile=runs, eps=float(np.finfo(dtype).eps),
+                                   limit=float(np.finfo(dtype).max))
+    rounding = perturbed.rounding
+    ref = perturbed.start_run(np.random.default_rng(seed))
+    outs = run_plan(ref, plan, lambda c: Call(
+        rounding(tile(cast_tree(np.asarray(c.x), work), runs, 1 - time_axis)),
+        None if c.mask is None else tile(np.asarray(c.mask), runs, 1 - time_axis),
+        rounding.tree(tile_tree(cast_tree(c.initial_state, work), runs)), c.label))
+    arrays = [a for out in outs for _, a in flatten(out)]
+    for o, a in zip(env.outputs, arrays):
+        for run in untile(a, o.low.shape, runs):
+            np.maximum(o.radius, _distance(run, o.centre), out=o.radius)
+
+
+def tile(a, runs, axis):
+    """``a`` repeated ``runs`` times along its batch ``axis`` (run r holds rows r*B .. (r+1)*B - 1)."""
+    return np.concatenate([a] * runs, axis=axis)
+
+
+def tile_tree(tree, runs):
+    """`tile` along axis 0 (states: (batch, ...)) on every array of nested lists/tuples."""
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(tile_tree(t, runs) for t in tree)
+    return None if tree is None else tile(np.asarray(tree), runs, 0)
+
+
+def untile(a, shape, runs):
+    """The ``runs`` arrays of ``shape`` a tiled run's output holds (its batch axis is the one axis
+    ``runs`` times longer)."""
+    a = np.asarray(a)
+    axes = [i for i, (n, m) in enumerate(zip(a.shape, shape)) if n != m]
+    if a.ndim != len(shape) or len(axes) != 1 or a.shape[axes[0]] != runs * shape[axes[0]]:
+        raise AssertionError(f"a tiled run returned shape {a.shape} for an output of shape {shape}")
+    parts = np.moveaxis(a, axes[0], 0).reshape((runs, shape[axes[0]]) + a.shape[:axes[0]] + a.shape[axes[0] + 1:])
+    return [np.moveaxis(p, 0, axes[0]) for p in parts]
 
 
 def _distance(run, centre):

@@ -37,27 +37,31 @@ def is_float_array(a) -> bool:
     return isinstance(a, np.ndarray) and a.dtype.kind == "f"
 
 
-def jitter(a, rng, ulps=1.0):
+def jitter(a, rng, ulps=1.0, eps=None, limit=None):
     """``a`` randomly rounded: each element plus a relative perturbation uniform in
-    [-ulps * eps, ulps * eps] of its dtype, rounded back to the dtype. With ulps=1 an element moves
+    [-ulps * eps, ulps * eps] of its dtype (or of the given ``eps``: a virtual precision, as
+    Verificarlo's MCA computes in a high precision and perturbs at the precision it models), rounded
+    back to the dtype. With ulps=1 an element moves
     by 0 or +-1 ulp (its own magnitude sets the ulp; exact zeros, infinities and NaNs stay as they
     are). Non-float arrays and everything that is not an array (None, masks) come back as they are.
     Called once per array per step: kept to a few NumPy calls."""
     if not is_float_array(a) or a.size == 0:
         return a
-    bound = ulps * float(np.finfo(a.dtype).eps)
+    bound = ulps * float(np.finfo(a.dtype).eps if eps is None else eps)
     with np.errstate(over="ignore", invalid="ignore"):
         out = a * rng.uniform(-bound, bound, a.shape).astype(a.dtype)
         out += a
     np.copyto(out, a, where=~np.isfinite(out))  # inf + (-inf) would be NaN
+    if limit is not None:  # the virtual precision's range: beyond its largest value, it overflows
+        np.copyto(out, np.copysign(np.inf, out).astype(out.dtype), where=np.abs(out) > limit)
     return out
 
 
-def jitter_tree(tree, rng, ulps=1.0):
+def jitter_tree(tree, rng, ulps=1.0, eps=None, limit=None):
     """`jitter` on every array of nested lists/tuples (stacked cells' states), keeping the containers."""
     if isinstance(tree, (list, tuple)):
-        return type(tree)(jitter_tree(t, rng, ulps) for t in tree)
-    return jitter(np.asarray(tree), rng, ulps) if tree is not None else None
+        return type(tree)(jitter_tree(t, rng, ulps, eps, limit) for t in tree)
+    return jitter(np.asarray(tree), rng, ulps, eps, limit) if tree is not None else None
 
 
 # -- what a reference is made of ---------------------------------------------------------------
@@ -84,14 +88,14 @@ class RandomRounding:
     perturbed copy of a reference serves every run of an ensemble (copying a reference costs more
     than running a short case)."""
 
-    def __init__(self, ulps=1.0, rng=None):
-        self.ulps, self.rng = ulps, rng
+    def __init__(self, ulps=1.0, rng=None, eps=None, limit=None):
+        self.ulps, self.rng, self.eps, self.limit = ulps, rng, eps, limit
 
     def __call__(self, a):
-        return jitter(a, self.rng, self.ulps)
+        return jitter(a, self.rng, self.ulps, self.eps, self.limit)
 
     def tree(self, tree):
-        return jitter_tree(tree, self.rng, self.ulps)
+        return jitter_tree(tree, self.rng, self.ulps, self.eps, self.limit)
 
 
 def _rounded_step(step, rounding):
@@ -115,8 +119,9 @@ class PerturbedReference:
     warm stateful reference, randomly rounded (they enter its next step), and with ``weights``
     perturbs every weight once for the run."""
 
-    def __init__(self, reference, ulps=1.0, weights=False):
-        self.rounding = RandomRounding(ulps)
+    def __init__(self, reference, ulps=1.0, weights=False, tile=1, eps=None, limit=None):
+        self.rounding = RandomRounding(ulps, eps=eps, limit=limit)
+        self.tile = tile  # warm states repeated this many times along the batch (envelope.py)
         self.layer = copy.deepcopy(reference)
         self.weights = [np.asarray(w) for w in self.layer.get_weights()] if weights else None
         self.states = [layer.states for layer in layers_of(self.layer)]
@@ -131,7 +136,8 @@ class PerturbedReference:
         if self.weights is not None:
             self.layer.set_weights([self.rounding(w) for w in self.weights])
         for layer, states in zip(layers_of(self.layer), self.states):
-            layer.states = None if states is None else [self.rounding(s) for s in states]
+            layer.states = None if states is None else [
+                self.rounding(np.concatenate([np.asarray(s)] * self.tile, axis=0)) for s in states]
         return self.layer
 
 

@@ -1,4 +1,4 @@
-"""The `rnnparity` command: check | record | compare | explain | list | check-model | record-model,
+"""The `rnnparity` command: check | record | compare | explain | list | check-model | record-model | explore,
 and --version: one module per subcommand, each with its `add_parser`.
 
     rnnparity check [-n 4] [--tier default] [--target keras3,tf_keras,tf1] [--junit-xml F] [--json F]
@@ -11,6 +11,7 @@ and --version: one module per subcommand, each with its `add_parser`.
     rnnparity record-model model.h5 --out DIR          # its layers' captured calls, for `compare`
     rnnparity list [--tier full] [--target tf_keras] [WORD ...]
     rnnparity diagnose --case ID --outputs port.npz    # which porting mistake explains a port
+    rnnparity explore --budget 120 --seed 0            # search configurations outside the matrix
     rnnparity install-tfjs [--dir DIR]                 # the tfjs target's pinned npm packages
 """
 from __future__ import annotations
@@ -21,7 +22,7 @@ import signal
 import sys
 
 from ..targets import installed
-from . import check, compare, diagnose, explain, install, listing, model, record
+from . import check, compare, diagnose, explain, explore, install, listing, model, record
 
 
 class _Version(argparse.Action):
@@ -41,7 +42,7 @@ def parser():
                                 "a NumPy reference checked against live Keras / TF.")
     p.add_argument("--version", action=_Version)
     sub = p.add_subparsers(dest="command", required=True)
-    for command in (check, record, compare, explain, listing, model, diagnose, install):
+    for command in (check, record, compare, explain, listing, model, diagnose, explore, install):
         command.add_parser(sub)
     return p
 

@@ -9,6 +9,8 @@ import sys
 from ..targets import installed, registry
 from .common import ALL_TARGETS, SHOW_TF_LOGS, check_targets, unknown_case
 
+ILL_CONDITIONED_MODES = ("warn", "fail")  # as check/verdict.py (not imported here: it imports NumPy)
+
 
 def cmd_check(args):
     from ..matrix.shard import parse_shard
@@ -23,7 +25,7 @@ def cmd_check(args):
         from ..matrix.tiers import case_of
 
         installed.import_quietly(case_of(args.case).target, show_logs=SHOW_TF_LOGS)
-        return check_one(args.case)
+        return check_one(args.case, getattr(args, "ill_conditioned", "warn"))
     if args.target is not None:
         check_targets(args.target)
     if args.target is None:
@@ -37,8 +39,9 @@ def cmd_check(args):
     return check_suite(args)
 
 
-def check_one(case_id: str) -> int:
-    """Run one case live, print its explanation and full report; 0 pass/known bug, 1 failure."""
+def check_one(case_id: str, ill_conditioned: str = "warn") -> int:
+    """Run one case live, print its explanation and full report; 0 pass/known bug, 1 failure (and
+    an ill-conditioned case under ``ill_conditioned="fail"``)."""
     from ..check import runner
     from ..check.compare import Stats
 
@@ -65,6 +68,11 @@ def check_one(case_id: str) -> int:
     if rec.outcome.error:
         print(f"the framework raised {rec.outcome.error[1]} at step {rec.outcome.error[0]}: {rec.outcome.error[2]}")
     known = divergence_for(case)
+    if rec.verdict.status == "ill-conditioned":
+        print(runner.failure_report(case_id, problems).replace(
+            "the reference and the framework disagree", "ILL-CONDITIONED: not decidable beyond rounding", 1))
+        print(f"ill-conditioned: {'a failure (--ill-conditioned=fail)' if ill_conditioned == 'fail' else 'a warning, not a failure (--ill-conditioned=fail makes it one)'}")
+        return 1 if ill_conditioned == "fail" else 0
     if problems:
         print(runner.failure_report(case_id, problems))
         if known:
@@ -112,6 +120,10 @@ def add_parser(sub):
     c.add_argument("--replay", action="store_true", help="also replay the recordings (fixtures/ or those packaged)")
     c.add_argument("--shard", default=os.environ.get("RNNPARITY_SHARD"), metavar="I/N",
                    help="only shard I of N (crc32 of the case id mod N), e.g. 2/8: for CI jobs")
+    c.add_argument("--ill-conditioned", choices=ILL_CONDITIONED_MODES, default="warn",
+                   help="a case whose valid low-precision runs scatter as widely as its values "
+                        "(agreement not decidable beyond some step): warn (default: reported, does "
+                        "not fail the run) or fail")
     c.add_argument("--junit-xml", help="write JUnit XML here")
     c.add_argument("--json", help="write a JSON summary here")
     c.add_argument("--html", help="write the HTML report here (one self-contained page; needs the "

@@ -11,8 +11,11 @@ from collections import Counter
 
 import pytest
 
-from ..plugin import STATS_KEY, max_errors, skip_reason
-from ..report import OUTCOMES, SEED_POLICY, case_of, counts_line, header, kind_of, summary_table, target_of
+from ..plugin import STATS_KEY, VERDICT_KEY, max_errors, skip_reason
+from ..check.verdict import ILL_CONDITIONED
+from ..report import SEED_POLICY, case_of, counts_line, header, kind_of, summary_table, target_of
+from ..report import text
+from ..report.statuses import counted
 from ..targets.installed import versions
 from .common import ALL_TARGETS, case_list, progress
 
@@ -52,6 +55,8 @@ class Collector:
         if report.when == "call" or (report.when == "setup" and not report.passed):
             if hasattr(report, "wasxfail"):
                 outcome = "xfailed" if report.skipped else "failed"  # strict XPASS fails
+            elif report.passed and (VERDICT_KEY, ILL_CONDITIONED) in list(getattr(report, "user_properties", ())):
+                outcome = ILL_CONDITIONED  # passed with a warning (--ill-conditioned=warn)
             else:
                 outcome = report.outcome
         elif report.failed:  # teardown error
@@ -89,7 +94,8 @@ def pytest_argv(args) -> list:
     # --rnnparity-quick-targets=: every target runs the tier asked for (not the checkout's test setting)
     argv = ["--pyargs", "rnnparity.suite", "-p", "no:cacheprovider", "-p", "no:terminal", "-o", "addopts=",
             "--rnnparity-tier", args.tier, "--rnnparity-quick-targets=", "--rnnparity-targets", _targets(args),
-            "-m", "live or replay" if args.replay else "live"]
+            "-m", "live or replay" if args.replay else "live",
+            "--rnnparity-ill-conditioned", getattr(args, "ill_conditioned", "warn")]
     if getattr(args, "shard", None):
         argv += ["--rnnparity-shard", args.shard]
     if args.numprocesses:
@@ -136,11 +142,9 @@ def check_suite(args) -> int:
     results = collector.results
     counts = Counter(o for o, _ in results.values())
     failed = [n for n, (o, _) in results.items() if o == "failed"]
-    skipped = Counter(msg.strip().splitlines()[-1] if msg.strip() else "?" for o, msg in results.values()
-                      if o == "skipped")
     if results:
         print(summary_table(results))
-    print(f"\n{len(results)} cases in {elapsed:.1f} s: " + ", ".join(f"{counts.get(o, 0)} {o}" for o in OUTCOMES))
+    print(f"\n{len(results)} cases in {elapsed:.1f} s: " + ", ".join(f"{n} {o}" for o, n in counted(counts)))
     if results:
         print("per target: " + counts_line(results, target_of, ALL_TARGETS))
         print("per kind:   " + counts_line(results, kind_of, ("matrix", "activation sweep", "replay")))
@@ -157,10 +161,17 @@ def check_suite(args) -> int:
               f"(rel = |err| / max(|framework|, atol))")
     within_rounding = sum(s.get("within_rounding", 0) for s in collector.stats)
     if within_rounding:
-        print(f"passed within rounding: {within_rounding} cases (beyond the table in float16/float32, "
-              f"shown to be rounding by a float64 re-run; not in the largest errors)")
-    for reason, n in skipped.most_common(5):
-        print(f"  skipped {n}: {reason}")
+        print(f"passed within rounding: {within_rounding} cases (beyond the table, within the rounding "
+              f"envelope; not in the largest errors)")
+    ill = [n for n, (o, _) in results.items() if o == ILL_CONDITIONED]
+    if ill:
+        print(f"ill-conditioned: {len(ill)} cases (valid low-precision runs scatter as widely as the "
+              f"values: agreement not decidable beyond some step; "
+              + ("they fail the run (--ill-conditioned=fail))" if getattr(args, "ill_conditioned", "warn") == "fail" else
+                 "a warning, not a failure; --ill-conditioned=fail makes them one)")
+              + "".join(f"\n  rnnparity check --case {case_of(n)}" for n in ill[:10]))
+    for line in text.skip_lines(results) + text.xfail_lines(results, collector.details):
+        print(line)
     for nodeid in failed[:5]:
         print("\n" + results[nodeid][1].strip())
     if failed:
@@ -179,7 +190,11 @@ def check_suite(args) -> int:
         print(f"HTML report: {html_file} ({size / 1e6:.2f} MB)")
     if code == pytest.ExitCode.NO_TESTS_COLLECTED or not results:
         print("rnnparity check: no cases ran (is a framework installed? see the skip reasons)")
-        return 2 if code else 0
-    if count_problem:
-        return 1
-    return int(code) if code else (1 if failed else 0)
+        exit_code = 2 if code else 0
+    elif count_problem:
+        exit_code = 1
+    else:
+        exit_code = int(code) if code else (1 if failed else 0)
+    print(text.verdict_line(counts, exit_code, count_problem and "the collected cases are not "
+                            "`rnnparity list`'s (above)"))
+    return exit_code

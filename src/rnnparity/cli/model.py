@@ -49,7 +49,8 @@ def check_model_args(args):
     model, target, feed = load_model_args(args)
     try:
         report = check_model(model, feed, batches=getattr(args, "batches", 1),
-                             atol=getattr(args, "atol", None), rtol=getattr(args, "rtol", None))
+                             atol=getattr(args, "atol", None), rtol=getattr(args, "rtol", None),
+                             ill_conditioned=getattr(args, "ill_conditioned", "warn"))
     except ValueError as exc:
         raise ValueError(f"{args.path}: {str(exc).removeprefix('check_model: ')}") from None
     report.model, report.unsafe = args.path, bool(args.unsafe)
@@ -118,6 +119,10 @@ def add_parser(sub):
     add_input_options(c)
     c.add_argument("--atol", type=float, help="absolute tolerance (default: the tolerance table)")
     c.add_argument("--rtol", type=float, help="relative tolerance (default: the tolerance table)")
+    c.add_argument("--ill-conditioned", choices=("warn", "fail"), default="warn",
+                   help="a layer whose valid low-precision runs scatter as widely as its values (not "
+                        "decidable beyond some step): warn (default: shown, the model still passes) "
+                        "or fail")
     c.add_argument("--json", help="write the report as JSON here")
     c.add_argument("--junit-xml", help="write JUnit XML here (one testcase per recurrent layer)")
     c.add_argument("--html", help="write the report as one self-contained HTML page (needs the "

@@ -24,6 +24,13 @@ def record_one(case_id):
     return rec
 
 
+def versions_line(versions: dict, target: str) -> str:
+    """'keras 3.15.1 · tensorflow 2.21.0 · backend tensorflow · ...': what the recording was made with
+    (the target is said beside it; the platform string is in the manifest)."""
+    shown = [(k, v) for k, v in versions.items() if k not in ("target", "platform") and v not in (None, "")]
+    return "versions: " + " · ".join(f"{k} {v}" for k, v in shown) if shown else "versions: (none reported)"
+
+
 def _terminate(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")  # unwinds through golden.Writer: no half recording
 
@@ -73,7 +80,8 @@ def cmd_record(args):
         print(f"rnnparity record: {exc}", file=sys.stderr)
         return 2
     size = sum(os.path.getsize(os.path.join(out, f)) for f in os.listdir(out))
-    print(f"recorded {len(ids)} cases ({args.target}: {versions}) into {out} ({size / 1e6:.1f} MB)")
+    print(f"recorded {len(ids)} cases of {args.target} into {out} ({size / 1e6:.1f} MB)\n"
+          f"  {versions_line(versions, args.target)}")
     return 0
 
 

@@ -23,6 +23,13 @@ from ..check.tolerances import tolerance
 
 PRIORITY = ("rejection", "shape", "values", "dtype", "structure")  # what a case is grouped under
 STATUSES = ("same", "differs", "rejected in A", "rejected in B", "only in A", "only in B")
+# What a user must act on first (the order of the grouped differences, the compare page's colours):
+# values that changed (a number the model computes moved, or its shape), then rejections that changed
+# (a layer that built in A raises in B, or raises differently), then dtype changes (the values agree
+# within the coarser dtype's tolerance, but a precision was gained or lost), then structure-only
+# changes (list vs tuple, the container: every value the same, usually max difference 0; fix the
+# unpacking, not the maths), then what B newly accepts, what only one recording has, what is the same.
+ACTIONS = ("differs", "newly-rejected", "dtype", "structure", "newly-accepted", "only", "same")
 
 
 @dataclass
@@ -174,7 +181,25 @@ def summaries(result: Comparison):
     return dict(sorted(by_layer.items())), dict(sorted(by_flag.items()))
 
 
+def action(c: CaseDiff) -> str:
+    """Which of `ACTIONS` a case is."""
+    kinds = {kind for kind, _ in c.findings}
+    if c.status == "same":
+        return "same"
+    if c.status.startswith("only in"):
+        return "only"
+    if c.status == "rejected in A":
+        return "newly-accepted"
+    if c.status == "rejected in B" or "rejection" in kinds:
+        return "newly-rejected"
+    if kinds & {"values", "shape"}:
+        return "differs"
+    return "dtype" if "dtype" in kinds else "structure"
+
+
 def groups(result: Comparison):
+    """[((status, kind, signature), cases)], what a user must act on first (`ACTIONS`), then the
+    largest group first."""
     by_key = defaultdict(list)
     for c in result.cases:
         if c.status in ("differs", "rejected in A", "rejected in B"):
@@ -182,7 +207,7 @@ def groups(result: Comparison):
             sig = {"structure": re.sub(r"^call \d+ \(.*?\) ", "", text), "values": "values beyond tolerance",
                    "shape": "shapes differ"}.get(kind, text.split(": ", 1)[-1])
             by_key[(c.status, kind, re.sub(r" at plan step \d+", "", sig)[:160])].append(c)
-    return sorted(by_key.items(), key=lambda kv: -len(kv[1]))
+    return sorted(by_key.items(), key=lambda kv: (ACTIONS.index(action(kv[1][0])), -len(kv[1])))
 
 
 def version_line(m):
@@ -191,8 +216,16 @@ def version_line(m):
             f"backend {m.get('backend', '?')}, NumPy {v.get('numpy', '?')}, recorded {m.get('date', '?')}")
 
 
+DIFFERS_WORDS = {"differs": "values", "newly-rejected": "rejected differently", "dtype": "dtype only",
+                 "structure": "structure only"}
+
+
 def one_line(result: Comparison):
-    counts = ", ".join(f"{s} {result.counts.get(s, 0)}" for s in STATUSES)
+    """'N cases: same .., differs .. (values .., dtype only .., structure only ..), ... -> verdict'."""
+    kinds = Counter(action(c) for c in result.cases if c.status == "differs")
+    split = ", ".join(f"{DIFFERS_WORDS[a]} {kinds[a]}" for a in ACTIONS if kinds[a])
+    counts = ", ".join(f"{s} {result.counts.get(s, 0)}" + (f" ({split})" if s == "differs" and split else "")
+                       for s in STATUSES)
     verdict = "DIFFERENT (exit 1)" if result.any_difference else "identical within tolerance (exit 0)"
     return f"{len(result.cases)} cases: {counts} -> {verdict}"
 
@@ -216,11 +249,14 @@ def to_markdown(result: Comparison, examples: int = 8) -> str:
     lines += _table(by_flag, "word") + ["", "## Differences, grouped", ""]
     for (status, kind, sig), members in groups(result):
         lines.append(f"### {status} [{kind}]: {sig} ({len(members)} cases)")
+        if action(members[0]) in ("dtype", "structure"):
+            lines += ["", "(the values agree within tolerance: " + ("a precision changed)" if kind == "dtype"
+                                                                    else "only the container changed)")]
         lines.append("")
         members = sorted(members, key=lambda c: -(c.max_abs or 0))
         for c in members[:examples]:
             nums = (f" max abs {c.max_abs:.3g}, max rel {c.max_rel:.3g};" if c.max_abs is not None
-                    and kind == "values" else "")
+                    and kind in ("values", "dtype", "structure") else "")
             where = f" first diverging: {c.output}" + (f" at t={c.timestep}" if c.timestep is not None else "") \
                 if c.output else ""
             lines.append(f"- `{c.key}`:{nums}{where} -- " + "; ".join(t for _, t in c.findings[:3]))
@@ -237,4 +273,4 @@ def to_json(result: Comparison) -> str:
                        "manifest_b": {k: v for k, v in result.manifest_b.items() if k != "cases"},
                        "counts": dict(result.counts), "any_difference": result.any_difference,
                        "by_layer": by_layer, "by_flag": by_flag,
-                       "cases": [asdict(c) for c in result.cases]}, indent=1)
+                       "cases": [{**asdict(c), "action": action(c)} for c in result.cases]}, indent=1)

@@ -1,6 +1,7 @@
 """Render the results of a `rnnparity check` run (report/ renders; the cli/ package runs): the text
 report (header, the layer x flags table, counts per target and kind), and beside it the model report
-(model_report.py), the conformance table (conformance.py) and the HTML pages (html.py)."""
+(model_report.py), the conformance table (conformance.py) and the HTML pages (html.py); the report's
+end (skips, known divergences grouped, the verdict line) is text.py; every status, once, statuses.py."""
 from __future__ import annotations
 
 import re
@@ -8,9 +9,9 @@ from collections import Counter, defaultdict
 
 from ..targets import registry
 from ..targets.installed import versions
+from .statuses import OUTCOMES  # noqa: F401 - the text report's counts, in order (one table: statuses.py)
 
 COLUMNS = ("all", "seq", "state", "bwd", "stateful", "bidi", "mask", "init", "f64", "f16")
-OUTCOMES = ("passed", "failed", "xfailed", "skipped")
 SEED_POLICY = "crc32 of the case id without its target (fixed: the same on every run and worker)"
 
 

@@ -11,33 +11,16 @@ import itertools
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
+from . import statuses
+
 FLAG_HEADS = ("return_sequences", "return_state", "go_backwards", "stateful")
 TF1_HEADS = ("sequence_length", "layout", "initial state")
 
 
-# -- verdicts: (css class, label, symbol shown in a cell), worst first --------------------------
-CHECK_VERDICTS = {
-    "fail": ("failed", "✗"),
-    "xfail": ("known divergence (strict xfail)", "⚠"),
-    "pass": ("passed", ""),
-    "rejected": ("rejected by the framework, as by the reference (passed)", "⊘"),
-    "skip": ("skipped (not expressible by the target, or not installed)", "–"),
-}
-COMPARE_VERDICTS = {
-    "differs": ("differs", "≠"),
-    "newly-rejected": ("newly rejected (accepted in A, rejected in B)", "⊘"),
-    "newly-accepted": ("newly accepted (rejected in A, accepted in B)", "+"),
-    "only": ("in one recording only", "?"),
-    "same": ("same within tolerance", ""),
-}
-COMPARE_STATUS = {"same": "same", "differs": "differs", "rejected in B": "newly-rejected",
-                  "rejected in A": "newly-accepted", "only in A": "only", "only in B": "only"}
-
-
-def check_verdict(outcome, detail) -> str:
-    if outcome == "passed":
-        return "rejected" if "rejected" in detail else "pass"
-    return {"failed": "fail", "xfailed": "xfail", "skipped": "skip"}[outcome]
+# -- verdicts: {key: (label, symbol shown in a cell)}, worst first (report/statuses.py) ---------------
+CHECK_VERDICTS = statuses.table(statuses.CHECK)
+COMPARE_VERDICTS = statuses.table(statuses.COMPARE)
+check_verdict = statuses.check_verdict
 
 
 # -- where a case goes in the grid ----------------------------------------------------------------

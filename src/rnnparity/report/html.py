@@ -16,9 +16,12 @@ import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from .grid import (CHECK_VERDICTS, COMPARE_STATUS, COMPARE_VERDICTS, FLAG_HEADS, Entry, Place,  # noqa: F401
+from . import statuses
+from .grid import (CHECK_VERDICTS, COMPARE_VERDICTS, FLAG_HEADS, Entry, Place,  # noqa: F401
                    check_verdict, filters, grid, place)
 from .plots import error_plot
+from .text import verdict_line
+from ..plugin import ILL_REPORT_KEY
 
 EXTRA = 'pip install "rnnparity[report]"'
 TEMPLATES = Path(__file__).with_name("templates")
@@ -66,7 +69,7 @@ def _env():
 def render(template, **context) -> str:
     require()
     now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    return _env().get_template(template).render(generated=now, **context)
+    return _env().get_template(template).render(generated=now, palette=statuses.palette(), **context)
 
 
 def write(path, text) -> int:
@@ -113,13 +116,23 @@ def check_entries(summary, details) -> list:
             e.note = "rejected: " + detail["rejected"].splitlines()[0]
         elif verdict == "skip":
             e.note = (c["message"].strip().splitlines() or [""])[-1]
-        if verdict in ("fail", "xfail"):
+        elif verdict == "ill":
+            e.note = _ill_headline(detail.get(ILL_REPORT_KEY, ""))
+        if verdict in ("fail", "xfail", "ill"):
             e.anchor = _anchor(f"{where.panel}-{c['case']}")
-            e.extra = {"text": c["message"] if verdict == "fail" else detail.get("text", ""),
+            text = {"fail": c["message"], "xfail": detail.get("text", ""),
+                    "ill": detail.get(ILL_REPORT_KEY, "")}[verdict]
+            e.extra = {"text": text,
                        "errors": detail.get("rnnparity_errors") or {}, "diagnosis": detail.get("diagnosis"),
                        "reason": detail.get("xfail_reason"), "kind": kind}
         out.append(e)
     return out
+
+
+def _ill_headline(report):
+    """The envelope verdict's headline of an ill-conditioned case's report."""
+    line = next((ln.strip() for ln in report.splitlines() if "ILL-CONDITIONED" in ln), "")
+    return line.removeprefix("rounding verdict: ") or "ill-conditioned"
 
 
 def _first_problem(message):
@@ -132,9 +145,10 @@ def _detail_groups(entries, budget=PLOT_BUDGET, plots=None):
     groups = defaultdict(list)
     for s in _detail_sections(entries, budget, {} if plots is None else plots):
         m = re.search(r"\[([\w-]+)\]", s["e"].note or "") if s["e"].verdict == "xfail" else None
-        groups[(s["e"].verdict != "fail", m[1] if m else "")].append(s)
-    return [{"verdict": "fail" if not xf else "xfail", "key": key, "sections": members}
-            for (xf, key), members in sorted(groups.items())]
+        order = {"fail": 0, "ill": 1}.get(s["e"].verdict, 2)
+        groups[(order, s["e"].verdict, m[1] if m else "")].append(s)
+    return [{"verdict": verdict, "key": key, "sections": members}
+            for (_, verdict, key), members in sorted(groups.items())]
 
 
 def _detail_sections(entries, budget, plots):
@@ -195,8 +209,9 @@ def write_check_page(path, summary, details, started=None, seeds="", keyword=Non
                   panels=grid(entries, CHECK_VERDICTS), filters=filters(entries), registry=registry_rows(hits),
                   versions=_versions_list(summary), summary=summary, keyword=keyword, seeds=seeds,
                   started=started.isoformat(timespec="seconds") if started else "",
-                  outcome_counts=[(o, counts.get(o, 0)) for o in ("passed", "failed", "xfailed", "skipped")],
-                  verdict_counts=Counter(e.verdict for e in entries), repro_prefix="rnnparity check --case ")
+                  outcome_counts=statuses.counted(counts),
+                  verdict_counts=Counter(e.verdict for e in entries), repro_prefix="rnnparity check --case ",
+                  headline=verdict_line(summary["counts"], summary["exit_code"]))
     plots, budget = {}, PLOT_BUDGET
     while True:  # the grid and the tables of a big run leave less room for plots: halve until it fits
         text = render("check.html.j2", groups=_detail_groups(entries, budget, plots),
@@ -208,6 +223,8 @@ def write_check_page(path, summary, details, started=None, seeds="", keyword=Non
 
 # -- rnnparity compare ------------------------------------------------------------------------------
 def compare_entries(result) -> list:
+    from ..golden import upgrade
+
     target = result.manifest_a.get("target") or "keras3"
     other = result.manifest_b.get("target") or target
     out = []
@@ -217,30 +234,36 @@ def compare_entries(result) -> list:
         note = "; ".join(t for _, t in c.findings[:3])
         repro = f"rnnparity check --case {case_id}" if c.key.startswith("tf1-") else \
             f"rnnparity check --case {c.key}-{target}    (B: rnnparity check --case {c.key}-{other})"
-        out.append(Entry(c.key, COMPARE_STATUS[c.status], where, note=f"{c.status}: {note}" if note else c.status,
+        out.append(Entry(c.key, upgrade.action(c), where, note=f"{c.status}: {note}" if note else c.status,
                          repro=repro, max_abs=c.max_abs, extra={"status": c.status}))
     return out
+
+
+def compare_groups(result) -> list:
+    """The grouped differences, what a user must act on first (golden.upgrade.ACTIONS): each with its
+    verdict (colour), the text report's heading, and up to 12 members with their largest difference."""
+    from ..golden import upgrade
+
+    return [{"verdict": upgrade.action(members[0]), "status": s, "kind": k, "sig": sig, "n": len(members),
+             "members": [(c.key, c.max_abs) for c in sorted(members, key=lambda c: -(c.max_abs or 0))[:12]]}
+            for (s, k, sig), members in upgrade.groups(result)]
 
 
 def write_compare_page(path, result) -> int:
     from ..golden import upgrade
 
     entries = compare_entries(result)
-    groups = [{"status": s, "kind": k, "sig": sig, "n": len(members),
-               "members": [(c.key, c.max_abs) for c in sorted(members, key=lambda c: -(c.max_abs or 0))[:12]]}
-              for (s, k, sig), members in upgrade.groups(result)]
     text = render("compare.html.j2", title="rnnparity compare", verdicts=COMPARE_VERDICTS,
                   panels=grid(entries, COMPARE_VERDICTS), filters=filters(entries), result=result,
                   one_line=upgrade.one_line(result), largest=upgrade.largest_line(result),
                   side_a=upgrade.version_line(result.manifest_a), side_b=upgrade.version_line(result.manifest_b),
-                  counts=[(s, result.counts.get(s, 0)) for s in upgrade.STATUSES], groups=groups,
+                  counts=[(s, result.counts.get(s, 0)) for s in upgrade.STATUSES], groups=compare_groups(result),
                   verdict_counts=Counter(e.verdict for e in entries))
     return write(path, text)
 
 
 # -- rnnparity check-model ----------------------------------------------------------------------------
-MODEL_VERDICTS = {"fail": ("failed", "✗"), "unsupported": ("unsupported", "?"),
-                  "xfail": ("known framework bug", "⚠"), "pass": ("passed", "")}
+MODEL_VERDICTS = statuses.table(statuses.MODEL)
 
 
 def write_model_page(path, report) -> int:

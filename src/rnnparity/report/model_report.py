@@ -7,6 +7,7 @@ from xml.etree import ElementTree
 COLUMNS = ("layer", "class", "flags", "mask", "outputs checked", "max abs error", "first diverging step",
            "verdict")
 VERDICTS = {"pass": "PASS", "fail": "FAIL", "xfail": "XFAIL (known framework bug)",
+            "ill-conditioned": "ILL-CONDITIONED (not decidable beyond rounding)",
             "unsupported": "UNSUPPORTED"}
 
 
@@ -49,9 +50,11 @@ def to_json(report) -> str:
 
 def junit_xml(report) -> str:
     """One <testcase> per recurrent layer: a fail or an unsupported layer is a <failure>, an xfail
-    a <skipped>."""
+    a <skipped>; an ill-conditioned layer a <failure> under ill_conditioned="fail", else a passed
+    testcase with a property naming its verdict and the figures in <system-out>."""
+    failing = ("fail", "unsupported") + (("ill-conditioned",) if report.ill_conditioned == "fail" else ())
     suite = ElementTree.Element("testsuite", name="rnnparity check-model", tests=str(len(report.layers)),
-                                failures=str(sum(r.status in ("fail", "unsupported") for r in report.layers)),
+                                failures=str(sum(r.status in failing for r in report.layers)),
                                 skipped=str(sum(r.status == "xfail" for r in report.layers)), errors="0")
     props = ElementTree.SubElement(suite, "properties")
     for key, value in (("model", report.model), ("framework", report.target), ("unsafe", str(report.unsafe)),
@@ -60,10 +63,14 @@ def junit_xml(report) -> str:
     for r in report.layers:
         case = ElementTree.SubElement(suite, "testcase", classname=f"rnnparity.check_model.{report.model}",
                                       name=r.name)
-        if r.status in ("fail", "unsupported"):
+        if r.status in failing:
             first = r.message.splitlines()[0] if r.message else r.status
             failure = ElementTree.SubElement(case, "failure", type=r.status, message=first)
             failure.text = r.message
+        elif r.status == "ill-conditioned":
+            props = ElementTree.SubElement(case, "properties")
+            ElementTree.SubElement(props, "property", name="verdict", value=r.status)
+            ElementTree.SubElement(case, "system-out").text = r.message
         elif r.status == "xfail":
             ElementTree.SubElement(case, "skipped", type="xfail", message=r.message.splitlines()[0])
     return ElementTree.tostring(suite, encoding="unicode", xml_declaration=True)

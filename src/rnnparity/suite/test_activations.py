@@ -18,9 +18,8 @@ import pytest
 from rnnparity.targets import registry
 from rnnparity.check import runner
 from rnnparity.plan import Call, Plan
-from rnnparity.check.compare import ERRORS_KEY, error_curves
 from rnnparity.check.divergences import activation_divergence
-from rnnparity.suite import not_selected
+from rnnparity.suite import conclude, not_selected
 
 NOT_ACTIVATIONS = {"get", "serialize", "deserialize", "activations"}
 # Names each Keras version exposes (read from the installed framework when it is there).
@@ -68,7 +67,7 @@ def pytest_generate_tests(metafunc):
 
 
 @pytest.mark.live
-def test_builtin_activation(activation_case, record_property):
+def test_builtin_activation(activation_case, record_property, pytestconfig):
     target, cls, option, name = activation_case
     ok, reason = registry.availability(target)
     if not ok:
@@ -82,10 +81,8 @@ def test_builtin_activation(activation_case, record_property):
     x = rng.normal(size=(3, steps, 4)).astype("float64")
     spec = {"class": cls, "config": {"units": 5, option: name, "return_sequences": True,
                                      "return_state": True, "dtype": "float64"}, "wrapper": None}
-    _, problems = runner.check_spec_live(target, spec, Plan([Call(x, None, None, "call")]), seed,
-                                         case_id, x.shape)
-    if problems:
-        record_property(ERRORS_KEY, error_curves(problems))  # the HTML report's error over time
-        # a sweep case is not in the matrix (`check --case` cannot run it): pytest selects it
-        pytest.fail(runner.failure_report(case_id, problems, repro=runner.pytest_repro(case_id)),
-                    pytrace=False)
+    rec, _ = runner.check_spec_live(target, spec, Plan([Call(x, None, None, "call")]), seed,
+                                    case_id, x.shape)
+    # a sweep case is not in the matrix (`check --case` cannot run it): pytest selects it
+    conclude(case_id, rec.verdict, record_property, pytestconfig, None, target,
+             repro=runner.pytest_repro(case_id))

@@ -13,10 +13,11 @@ import pytest
 
 from rnnparity import golden
 from rnnparity.check import runner
-from rnnparity.check.compare import ERRORS_KEY, Stats, error_curves
+from rnnparity.check.compare import Stats
 from rnnparity.check.divergences import divergence_for
-from rnnparity.plugin import STATS_KEY, recordings_root
+from rnnparity.plugin import recordings_root
 from rnnparity.matrix.tiers import case_of
+from rnnparity.suite import conclude
 
 # recording path -> RecordingDir / PackedRecording: each manifest is parsed once per process
 _OPEN: dict = {}
@@ -69,20 +70,17 @@ def replay_repro(path, case_id):
 
 
 @pytest.mark.replay
-def test_replay(replay_case, record_property):
+def test_replay(replay_case, record_property, pytestconfig):
     path, case_id = replay_case
     try:
         rec = recording(path).load(case_id)
     except golden.MissingDependency as exc:  # e.g. bfloat16 outputs without ml_dtypes (no TensorFlow)
         pytest.skip(f"replay of {case_id}: {exc}")
     stats = Stats()
-    problems = runner.verify(rec, reference_factory(rec), stats)
     target = (recording(path).manifest.get("target") if is_model_recording(recording(path))
               else case_of(case_id).target)
-    if problems:
-        record_property(ERRORS_KEY, error_curves(problems))
-        report = runner.failure_report(case_id, problems, repro=replay_repro(path, case_id))
-        pytest.fail(f"replay of {path}/{case_id}.npz (recorded outputs are the oracle)\n{report}",
-                    pytrace=False)
-    # only agreeing cases feed the summary of errors (a known-bug xfail would swamp it)
-    record_property(STATS_KEY, stats.as_property(f"replay {target}"))
+    # the same verdict as the live run (check/verdict.py); a registered bug fails on semantics
+    verdict = runner.replay(rec, stats, rounding=known_bug_reason(recording(path), case_id) is None)
+    conclude(case_id, verdict, record_property, pytestconfig, stats, f"replay {target}",
+             repro=replay_repro(path, case_id),
+             preface=f"replay of {path}/{case_id}.npz (recorded outputs are the oracle)")

@@ -12,10 +12,10 @@ import pytest
 
 from rnnparity.targets import registry
 from rnnparity.check import runner
-from rnnparity.check.compare import ERRORS_KEY, Stats, error_curves
+from rnnparity.check.compare import Stats
 from rnnparity.check.divergences import divergence_for
-from rnnparity.plugin import STATS_KEY, selected_targets
-from rnnparity.suite import not_selected
+from rnnparity.plugin import selected_targets
+from rnnparity.suite import conclude, not_selected
 from rnnparity.matrix.tf1_cases import tf1_cases
 
 pytestmark = [
@@ -45,14 +45,10 @@ def pytest_generate_tests(metafunc):
 
 
 @pytest.mark.live
-def test_tf1(tf1_case, record_property):
+def test_tf1(tf1_case, record_property, pytestconfig):
     available, reason = registry.availability("tf1")
     if not available:
         pytest.skip(reason)
     stats = Stats()
-    rec, problems = runner.check_live(tf1_case, stats)  # a values failure carries its diagnosis
-    if problems:
-        record_property(ERRORS_KEY, error_curves(problems))
-        pytest.fail(runner.failure_report(tf1_case.id, problems), pytrace=False)
-    # only agreeing cases feed the summary of errors
-    record_property(STATS_KEY, stats.as_property("tf1"))
+    rec, _ = runner.check_live(tf1_case, stats)  # a values failure carries its diagnosis
+    conclude(tf1_case.id, rec.verdict, record_property, pytestconfig, stats, "tf1")

@@ -6,18 +6,16 @@ document.querySelectorAll("[data-symbol]").forEach(el => { SYMBOL[el.dataset.ver
 const LABEL = {};
 document.querySelectorAll("[data-label]").forEach(el => { LABEL[el.dataset.verdict] = el.dataset.label; });
 
-function filterValues() {
-  const f = {};
-  function reveal(hash) {  // open the collapsed groups around an anchor, then show it
+function reveal(hash) {  // open the collapsed groups around an anchor, then show it
   const el = hash && document.getElementById(decodeURIComponent(hash.slice(1)));
   if (!el) return;
   for (let d = el.closest("details"); d; d = d.parentElement ? d.parentElement.closest("details") : null) d.open = true;
   el.scrollIntoView();
 }
-window.addEventListener("hashchange", () => reveal(location.hash));
-reveal(location.hash);
 
-document.querySelectorAll("select[data-filter]").forEach(s => { if (s.value) f[s.dataset.filter] = s.value; });
+function filterValues() {
+  const f = {};
+  document.querySelectorAll("select[data-filter]").forEach(s => { if (s.value) f[s.dataset.filter] = s.value; });
   return f;
 }
 
@@ -94,4 +92,6 @@ function openPane(td) {
 document.querySelectorAll("select[data-filter]").forEach(s => s.addEventListener("change", recount));
 document.querySelectorAll("td.cell, td.empty").forEach(td => td.addEventListener("click", () => { if (td.classList.contains("cell")) openPane(td); }));
 document.addEventListener("keydown", e => { if (e.key === "Escape") closePane(); });
+window.addEventListener("hashchange", () => reveal(location.hash));
 recount();
+reveal(location.hash);
