@@ -14,6 +14,7 @@ import pytest
 
 from rnnparity.check import runner
 from rnnparity.check.divergences import divergence_for
+from rnnparity.matrix import cases as cases_module, tiers
 from rnnparity.matrix.cases import case_from_id
 from rnnparity.matrix.data import make_plan
 from rnnparity.targets import registry
@@ -39,8 +40,25 @@ def test_both_parse_from_ids_run_the_keras3_dialect_and_name_the_extra(target):
 
 def test_the_converted_runtime_runs_the_runtime_grid_and_only_it_is_selected_by_default():
     assert registry.info("openvino").default_tier == "runtime" and registry.info("openvino").auto
-    assert registry.info("keras3-openvino").default_tier == "default"
+    assert registry.info("keras3-openvino").default_tier == "default_no_stateful_t100"
     assert not registry.info("keras3-openvino").auto  # T=100 cases take minutes on the backend
+
+
+def test_keras3_openvino_default_tier_leaves_out_only_the_stateful_t100_cases_and_full_keeps_them():
+    grid = {c.id for c in tiers.cases("default", ("keras3-openvino",))}
+    default = {c.id: c for c in cases_module.default_cases(("keras3-openvino",))}
+    left_out = {i for i in default if i not in grid}
+    assert grid <= set(default) and left_out  # the same cases, fewer
+    assert all(default[i].stateful and default[i].steps == "t100" for i in left_out)
+    assert not any(default[i].stateful and default[i].steps == "t100" for i in grid)
+    assert any(default[i].steps == "t100" for i in grid)  # T=100 without state stays
+    assert left_out <= {c.id for c in tiers.cases("full", ("keras3-openvino",))}
+
+
+def test_keras3_openvino_waits_longer_for_its_worker_than_the_other_backends():
+    from rnnparity.targets import keras3_numpy, keras3_openvino
+
+    assert keras3_openvino.ADAPTER.timeout == 1200 and keras3_numpy.ADAPTER.timeout == 300
 
 
 # -- openvino: the converted layer on the CPU plugin -------------------------------------------------
@@ -106,7 +124,7 @@ def test_mixed_bfloat16_is_named_and_still_fails_when_forced():
 @pytest.mark.skipif(not _OV, reason=_OV_WHY)
 def test_a_planted_runtime_bug_is_caught(monkeypatch):
     """The go_backwards report (outputs in the other time order): planted into what OpenVINO returns."""
-    from rnnparity.targets import openvino as target
+    from rnnparity.targets import openvino_model as target
 
     real = target.Converted.run
 
@@ -135,3 +153,58 @@ def test_keras3_openvino_runs_on_openvino_in_its_worker():
     assert v["backend"] == "openvino" and v["openvino"].startswith("20") and v["keras"].startswith("3.")
     _check("lstm-seq-state-mask_right-f32-keras3-openvino")
     _check("gru-bidi_concat-stateful-f32-keras3-openvino")
+
+
+_ONE_COMPILE = """
+import json, os
+os.environ["KERAS_BACKEND"] = "openvino"
+import numpy as np, keras, openvino
+from rnnparity.targets.keras3_openvino_eval import evaluate
+
+compiles = []
+real = openvino.compile_model
+openvino.compile_model = lambda *a, **k: compiles.append(1) or real(*a, **k)
+
+def layer():
+    gru = keras.layers.GRU(5, return_sequences=True, return_state=True, stateful=True, reset_after=False)
+    gru.build((3, 6, 2))
+    rng = np.random.default_rng(0)
+    gru.set_weights([rng.uniform(-0.6, 0.6, w.shape).astype("float32") for w in gru.get_weights()])
+    return gru
+
+lazy, read = layer(), layer()
+x = keras.ops.convert_to_tensor(np.random.default_rng(1).uniform(-1, 1, (3, 6, 2)).astype("float32"))
+out = {"same": [], "compiles": [], "lazy_state": [], "read_state": []}
+for _ in range(3):
+    expected = [keras.ops.convert_to_numpy(o) for o in lazy(x)]
+    before = len(compiles)
+    got = evaluate(read, read(x))
+    out["compiles"].append(len(compiles) - before)
+    out["same"].append(all(np.array_equal(a, b) for a, b in zip(expected, got)))
+    out["lazy_state"].append(lazy.states[0].value.output.get_node().get_type_name())
+    out["read_state"].append(read.states[0].value.output.get_node().get_type_name())
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.live
+@pytest.mark.skipif(not _K3OV, reason=_K3OV_WHY)
+def test_keras3_openvino_reads_each_call_in_one_compile_and_carries_states_as_values():
+    """Keras' own reading (convert_to_numpy per output, states left as graph nodes that the next call
+    builds on) and the worker's (targets/keras3_openvino_eval.py) give the same bits, call after call."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import rnnparity
+
+    package_root = str(Path(rnnparity.__file__).resolve().parents[1])  # this rnnparity, in the child too
+    env = {**os.environ, "KERAS_BACKEND": "openvino", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": package_root}
+    done = subprocess.run([sys.executable, "-c", _ONE_COMPILE], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["same"] == [True] * 3 and out["compiles"] == [1] * 3
+    assert out["read_state"] == ["Constant"] * 3  # the next call starts from values
+    assert all(kind != "Constant" for kind in out["lazy_state"])  # Keras' own: the graph so far

@@ -53,6 +53,11 @@ def pytest_addoption(parser):
     group = parser.getgroup("rnnparity")
     group.addoption("--rnnparity-tier", default=os.environ.get("RNNPARITY_TIER", "default"),
                     choices=("quick", "default", "full"), help="case tier: quick (a smoke gate), default (pairwise) or full product")
+    group.addoption("--rnnparity-quick-targets", default=os.environ.get("RNNPARITY_QUICK_TARGETS"),
+                    help="comma-separated targets that run their quick grid whatever the tier (default: "
+                         "the rnnparity_quick_targets ini value; an empty value: none)")
+    parser.addini("rnnparity_quick_targets", "targets that run their quick grid whatever the tier "
+                  "(the repository's own test command: the slow ones; their tox envs run the tier)", default="")
     group.addoption("--rnnparity-targets", default=os.environ.get("RNNPARITY_TARGETS"),
                     help="comma-separated targets to run live (default: keras3, tf_keras, tf1 and every "
                          "other registered target that is installed)")
@@ -118,6 +123,28 @@ def selected_targets(config):
     return tuple(t.strip() for t in option.split(",") if t.strip())
 
 
+def quick_targets(config) -> tuple:
+    """The targets that run their quick grid whatever --rnnparity-tier says: --rnnparity-quick-targets
+    (or RNNPARITY_QUICK_TARGETS), else the ini value rnnparity_quick_targets (pyproject.toml)."""
+    option = config.getoption("--rnnparity-quick-targets")
+    if option is None:
+        option = config.getini("rnnparity_quick_targets")
+    return tuple(t.strip() for t in option.replace(" ", ",").split(",") if t.strip())
+
+
+def cases_by_target(config, targets) -> list:
+    """The matrix cases of the selected targets: the run's tier, or the quick grid for quick_targets()."""
+    import itertools
+
+    from .matrix import tiers
+
+    tier, quick = config.getoption("--rnnparity-tier"), quick_targets(config)
+    out = []  # consecutive targets of the same tier made together: the order they have without quick ones
+    for grid, group in itertools.groupby(targets, lambda t: "quick" if t in quick else tier):
+        out += tiers.cases(grid, tuple(group))
+    return out
+
+
 def checkout_root():
     """The source checkout this module runs from (src/ layout, editable or PYTHONPATH), else None."""
     root = PACKAGE_DIR.parents[1]
@@ -178,6 +205,7 @@ def pytest_report_header(config):
     return [
         f"rnnparity: tier={config.getoption('--rnnparity-tier')} "
         + (f"shard={shard_of(config)} " if shard_of(config) else "")
+        + (f"quick grid for {','.join(quick_targets(config))} " if quick_targets(config) else "")
         + f"targets={','.join(selected_targets(config))} "
         f"keras backend={os.environ.get('KERAS_BACKEND', 'tensorflow')}",
         f"rnnparity: {versions}",

@@ -90,9 +90,10 @@ def _targets(args):
 
 def pytest_argv(args) -> list:
     """The pytest command line `rnnparity check` runs (the count test collects with it)."""
-    # -o addopts=: the caller's project options (e.g. -ra, which needs the terminal) do not apply
+    # -o addopts=: the caller's project options (e.g. -ra, which needs the terminal) do not apply;
+    # --rnnparity-quick-targets=: every target runs the tier asked for (not the checkout's test setting)
     argv = ["--pyargs", "rnnparity.suite", "-p", "no:cacheprovider", "-p", "no:terminal", "-o", "addopts=",
-            "--rnnparity-tier", args.tier, "--rnnparity-targets", _targets(args),
+            "--rnnparity-tier", args.tier, "--rnnparity-quick-targets=", "--rnnparity-targets", _targets(args),
             "-m", "live or replay" if args.replay else "live",
             "--rnnparity-ill-conditioned", getattr(args, "ill_conditioned", "warn")]
     if getattr(args, "shard", None):

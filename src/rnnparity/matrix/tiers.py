@@ -9,6 +9,11 @@ tiers are made in cases.py; the smaller grids here are made of the same cases (s
 - runtime_quick: a converted runtime's quick tier: each of the 16 flag combinations once (layer
   rotating, plain and Bidirectional concat alternating), then one masked case with initial states per
   layer. About a second of conversion per case: 20 cases keep the smoke gate within its minute.
+- default_no_stateful_t100: the default grid without its stateful T=100 cases (the full tier keeps
+  them), for a target that compiles every call of a long sequence afresh: keras3-openvino, where
+  a T=100 call is a graph unrolled over 100 steps (about 5,700 ops for a GRU) that OpenVINO compiles
+  in 30-60 s, and a stateful case makes six calls (targets/keras3_openvino_eval.py has the figures).
+  Its T=100 cases that are not stateful stay.
 """
 from __future__ import annotations
 
@@ -53,6 +58,10 @@ def runtime_cases(targets=m.TARGETS):
     return m.unique([*quick_cases(targets), *masks])
 
 
+def default_no_stateful_t100_cases(targets=m.TARGETS):
+    return [c for c in m.default_cases(targets) if not (c.stateful and c.steps == "t100")]
+
+
 def runtime_quick_cases(targets=m.TARGETS):
     layers, out = list(m.LAYERS), []
     for target in targets:
@@ -74,7 +83,8 @@ def cases(tier="default", targets=m.TARGETS):
     if tier not in TIERS:
         raise ValueError(f"unknown tier {tier!r}: expected one of {', '.join(TIERS)}")
     make = {"quick": quick_cases, "default": m.default_cases, "full": m.full_cases,
-            "runtime": runtime_cases, "runtime_quick": runtime_quick_cases}
+            "runtime": runtime_cases, "runtime_quick": runtime_quick_cases,
+            "default_no_stateful_t100": default_no_stateful_t100_cases}
 
     def own(target):
         runtime = registry.info(target).default_tier == "runtime"

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from rnnparity.matrix import tiers
 from rnnparity.targets import registry
 from rnnparity.check import runner
 from rnnparity.check.compare import Stats
 from rnnparity.check.divergences import divergence_for
-from rnnparity.plugin import selected_targets
+from rnnparity.plugin import cases_by_target, selected_targets
 from rnnparity.suite import conclude, not_selected
 
 
@@ -18,7 +17,7 @@ def pytest_generate_tests(metafunc):
     config = metafunc.config
     targets = [t for t in selected_targets(config) if t in registry.keras_targets()]
     params = []
-    for case in tiers.cases(config.getoption("--rnnparity-tier"), targets):
+    for case in cases_by_target(config, targets):
         known, inexpressible = divergence_for(case), registry.cannot_express(case)
         marks = [pytest.mark.xfail(strict=True, reason=known.xfail_reason())] if known else []
         if inexpressible:  # visible, naming the option: the conformance table's "rejected" cell

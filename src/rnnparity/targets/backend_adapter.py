@@ -30,7 +30,23 @@ class BackendKerasAdapter(KerasAdapter):
         if initial_state is not None:
             kwargs["initial_state"] = map_tree(self._tensor, list(initial_state))
         with self._mode():
-            return to_numpy_any(layer(self._tensor(x), training=False, **kwargs))
+            out = layer(self._tensor(x), training=False, **kwargs)
+        if self._openvino():  # one compile per call, states carried as values (see there)
+            from .keras3_openvino_eval import evaluate
+
+            return evaluate(layer, out)
+        return to_numpy_any(out)
+
+    def record(self, *args, **kwargs):
+        rec = super().record(*args, **kwargs)
+        if self._openvino():
+            from .keras3_openvino_eval import CHANNEL
+
+            rec.info = {**(rec.info or {}), "outputs read": CHANNEL}
+        return rec
+
+    def _openvino(self) -> bool:
+        return self.K.backend.backend() == "openvino"
 
     def _mode(self):
         """jax: every eager call of a Keras RNN traces and XLA-compiles its lax.scan afresh (the scan

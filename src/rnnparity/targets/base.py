@@ -13,11 +13,13 @@ The checker (check/runner.py) then runs the reference through the same plan and 
         def record(self, spec, plan, seed, case_id, input_shape, time_axis=1,
                    on_built=None, weights=None) -> Recording
 
-Two ways to implement it:
+Three ways to implement it:
 - `LayerTarget`: a framework run in this process (keras3, tf_keras): build / set_weights / call / reset.
-- any other `Target` that builds a Keras layer with `build_source_layer` (weights set, reference
-  copied from it through ``on_built``) and runs something else from it: a converted model (tflite,
-  onnx), another process (a Keras backend), another library (torch).
+- `SourceLayerTarget`: runs something else made from the case's Keras layer, built with its weights
+  (the reference is copied from it through ``on_built``): a converted model (tflite, onnx, openvino),
+  another runtime (tfjs), another library (torch). It provides ``source`` (the Keras adapter) and
+  ``run(layer, rec, input_shape)``.
+- any other `Target`: e.g. another process (a Keras backend).
 
 ``cannot_express`` is consulted when the matrix is made: a case a target cannot express is not a
 silent skip but a visible one naming the option (and the conformance table's "rejected" cell).
@@ -25,6 +27,8 @@ silent skip but a visible one naming the option (and the conformance table's "re
 layer became, or the kernel that ran).
 """
 from __future__ import annotations
+
+from functools import cached_property
 
 import numpy as np
 
@@ -91,6 +95,35 @@ def build_source_layer(adapter, rec: Recording, spec, input_shape, seed, weights
     if on_built is not None:
         on_built(layer)
     return layer
+
+
+class SourceLayerTarget(Target):
+    """A target that runs something made from the case's Keras layer: ``record`` builds the layer
+    with ``source`` (a Keras adapter) and the case's weights, then hands it to ``run``; a
+    configuration the framework rejects is the recording's error, and ``run`` is not called."""
+    source = None  # the Keras adapter the source layer is built with
+
+    @cached_property
+    def tf(self):
+        """TensorFlow (the converters'), imported on first use with its start-up noise quietened."""
+        import importlib
+
+        from ._quiet import quiet_tensorflow
+
+        quiet_tensorflow()
+        return importlib.import_module("tensorflow")
+
+    def record(self, spec, plan, seed, case_id, input_shape, time_axis=1, on_built=None,
+               weights=None) -> Recording:
+        rec = Recording(case_id, spec, plan, None, Outcome(), self.dialect, time_axis)
+        layer = build_source_layer(self.source, rec, spec, input_shape, seed, weights, on_built)
+        if layer is not None:
+            self.run(layer, rec, input_shape)
+        return rec
+
+    def run(self, layer, rec: Recording, input_shape) -> None:
+        """Run ``rec.plan`` from ``layer``: set ``rec.outcome`` (and ``rec.info``)."""
+        raise NotImplementedError
 
 
 class LayerTarget(Target):

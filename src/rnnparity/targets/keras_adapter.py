@@ -122,6 +122,18 @@ def _cheap_initializers(config):
     return {**{k: "zeros" for k in _INITIALIZERS}, **config}  # a spec's own initializers win
 
 
+def state_variables(layer) -> list:
+    """A stateful Keras 3 layer's state variables, flat, in the order its states are given and
+    returned (forward, then backward, for a Bidirectional); [] when it is not stateful."""
+    import keras
+
+    if hasattr(layer, "forward_layer"):
+        return state_variables(layer.forward_layer) + state_variables(layer.backward_layer)
+    if not getattr(layer, "stateful", False) or getattr(layer, "states", None) is None:
+        return []
+    return keras.tree.flatten(layer.states)
+
+
 def map_tree(fn, tree):
     """``fn`` on every array of nested lists/tuples, keeping each container's type."""
     if isinstance(tree, (list, tuple)):

@@ -32,9 +32,7 @@ from functools import cached_property
 import numpy as np
 
 from . import keras3
-from ._quiet import quiet_tensorflow
-from .base import Target, build_source_layer, execute
-from ..plan import Outcome, Recording
+from .base import SourceLayerTarget, execute
 
 NATIVE_RNN_OPS = ("LSTM", "GRU", "RNN")
 LOOP_OPS = ("Loop", "Scan")
@@ -45,14 +43,10 @@ class RuntimeEvaluatorDisagreement(RuntimeError):
     """onnxruntime and the ONNX reference evaluator gave different outputs for the same model."""
 
 
-class OnnxTarget(Target):
+class OnnxTarget(SourceLayerTarget):
     name = "onnx"
     dialect = "keras3"
-
-    @cached_property
-    def tf(self):
-        quiet_tensorflow()
-        return importlib.import_module("tensorflow")
+    source = keras3.ADAPTER
 
     @cached_property
     def tf2onnx(self):
@@ -82,14 +76,10 @@ class OnnxTarget(Target):
     def cannot_express(self, case) -> str | None:
         return inexpressible(case)
 
-    def record(self, spec, plan, seed, case_id, input_shape, time_axis=1, on_built=None,
-               weights=None) -> Recording:
-        rec = Recording(case_id, spec, plan, None, Outcome(), self.dialect, time_axis)
-        layer = build_source_layer(keras3.ADAPTER, rec, spec, input_shape, seed, weights, on_built)
-        if layer is None:
-            return rec
+    def run(self, layer, rec, input_shape) -> None:
         converted = {}  # input signature -> Converted: one conversion per input structure
-        unroll = spec.config.get("unroll", False)  # Keras needs a static time axis to unroll
+        unroll = rec.spec.config.get("unroll", False)  # Keras needs a static time axis to unroll
+        time_axis = rec.time_axis
 
         def call(step):
             flat, structure = _flat_inputs(step)
@@ -103,10 +93,9 @@ class OnnxTarget(Target):
             return converted[key].run(flat)
 
         try:
-            rec.outcome = execute(call, lambda: None, plan)
+            rec.outcome = execute(call, lambda: None, rec.plan)
         finally:
             rec.info = _info(converted.values(), self.tf2onnx.__version__)
-        return rec
 
     # -- conversion ------------------------------------------------------------------------------
     def _convert(self, layer, flat, structure, fixed_time_axis):

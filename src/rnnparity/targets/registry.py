@@ -18,7 +18,8 @@ class TargetInfo:
     dialect: str       # the Keras semantics its reference follows
     default: bool      # selected by default even when not installed (then reported as not installed)
     matrix: str = "keras"  # the case matrix it runs: "keras" (matrix/cases.py) or "tf1" (matrix/tf1_cases.py)
-    default_tier: str = "default"  # the grid it runs in the default tier ("runtime": matrix/tiers.py)
+    # the grid it runs in the default tier ("runtime", "default_no_stateful_t100": matrix/tiers.py)
+    default_tier: str = "default"
     auto: bool = True  # selected by default whenever it is installed (False: too slow; named explicitly)
     # "module:function" returning why a non-Python requirement is missing (None: present); it must
     # only look at files (tfjs: node on PATH and the npm packages installed)
@@ -47,10 +48,13 @@ TARGETS = {
     "keras3-torch": TargetInfo("rnnparity.targets.keras3_torch", ("keras", "torch"),
                                'pip install "rnnparity[torch]" (keras + torch 2.13.0)', "keras3", False),
     # Keras 3 on its openvino backend (inference only), in a worker process. Only when named: the
-    # backend unrolls a sequence of known length step by step (keras/src/backend/openvino/rnn.py), a
-    # T=100 GRU call took 92 s, and the worker's 300 s limit stops a stateful T=100 case's six calls
+    # backend unrolls a sequence of known length step by step (keras/src/backend/openvino/rnn.py) and
+    # OpenVINO compiles the unrolled graph at each call (T=100: 30-60 s a call, measured in
+    # targets/keras3_openvino_eval.py). Its default tier leaves out the stateful T=100 cases (six
+    # such calls each; the full tier runs them), and its worker waits up to 20 minutes for a case.
     "keras3-openvino": TargetInfo("rnnparity.targets.keras3_openvino", ("keras", "openvino"),
-                                  'pip install "rnnparity[openvino]"', "keras3", False, auto=False),
+                                  'pip install "rnnparity[openvino]"', "keras3", False, auto=False,
+                                  default_tier="default_no_stateful_t100"),
     "onnx": TargetInfo("rnnparity.targets.onnx", ("tensorflow", "keras", "tf2onnx", "onnxruntime"),
                        'pip install "rnnparity[onnx]"', "keras3", True, default_tier="runtime"),
     # the Keras 3 layer converted for the OpenVINO runtime (SavedModel + openvino.convert_model), on its CPU

@@ -26,8 +26,8 @@ from functools import cached_property
 import numpy as np
 
 from . import keras3, tfjs_format, tfjs_node
-from ..plan import Outcome, Recording, error_tuple
-from .base import Target, build_source_layer, execute
+from ..plan import error_tuple
+from .base import SourceLayerTarget, execute
 
 LOADED_WITH = "tf.models.modelFromJSON (the layers format of a model.json), weights by setWeights"
 
@@ -56,9 +56,10 @@ def _js_error(exc: tfjs_node.TfjsError) -> Exception:
     return cls(f"TensorFlow.js: {exc}")
 
 
-class TfjsTarget(Target):
+class TfjsTarget(SourceLayerTarget):
     name = "tfjs"
     dialect = "keras3"
+    source = keras3.ADAPTER
 
     @cached_property
     def keras(self):
@@ -72,20 +73,15 @@ class TfjsTarget(Target):
     def cannot_express(self, case) -> str | None:
         return cannot_express(case)
 
-    def record(self, spec, plan, seed, case_id, input_shape, time_axis=1, on_built=None,
-               weights=None) -> Recording:
-        rec = Recording(case_id, spec, plan, None, Outcome(), self.dialect, time_axis)
-        layer = build_source_layer(keras3.ADAPTER, rec, spec, input_shape, seed, weights, on_built)
-        if layer is None:
-            return rec
-        worker = tfjs_node.worker()
+    def run(self, layer, rec, input_shape) -> None:
+        worker, case_id = tfjs_node.worker(), rec.case_id
         try:
-            handle = self._load(worker, layer, rec, input_shape, time_axis)
+            handle = self._load(worker, layer, rec, input_shape, rec.time_axis)
         except Exception as exc:  # noqa: BLE001 - TF.js could not load it: the observation
             if isinstance(exc, tfjs_node.TfjsWorkerError):
                 raise
             rec.outcome.error = error_tuple(-1, exc)
-            return rec
+            return
         structures: dict = {}  # input signature -> the Keras output structure
 
         def call(step):
@@ -106,11 +102,10 @@ class TfjsTarget(Target):
 
         try:
             rec.outcome = execute(call, lambda: self._request(worker, "reset", f"case {case_id}: reset",
-                                                              handle=handle), plan)
+                                                              handle=handle), rec.plan)
         finally:
             if worker.alive():
                 worker.request("dispose", f"case {case_id}: dispose", handle=handle)
-        return rec
 
     def _load(self, worker, layer, rec, input_shape, time_axis):
         sent = tfjs_format.layers_format(self.keras.saving.serialize_keras_object(layer))

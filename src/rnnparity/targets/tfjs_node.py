@@ -14,36 +14,17 @@ import atexit
 import base64
 import json
 import os
-import select
 import struct
-import subprocess
-import tempfile
-import threading
 
 import numpy as np
 
 from . import tfjs_install
-from .keras3_backend import TIMEOUT_S, WorkerError
+from .worker_pipe import PerProcess, WorkerError, WorkerProcess
 
 HEADER = struct.Struct(">I")
-LOG_TAIL = 2000
 # numpy dtype -> TF.js dtype; TF.js has no float64 (nor float16): such arrays are refused here,
 # never silently narrowed
 DTYPES = {"float32": "float32", "int32": "int32", "bool": "bool"}
-
-
-def timeout_s() -> float:
-    """RNNPARITY_WORKER_TIMEOUT (seconds), the setting the Keras backend workers read too."""
-    text = os.environ.get("RNNPARITY_WORKER_TIMEOUT")
-    if text is None:
-        return TIMEOUT_S
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if value <= 0:
-        raise ValueError(f"RNNPARITY_WORKER_TIMEOUT: expected a positive number of seconds, got {text!r}")
-    return value
 
 
 class TfjsWorkerError(WorkerError):
@@ -72,21 +53,16 @@ def decode(d) -> np.ndarray:
     return a.astype(bool) if d["dtype"] == "bool" else a.astype(a.dtype.newbyteorder("="))
 
 
-class NodeWorker:
+class NodeWorker(WorkerProcess):
+    error = TfjsWorkerError
+
     def __init__(self):
         node = tfjs_install.node_executable()
         modules = tfjs_install.installed_dir()
         if node is None or modules is None:
             raise TfjsWorkerError(f"tfjs: {tfjs_install.missing()}")
-        self.log = tempfile.TemporaryFile()
         env = {**os.environ, "NODE_PATH": str(modules / "node_modules")}
-        self.proc = subprocess.Popen([node, str(tfjs_install.WORKER_DIR / "worker.js")],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
-                                     env=env, close_fds=True)
-        self.lock = threading.Lock()
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
+        super().__init__([node, str(tfjs_install.WORKER_DIR / "worker.js")], env, "tfjs", "the node worker")
 
     def request(self, op, what, **payload) -> dict:
         """Send one request; return its reply. Raises TfjsError (TF.js raised) or TfjsWorkerError."""
@@ -95,11 +71,11 @@ class NodeWorker:
             try:
                 self.proc.stdin.write(HEADER.pack(len(body)) + body)
                 self.proc.stdin.flush()
-                size, = HEADER.unpack(self._read_exactly(HEADER.size, what))
-                reply = json.loads(self._read_exactly(size, what))
+                size, = HEADER.unpack(self.read_exactly(HEADER.size, what))
+                reply = json.loads(self.read_exactly(size, what))
             except (BrokenPipeError, OSError) as exc:
                 self.stop()
-                raise TfjsWorkerError(self._died(what, exc)) from None
+                raise TfjsWorkerError(self.died(what, exc)) from None
             except BaseException:  # Ctrl-C mid-request: a reply may be pending, never reuse it
                 self.stop(kill=True)
                 raise
@@ -107,58 +83,14 @@ class NodeWorker:
             raise TfjsError(reply["type"], reply["message"], reply.get("stack", ""))
         return reply
 
-    def _read_exactly(self, n, what):
-        fd, deadline, chunks, got = self.proc.stdout.fileno(), timeout_s(), [], 0
-        while got < n:
-            ready, _, _ = select.select([fd], [], [], deadline)
-            if not ready:
-                self.stop(kill=True)
-                raise TfjsWorkerError(f"tfjs: the node worker did not answer within {deadline:g} s ({what}); "
-                                      f"it was stopped (RNNPARITY_WORKER_TIMEOUT sets the limit){self._tail()}")
-            chunk = os.read(fd, n - got)
-            if not chunk:
-                self.stop()
-                raise TfjsWorkerError(self._died(what))
-            chunks.append(chunk)
-            got += len(chunk)
-        return b"".join(chunks)
 
-    def _died(self, what, exc=None):
-        code = self.proc.wait(timeout=10) if self.proc.poll() is None else self.proc.returncode
-        return (f"tfjs: the node worker (pid {self.proc.pid}) exited with code {code} ({what})"
-                + (f": {exc}" if exc else "") + self._tail())
-
-    def _tail(self):
-        fd = self.log.fileno()
-        size = os.fstat(fd).st_size
-        text = os.pread(fd, LOG_TAIL, max(0, size - LOG_TAIL)).decode(errors="replace").strip()
-        return f"\n  the end of its log:\n{text}" if text else "\n  (its log is empty)"
-
-    def stop(self, kill=False):
-        if self.proc.poll() is None and kill:
-            self.proc.kill()
-        if self.proc.poll() is None:
-            try:
-                self.proc.stdin.close()  # the worker exits at the end of its stdin
-                self.proc.wait(timeout=5)
-            except Exception:  # noqa: BLE001 - a hung worker: kill it
-                self.proc.kill()
-        self.proc.wait()
-
-
-_WORKERS: dict = {}  # pid -> NodeWorker: a forked process (an xdist worker) never shares its parent's
+_WORKERS = PerProcess()  # a forked process (an xdist worker) never shares its parent's
 
 
 def worker() -> NodeWorker:
-    w = _WORKERS.get(os.getpid())
-    if w is None or not w.alive():
-        w = _WORKERS[os.getpid()] = NodeWorker()
-    return w
+    return _WORKERS.get("tfjs", NodeWorker)
 
 
 @atexit.register
 def stop_all():
-    w = _WORKERS.pop(os.getpid(), None)
-    if w is not None:
-        w.stop()
-    _WORKERS.clear()
+    _WORKERS.stop_all()

@@ -23,7 +23,6 @@ ops of the loop bodies when the time loop became a WHILE).
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
 import warnings
 from functools import cached_property
@@ -31,25 +30,18 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._quiet import quiet_tensorflow
-from .base import Target, build_source_layer, execute, spec_dtype
-from ..plan import Outcome, Recording
+from .base import SourceLayerTarget, execute, spec_dtype
 from .keras_adapter import KerasAdapter, to_numpy
 
 CONVERTER = "TFLiteConverter.from_keras_model"
 
 
-class TFLiteTarget(Target):
+class TFLiteTarget(SourceLayerTarget):
     name = "tflite"
     dialect = "keras3"
 
     def __init__(self):
-        self.keras = KerasAdapter("tflite", "keras", "keras3")
-
-    @cached_property
-    def tf(self):
-        quiet_tensorflow()
-        return importlib.import_module("tensorflow")
+        self.keras = self.source = KerasAdapter("tflite", "keras", "keras3")
 
     @cached_property
     def interpreter_class(self):
@@ -68,19 +60,15 @@ class TFLiteTarget(Target):
         return cannot_express(case)
 
     # -- recording -----------------------------------------------------------------------------
-    def record(self, spec, plan, seed, case_id, input_shape, time_axis=1, on_built=None,
-               weights=None) -> Recording:
-        rec = Recording(case_id, spec, plan, None, Outcome(), self.dialect, time_axis)
-        layer = build_source_layer(self.keras, rec, spec, input_shape, seed, weights, on_built)
-        if layer is None:
-            return rec
+    def run(self, layer, rec, input_shape) -> None:
+        spec = rec.spec
         stateful = bool(spec.config.get("stateful"))
         # Keras unrolls only a time axis of known length: then each length is its own model
-        open_time = None if spec.config.get("unroll") else time_axis
+        open_time = None if spec.config.get("unroll") else rec.time_axis
         models: dict = {}  # input signature -> Converted
         live: dict = {}  # input signature -> the interpreter carrying the state
 
-        def run(call):
+        def call_once(call):
             if spec_dtype(spec) == "float64":  # the rounding verdict's re-run: say why, fast
                 raise NotImplementedError(f"tflite cannot express this case: {DTYPE_REASONS['f64']}")
             key = _signature(call, open_time)
@@ -91,8 +79,7 @@ class TFLiteTarget(Target):
                 live[key] = models[key].interpreter(self.interpreter_class[0])
             return models[key].run(live[key], call)
 
-        rec.outcome = execute(run, live.clear, plan)
-        return rec
+        rec.outcome = execute(call_once, live.clear, rec.plan)
 
     def convert(self, layer, call, time_axis, stateful) -> "Converted":
         """The layer as a TFLite model for calls shaped like ``call``."""

@@ -5,14 +5,14 @@ from it and runs the plan. Not selected by default (torch is a 5.5 GB install): 
 `--rnnparity-targets torch` or `rnnparity check --target torch`."""
 from __future__ import annotations
 
-from .base import Target, build_source_layer, execute
-from ..plan import Outcome, Recording, error_tuple
+from .base import SourceLayerTarget, execute
+from ..plan import error_tuple
 from .keras_adapter import KerasAdapter
 
 ACTIVATIONS_TORCH_LACKS = {"act_linear": "activation='linear'", "act_hard_sigmoid": "activation='hard_sigmoid'"}
 
 
-class TorchTarget(Target):
+class TorchTarget(SourceLayerTarget):
     name = "torch"
     dialect = "keras3"
 
@@ -50,22 +50,16 @@ class TorchTarget(Target):
             return "initial_state on a stateful layer (the port carries its own states)"
         return None
 
-    def record(self, spec, plan, seed, case_id, input_shape, time_axis=1, on_built=None,
-               weights=None) -> Recording:
+    def run(self, layer, rec, input_shape) -> None:
         from ..port.torch import Unsupported, to_torch
 
-        rec = Recording(case_id, spec, plan, None, Outcome(), self.dialect, time_axis)
-        layer = build_source_layer(self.source, rec, spec, input_shape, seed, weights, on_built)
-        if layer is None:
-            return rec
         try:
             port = to_torch(layer)
         except Unsupported as exc:  # cannot_express missed it: a visible error, never a pass
             rec.outcome.error = error_tuple(-1, exc)
-            return rec
+            return
         rec.info = {"module": repr(port.module)}
-        rec.outcome = execute(lambda s: port(s.x, s.mask, s.initial_state), port.reset_states, plan)
-        return rec
+        rec.outcome = execute(lambda s: port(s.x, s.mask, s.initial_state), port.reset_states, rec.plan)
 
 
 ADAPTER = TorchTarget()
