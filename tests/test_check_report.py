@@ -60,7 +60,7 @@ def test_every_layer_has_one_name_in_ids_and_in_the_summary(collected):
     assert sweep, "no activation-sweep case collected"
     assert {case_of(n).split("-")[0] for n in sweep} <= set(LAYERS), sorted({case_of(n) for n in sweep})[:5]
     rows = {ln.split()[0] for ln in summary_table({n: ("passed", "") for n in collected}).splitlines()[3:]}
-    assert rows == {"simple_rnn", "lstm", "gru", "gru_reset_before"}
+    assert rows == {"simple_rnn", "lstm", "gru", "gru_reset_before", "conv_lstm1d", "conv_lstm2d", "conv_lstm3d"}
 
 
 def test_a_case_list_does_not_collect_is_reported():

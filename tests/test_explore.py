@@ -87,7 +87,8 @@ def _values(precision="float64"):
     (None, [_values()], run.UNEXPLAINED),
 ])
 def test_the_verdict_becomes_an_outcome(rounding, problems, outcome):
-    result = run.classify(_config(), _recording(rounding=rounding), problems)
+    # float32: float64 stacked cells meet a registered bug (float64-stacked-cells-compute-in-float32)
+    result = run.classify(_config(dtype="float32"), _recording(rounding=rounding), problems)
     assert result.outcome == outcome
     if outcome == run.UNEXPLAINED:
         assert result.signature == "UNEXPLAINED:values:float64" and result.finding and result.report
@@ -106,18 +107,18 @@ def test_the_verdict_becomes_an_outcome(rounding, problems, outcome):
      "UNEXPLAINED:framework-rejects:ValueError"),
 ])
 def test_errors_become_refusals_crashes_or_unexplained(error, message, outcome, signature):
-    result = run.classify(_config(), _recording(error=error), [Mismatch("error", message)])
+    result = run.classify(_config(dtype="float32"), _recording(error=error), [Mismatch("error", message)])
     assert (result.outcome, result.signature) == (outcome, signature)
 
 
 def test_both_sides_rejecting_is_refused_alike():
-    result = run.classify(_config(), _recording(error=(-1, "ValueError", "bad")), [])
+    result = run.classify(_config(dtype="float32"), _recording(error=(-1, "ValueError", "bad")), [])
     assert result.outcome == run.REFUSED_ALIKE and "bad" in result.detail
 
 
 def test_a_failure_where_a_registered_bug_applies_names_its_key():
     # tf_keras stacked one-state cells, initial states as lists, masked: a registered divergence
-    config = _config(cells=[_config()["cells"][0]] * 2, mask="right", initial_state=True)
+    config = _config(cells=[_config()["cells"][0]] * 2, mask="right", initial_state=True, dtype="float32")
     result = run.classify(config, _recording(), [_values()])
     assert result.outcome == run.KNOWN and result.known_key == "tf_keras-stacked-cells-masked-state-lists"
     # the same failure without the mask is no registered bug

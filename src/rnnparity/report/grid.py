@@ -53,13 +53,29 @@ def place(case_id: str, panel: str | None = None) -> Place:
     try:
         c = m.case_from_id(case_id)
     except ValueError:
-        return _other(case_id, panel or registry.target_of(case_id) or "other")
+        c = _conv_lstm_case(case_id)
+        if c is None:
+            return _other(case_id, panel or registry.target_of(case_id) or "other")
     parts = [c.layer] + ([m.CELLS[c.cell]] if c.cell != "layer" else []) + \
         ([c.wrapper] if c.wrapper != "none" else [])
-    row = (list(m.LAYERS).index(c.layer), list(m.CELLS).index(c.cell), list(m.WRAPPERS).index(c.wrapper),
-           " · ".join(parts))
+    # ConvLSTM1D/2D/3D rows after the recurrent layers', in the same flag panel
+    layer_row = (list(m.LAYERS).index(c.layer) if c.layer in m.LAYERS
+                 else len(m.LAYERS) + int(c.layer[len("conv_lstm")]))
+    row = (layer_row, list(m.CELLS).index(c.cell), list(m.WRAPPERS).index(c.wrapper), " · ".join(parts))
     return Place(panel or c.target, FLAG_HEADS, row, tuple(getattr(c, f) for f in m.FLAGS),
                  (("mask", c.mask), ("dtype", c.dtype), ("init", "yes" if c.initial_state else "no")))
+
+
+def _conv_lstm_case(case_id):
+    """The ConvLstmCase of a ConvLSTM matrix id, or None for any other id."""
+    if not case_id.startswith("conv_lstm"):
+        return None
+    from ..matrix.tiers import case_of
+
+    try:
+        return case_of(case_id)
+    except ValueError:
+        return None
 
 
 def _other(case_id, panel):
@@ -102,7 +118,7 @@ def grid(entries, verdicts) -> list:
         p = panels[name]
         cols = _columns(p["heads"]) or sorted(p["cols"])
         rows = []
-        for key in sorted(p["rows"]):
+        for key in sorted(p["rows"], key=_sortable):
             cells = [_cell(p["rows"][key].get(col, []), order, verdicts) for col in cols]
             rows.append({"label": key[-1], "cells": cells})
         heads = [{"name": h, "values": [_head(col[i]) for col in cols]} for i, h in enumerate(p["heads"])]
@@ -173,3 +189,9 @@ def filters(entries) -> list:
             seen[k].add(v)
     labels = {"mask": "mask", "dtype": "dtype", "init": "initial_state"}
     return [(k, labels[k], sorted(seen[k])) for k in labels if seen.get(k)]
+
+
+def _sortable(row):
+    """A row's sort key with numbers before strings at each position (a ConvLSTM row's key holds
+    its rank where other rows hold a name)."""
+    return tuple((0, v, "") if isinstance(v, (int, float)) else (1, 0, str(v)) for v in row)
