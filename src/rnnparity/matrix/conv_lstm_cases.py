@@ -25,8 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..plan import Call, LayerSpec, Plan, Reset
+from ..plan import LayerSpec, Plan
 from . import cases as m
+from .data import seeded_plan
 
 RANKS = (1, 2, 3)
 SPATIAL = {1: (5,), 2: (5, 4), 3: (3, 4, 5)}  # non-square: a transposed state cannot pass
@@ -170,15 +171,7 @@ def _initial_state(case, rng):
 
 def make_plan(case: ConvLstmCase) -> Plan:
     """One call; a stateful layer: two batches (the state carried), a reset, a third batch."""
-    rng = np.random.RandomState(case.seed)
-    x, mask = _batch(case, rng)
-    init = _initial_state(case, rng) if case.initial_state else None
-    if not case.stateful:
-        return Plan([Call(x, mask, init, "call")])
-    x2, m2 = _batch(case, rng)
-    x3, m3 = _batch(case, rng)
-    return Plan([Call(x, mask, init, "batch 1"), Call(x2, m2, None, "batch 2 (state carried)"),
-                 Reset(), Call(x3, m3, None, "batch 3 (after reset)")])
+    return seeded_plan(case, _batch, _initial_state)[0]
 
 
 # -- tiers -------------------------------------------------------------------------------------

@@ -52,16 +52,26 @@ def _initial_state(case: Case, rng):
             for _ in range(directions) for units in STACK_UNITS]
 
 
-def make_plan(case: Case) -> Plan:
+def seeded_plan(case, batch, initial_state):
+    """(plan, its random stream) of a case from its seed: one call; a stateful layer: two batches
+    (the state carried), a reset, a third batch. ``batch(case, rng) -> (x, mask)`` and
+    ``initial_state(case, rng)`` draw the data (the Keras layers' here, ConvLSTM's in
+    conv_lstm_cases.py); the stream goes on for what a caller draws next."""
     rng = np.random.RandomState(case.seed)
-    x, mask = _batch(case, rng)
-    init = _initial_state(case, rng) if case.initial_state else None
+    x, mask = batch(case, rng)
+    init = initial_state(case, rng) if case.initial_state else None
     if not case.stateful:
-        return Plan([Call(x, mask, init, "call")])
-    x2, m2 = _batch(case, rng)
-    x3, m3 = _batch(case, rng)
-    plan = Plan([Call(x, mask, init, "batch 1"), Call(x2, m2, None, "batch 2 (state carried)"),
-                 Reset(), Call(x3, m3, None, "batch 3 (after reset)")])
+        return Plan([Call(x, mask, init, "call")]), rng
+    x2, m2 = batch(case, rng)
+    x3, m3 = batch(case, rng)
+    return Plan([Call(x, mask, init, "batch 1"), Call(x2, m2, None, "batch 2 (state carried)"),
+                 Reset(), Call(x3, m3, None, "batch 3 (after reset)")]), rng
+
+
+def make_plan(case: Case) -> Plan:
+    plan, rng = seeded_plan(case, _batch, _initial_state)
+    if not case.stateful:
+        return plan
     steps = case.n_steps
     # (not for stacked cells' returned states: one list per cell, which runner.chunk_consistency,
     # comparing flat outputs, would take for a sequence)
