@@ -408,3 +408,10 @@ def test_float64_stacked_cells_computing_in_float32_are_named_and_registered(tar
            else "float64-stacked-cells-compute-in-float32")
     with pytest.raises(KnownFrameworkBug, match=key):
         assert_parity(layer, x, mask=mask)
+
+
+def test_the_cli_offers_the_verdicts_ill_conditioned_modes():
+    """The CLI spells --ill-conditioned's choices without importing the verdict (NumPy): the same."""
+    from rnnparity.cli.common import ILL_CONDITIONED_MODES
+
+    assert ILL_CONDITIONED_MODES == verdicts.ILL_CONDITIONED_MODES

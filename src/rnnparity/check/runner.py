@@ -153,14 +153,17 @@ def repro_command(case_id: str) -> str:
 _DEFAULT = object()
 
 
-def failure_report(case_id: str, problems, repro=_DEFAULT) -> str:
+def failure_report(case_id: str, problems, repro=_DEFAULT, ill_conditioned=False) -> str:
     """The report of a failed check. ``repro``: the command line that reruns it (default: the
-    matrix case's `rnnparity check --case`); None for none (a user's own layer)."""
+    matrix case's `rnnparity check --case`); None for none (a user's own layer).
+    ``ill_conditioned``: the report of an ill-conditioned verdict (the same problems, another head)."""
     # the rounding verdict (the last mismatch, when reached) and the diagnosis (which known porting
     # mistake explains the difference) explain the others: not counted, always shown
     verdict = [p for p in problems if p.kind in ("rounding", "diagnosis")]
     problems = [p for p in problems if p.kind not in ("rounding", "diagnosis")]
-    head = f"[{case_id}] the reference and the framework disagree ({len(problems)} problem(s))"
+    what = ("ill-conditioned: not decidable beyond rounding" if ill_conditioned
+            else "the reference and the framework disagree")
+    head = f"[{case_id}] {what} ({len(problems)} problem(s))"
     body = [p.message for p in problems[:6]]
     if len(problems) > 6:
         body.append(f"  ... and {len(problems) - 6} more")

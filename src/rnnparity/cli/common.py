@@ -18,6 +18,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 KERAS_TARGETS = registry.keras_targets()
 ALL_TARGETS = installed.ALL_TARGETS
 
+# --ill-conditioned's choices, as check/verdict.py's (not imported here: it imports NumPy)
+ILL_CONDITIONED_MODES = ("warn", "fail")
+
 
 def progress(i, total, label="", stream=sys.stderr, width=30):
     """One-line progress bar (redrawn in place on a terminal, every 10% otherwise)."""

@@ -15,7 +15,7 @@ import os
 import platform
 import sys
 
-from .common import positive
+from .common import ILL_CONDITIONED_MODES, positive
 
 
 def add_input_options(p, batches=True):
@@ -131,7 +131,7 @@ def add_parser(sub):
     add_input_options(c)
     c.add_argument("--atol", type=float, help="absolute tolerance (default: the tolerance table)")
     c.add_argument("--rtol", type=float, help="relative tolerance (default: the tolerance table)")
-    c.add_argument("--ill-conditioned", choices=("warn", "fail"), default="warn",
+    c.add_argument("--ill-conditioned", choices=ILL_CONDITIONED_MODES, default="warn",
                    help="a layer whose valid low-precision runs scatter as widely as its values (not "
                         "decidable beyond some step): warn (default: shown, the model still passes) "
                         "or fail")

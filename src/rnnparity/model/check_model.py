@@ -328,11 +328,10 @@ def check_captured(entry, target, atol=None, rtol=None, stopped=None):
         row.status = "pass"
         row.message = within_rounding(verdict, atol, rtol) if verdict.rounding is not None else ""
         return row, keep
-    report = runner.failure_report(found.name, problems).rsplit("\nrepro:", 1)[0]
-    if verdict.status == verdicts.ILL_CONDITIONED:
-        row.status = verdicts.ILL_CONDITIONED
-        row.message = report.replace("the reference and the framework disagree",
-                                     "ill-conditioned: not decidable beyond rounding", 1)
+    ill = verdict.status == verdicts.ILL_CONDITIONED
+    report = runner.failure_report(found.name, problems, repro=None, ill_conditioned=ill)
+    if ill:
+        row.status, row.message = verdicts.ILL_CONDITIONED, report
         return row, keep
     known = verdict.known
     row.status = "xfail" if known else "fail"

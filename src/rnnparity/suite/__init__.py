@@ -33,8 +33,7 @@ def conclude(case_id, verdict, record_property, config, stats, stats_target, rep
         record_property(ERRORS_KEY, error_curves(verdict.problems))
     if verdict.status == ILL_CONDITIONED:
         record_property(VERDICT_KEY, ILL_CONDITIONED)
-        text = report(runner.failure_report(case_id, verdict.problems, **kwargs).replace(
-            "the reference and the framework disagree", "ill-conditioned: not decidable beyond rounding", 1))
+        text = report(runner.failure_report(case_id, verdict.problems, ill_conditioned=True, **kwargs))
         if config.getoption("--rnnparity-ill-conditioned") == "fail":
             pytest.fail(text, pytrace=False)
         record_property(ILL_REPORT_KEY, text)
