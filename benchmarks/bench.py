@@ -21,7 +21,8 @@ Sections
   harness (everything else: plan, reference, comparison). The split is done by wrapping the adapter's
   methods here, not in the library.
 - pytest (with --pytest): the shipped command end to end, startup included, and its cases/s.
-- conv_lstm (only when asked for): ConvLSTM2D at a nowcasting and a video shape (bench_conv_lstm.py).
+- conv_lstm (only when asked for): ConvLSTM2D at a nowcasting and a video shape (bench_conv_lstm.py),
+  quiet and then with --busy co-running busy processes.
 """
 from __future__ import annotations
 
@@ -394,7 +395,7 @@ def markdown(results):
     if "conv_lstm" in results:
         from bench_conv_lstm import markdown as conv_lstm_markdown
 
-        out += conv_lstm_markdown(results["conv_lstm"], _table)
+        out += conv_lstm_markdown(results["conv_lstm"], _table, results.get("conv_lstm_loaded"))
     for p in results.get("pytest", {}).values():
         out += [f"`{p['command']}`: {p['cases']} cases in {p['wall_s']:.1f} s wall, startup included = "
                 f"{p['cases_per_s']:.1f} cases/s ({p['summary']})", ""]
@@ -469,6 +470,10 @@ def main(argv=None):
         from bench_conv_lstm import bench_conv_lstm
 
         results["conv_lstm"] = bench_conv_lstm(repeats, _round_robin, tiny=args.tiny)
+        print(f"conv_lstm, loaded: the same with {args.busy} co-running busy process(es)", flush=True)
+        with co_runners(args.busy):
+            results["conv_lstm_loaded"] = bench_conv_lstm(repeats, _round_robin, tiny=args.tiny)
+        results["meta"]["loaded_busy_processes"] = args.busy
     if "replay" in sections:
         print("replay: every recording under fixtures/ against the reference, in this process", flush=True)
         results["replay"] = bench_replay(os.path.join(ROOT, "fixtures"), 20 if args.tiny else None)

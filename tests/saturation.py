@@ -24,7 +24,7 @@ SATURATED = {
     "simple_rnn": ("SimpleRNN", {}, None, 1.4),
     "lstm": ("LSTM", {}, None, 3.5),
     "gru": ("GRU", {"reset_after": True}, None, 2.5),
-    "gru_reset_before": ("GRU", {"reset_after": False}, None, 2.2),
+    "gru_reset_before": ("GRU", {"reset_after": False}, None, 2.4),
     "bidi_lstm": ("LSTM", {}, {"merge_mode": "concat"}, 3.5),
     "bidi_gru": ("GRU", {"reset_after": True}, {"merge_mode": "concat"}, 2.5),
 }

@@ -38,26 +38,21 @@ def tanh(x, out=None):
 
 
 def sigmoid(x, out=None):
-    # 1 / (1 + exp(-x)) computed as 0.5 * tanh(0.5 x) + 0.5: the same function, which cannot overflow
-    # (no warnings for very negative x) and runs as four in-place passes. ``out=x`` overwrites x (the
-    # cells pass scratch gate blocks). float32: within 1.2e-7 of tf.nn.sigmoid (tests/test_bench_smoke.py).
+    # 1 / (1 + exp(-x)), as Eigen computes it for double, in four in-place passes (``out=x``
+    # overwrites x: the cells pass scratch gate blocks). exp(-x) overflows to inf below x ~ -88
+    # (float32) / -709 (float64), where the result is 0, as it should be: no warning for it.
+    # float32: within 1.2e-7 of the exact value and of tf.nn.sigmoid (tests/test_bench_smoke.py),
+    # and 1.6-3x faster than the equivalent 0.5 * tanh(0.5 x) + 0.5, whose tail also loses its
+    # relative accuracy: it rounds to exactly 0 below x ~ -17 (float32) / -37 (float64), where
+    # TensorFlow gives e^x (swish/silu of very negative values in an exploding recurrence showed it,
+    # found by rnnparity explore).
     if x.dtype.itemsize <= 2:
         return _logistic_rounded(x, out)
-    if x.dtype.itemsize >= 8:
-        # float64 (and the envelope's long double): 1 / (1 + exp(-x)) as Eigen computes it for
-        # double. The tanh form rounds to exactly 0 below x ~ -37 (and loses the relative accuracy
-        # of the tail long before), where TensorFlow gives e^x: swish/silu of very negative values,
-        # amplified by an exploding recurrence, showed it (found by rnnparity explore).
-        with np.errstate(over="ignore"):
-            out = np.negative(x, out=out)
-            np.exp(out, out=out)
-        out += 1
-        return np.reciprocal(out, out=out)
-    out = np.multiply(x, 0.5, out=out)
-    np.tanh(out, out=out)
-    out *= 0.5
-    out += 0.5
-    return out
+    with np.errstate(over="ignore"):
+        out = np.negative(x, out=out)
+        np.exp(out, out=out)
+    out += 1
+    return np.reciprocal(out, out=out)
 
 
 def _logistic_rounded(x, out=None):
