@@ -70,6 +70,55 @@ def test_explain_prints_the_explanation_of_the_spec_it_was_given(capsys, argv, s
     assert capsys.readouterr().out.strip() == str(explain(spec, shape, dialect))
 
 
+@pytest.mark.parametrize("argv, spec", [
+    (["ConvLSTM2D", "--filters", "8", "--kernel-size", "3", "--strides", "2", "--padding", "same",
+      "--return-state", "--input-shape", "4,10,64,63,1"],
+     {"class": "ConvLSTM2D", "config": {"filters": 8, "kernel_size": 3, "strides": 2, "padding": "same",
+                                        "return_state": True, "dtype": "float32"}, "wrapper": None}),
+    (["ConvLSTM1D", "--filters", "2", "--kernel-size", "4", "--dilation-rate", "2", "--data-format",
+      "channels_first", "--return-sequences", "--bidirectional", "concat", "--input-shape", "1,3,5,20"],
+     {"class": "ConvLSTM1D", "config": {"filters": 2, "kernel_size": 4, "dilation_rate": 2,
+                                        "data_format": "channels_first", "return_sequences": True,
+                                        "dtype": "float32"}, "wrapper": {"merge_mode": "concat"}}),
+    (["ConvLSTM3D", "--filters", "1", "--kernel-size", "1,2,3", "--strides", "1,2,1",
+      "--input-shape", "2,1,4,6,8,3"],
+     {"class": "ConvLSTM3D", "config": {"filters": 1, "kernel_size": (1, 2, 3), "strides": (1, 2, 1),
+                                        "dtype": "float32"}, "wrapper": None}),
+])
+def test_explain_conv_lstm_by_name(capsys, argv, spec):
+    assert main(["explain", *argv]) == 0
+    shape = tuple(int(s) for s in argv[argv.index("--input-shape") + 1].split(","))
+    out = capsys.readouterr().out.strip()
+    assert out == str(explain(spec, shape, "keras3"))
+    assert "note: spatial shape" in out  # how the spatial shape came about
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["LSTM", "--units", "4", "--padding", "same", "--input-shape", "2,5,3"], "does not take --padding"),
+    (["ConvLSTM2D", "--units", "4", "--input-shape", "2,5,6,6,3"], "takes --filters, not --units"),
+    (["ConvLSTM2D", "--filters", "4", "--input-shape", "2,5,6,6,3"], "needs --kernel-size"),
+    (["ConvLSTM2D", "--filters", "4", "--kernel-size", "3", "--input-shape", "2,5,6,3"],
+     "must have 5 numbers, batch,time,h,w,channels"),
+    (["ConvLSTM2D", "--filters", "4", "--kernel-size", "3", "--time-major", "--input-shape", "2,5,6,6,3"],
+     "no time_major"),
+])
+def test_explain_refuses_options_the_layer_does_not_take(capsys, argv, said):
+    assert main(["explain", *argv]) == 2
+    assert said in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["ConvLSTM1D", "--filters", "2", "--kernel-size", "3,3", "--input-shape", "2,5,7,3"],
+     "The `kernel_size` argument must be a tuple of 1 integers"),
+    (["ConvLSTM1D", "--filters", "2", "--kernel-size", "9", "--input-shape", "2,5,7,3"], "does not fit"),
+    (["ConvLSTM2D", "--filters", "2", "--kernel-size", "3", "--strides", "2", "--dilation-rate", "2",
+      "--input-shape", "2,5,7,7,3"], "not compatible with `dilation_rate > 1`"),
+])
+def test_explain_says_where_keras_refuses_a_conv_lstm(capsys, argv, said):
+    assert main(["explain", *argv]) == 1
+    assert said in capsys.readouterr().err
+
+
 def test_explain_rejects_a_bad_input_shape(capsys):
     with pytest.raises(SystemExit) as info:
         main(["explain", "LSTM", "--units", "4", "--input-shape", "2,5"])

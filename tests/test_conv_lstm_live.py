@@ -195,6 +195,9 @@ REFUSED = {
     "causal_padding": {"padding": "causal"},
     "zero_strides": {"strides": 0},
     "valid_window_too_large": {"kernel_size": 4, "dilation_rate": 2},
+    "kernel_size_of_rank_3": {"kernel_size": (3, 3, 3)},
+    "strides_of_rank_1": {"strides": (1,)},
+    "unknown_data_format": {"data_format": "nchw"},
 }
 
 
@@ -221,6 +224,9 @@ def test_refused_configurations(name, dialect):
     ours = _refuses(lambda: rp.ConvLSTM2D(**config, dialect=dialect),
                     lambda ref: (ref.set_weights([np.zeros(s) for _, s in ref.cell.weight_specs(2)]), ref(x)))
     assert ours == framework, f"{dialect} {'refuses' if framework else 'accepts'} {config}; the reference does not"
+    explained = _refuses(lambda: rp.explain({"class": "ConvLSTM2D", "config": config}, x.shape, dialect=dialect),
+                         lambda _: None)
+    assert explained == framework, f"{dialect} {'refuses' if framework else 'accepts'} {config}; explain does not"
 
 
 @pytest.mark.parametrize("dialect", ["keras3", "keras2"])

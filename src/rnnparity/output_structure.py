@@ -114,7 +114,22 @@ def _conv_tuple(value, rank):
 
 def _conv_lstm_rejection(cls, config, dialect):
     """Why Keras refuses a ConvLSTM configuration (at construction or at its first call), or None."""
+    from .reference.conv import PADDINGS
+    from .reference.conv_lstm import DATA_FORMATS
+
     rank = CONV_LSTM_RANKS[cls]
+    for key in ("kernel_size", "strides", "dilation_rate"):
+        value = config.get(key, 1)
+        if not isinstance(value, int) and len(tuple(value)) != rank:
+            return (f"{cls} refuses {key}={tuple(value)} at construction: The `{key}` argument must be a "
+                    f"tuple of {rank} integers")
+        if min(_conv_tuple(value, rank)) < 1:  # accepted at construction, refused by the first call
+            return f"{cls} refuses {key}={value!r} at the first call: every value must be >= 1"
+    padding, data_format = str(config.get("padding", "valid")).lower(), config.get("data_format")
+    if padding not in PADDINGS:
+        return f"{cls} refuses padding={padding!r} at construction: it must be one of {PADDINGS}"
+    if data_format is not None and str(data_format).lower() not in DATA_FORMATS:
+        return f"{cls} refuses data_format={data_format!r} at construction: it must be one of {DATA_FORMATS}"
     strides = _conv_tuple(config.get("strides", 1), rank)
     dilation = _conv_tuple(config.get("dilation_rate", 1), rank)
     if max(strides) > 1 and max(dilation) > 1:
@@ -148,6 +163,32 @@ def _conv_lstm_step_shape(cls, config, input_shape):
                        f"{tuple(spatial)}: the output would be {out}")
     filters = int(config["filters"])
     return (filters, *out) if first else (*out, filters)
+
+
+def _conv_lstm_shape_note(cls, config, input_shape):
+    """How the input's spatial shape becomes the output's (the shape question users ask most)."""
+    from .reference.conv import same_padding, span
+
+    rank = CONV_LSTM_RANKS[cls]
+    first = config.get("data_format") == "channels_first"
+    spatial = tuple(input_shape[3:] if first else input_shape[2:-1])
+    kernel, strides, dilation = (_conv_tuple(config.get(k, d), rank) for k, d in
+                                 (("kernel_size", None), ("strides", 1), ("dilation_rate", 1)))
+    padding = str(config.get("padding", "valid")).lower()
+    step = _conv_lstm_step_shape(cls, config, input_shape)
+    out = step[1:] if first else step[:-1]
+    if padding == "same":
+        pads = [same_padding(n, k, st, d) for n, k, st, d in zip(spatial, kernel, strides, dilation)]
+        rule = (f"padding='same' keeps ceil(n / stride) positions per axis; TensorFlow pads (before, "
+                f"after) = {', '.join(map(str, pads))} zeros (an odd total puts the extra zero at the end)")
+    else:
+        spans = [span(k, d) for k, d in zip(kernel, dilation)]
+        rule = (f"padding='valid' keeps floor((n - span) / stride) + 1 positions per axis, span = "
+                f"dilation_rate * (kernel_size - 1) + 1 = {', '.join(map(str, spans))}")
+    layout = "(batch, time, channels, *spatial)" if first else "(batch, time, *spatial, channels)"
+    return (f"spatial shape {spatial} -> {tuple(out)}: {rule}. The input is {layout} "
+            f"(data_format={'channels_first' if first else 'channels_last'!r}); the recurrent convolution "
+            f"is always 'same' with stride 1, so h, c and every output step have that spatial shape")
 
 
 def _spec_from(layer_or_config):
@@ -259,9 +300,11 @@ def explain(layer_or_config, input_shape, dialect=None) -> Explanation:
     why = _rejection(spec, dialect)
     if why is not None:
         raise Rejected(f"explain: {why}")
+    shape_notes = ()
     if cls in CONV_LSTM_RANKS:
         step_shape = _conv_lstm_step_shape(cls, config, input_shape)
         units = step_shape[-1]
+        shape_notes = (_conv_lstm_shape_note(cls, config, input_shape),)
     else:
         units = int(config["units"]) if cls != "RNN" else int(spec.cells[-1]["config"]["units"])
         step_shape = (units,)
@@ -319,7 +362,7 @@ def explain(layer_or_config, input_shape, dialect=None) -> Explanation:
     return Explanation(title, container, tuple(OutputSpec(i, n, tuple(s), out_dtype if i < n_out else dtype,
                                                           tuple(p))
                                                for i, (n, s, p) in enumerate(outputs)),
-                       _order_notes(go_backwards, rs, wrapper, time_major, n_out))
+                       shape_notes + _order_notes(go_backwards, rs, wrapper, time_major, n_out))
 
 
 # the backward copy's sequence, which Bidirectional always flips along time: back to input order, or,
