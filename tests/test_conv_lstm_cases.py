@@ -61,3 +61,17 @@ def test_plans_are_seeded_and_shaped_like_the_layer():
     assert np.array_equal(a.calls[0].x, b.calls[0].x) and a.calls[0].x.shape == case.input_shape
     assert [s.shape for s in a.calls[0].initial_state] == [(2, 2, 2, 1)] * 2  # (batch, filters, out)
     assert a.calls[0].mask.shape == (2, 3)
+
+
+def test_conformance_table_counts_every_conv_lstm_case():
+    """The conformance table's ConvLSTM rows cover each target's ConvLSTM cases, once each."""
+    from rnnparity.report import conformance
+    from rnnparity.matrix import tiers
+
+    grid = conformance.cells(("keras3", "tf_keras"))
+    for target in ("keras3", "tf_keras"):
+        cases = [c for c in tiers.cases(conformance.table_tier(target), (target,)) if c.layer.startswith("conv_lstm")]
+        rows = [grid.get((f"layer `ConvLSTM{r}D`", target)) for r in (1, 2, 3)]
+        assert sum(sum(row["counts"].values()) for row in rows) == len(cases) > 0
+        channels_first = grid[("ConvLSTM `data_format='channels_first'`", target)]
+        assert sum(channels_first["counts"].values()) == sum(c.data_format == "cf" for c in cases) > 0

@@ -12,12 +12,18 @@ from __future__ import annotations
 from collections import Counter
 
 from ..check.divergences import divergence_for
-from ..matrix import cases as matrix, tiers
+from ..matrix import cases as matrix, conv_lstm_cases, tiers
 from ..targets import registry
 
 # (row label, predicate on a Case)
 FEATURES = (
     *[(f"layer `{layer}`", lambda c, v=layer: c.layer == v) for layer in matrix.LAYERS],
+    *[(f"layer `ConvLSTM{r}D`", lambda c, v=f"conv_lstm{r}d": c.layer == v) for r in conv_lstm_cases.RANKS],
+    # a ConvLSTM's own axes (other cases have none: getattr's default is the ConvLSTM default)
+    ("ConvLSTM `padding='valid'`", lambda c: getattr(c, "padding", "same") == "valid"),
+    ("ConvLSTM `strides=2`", lambda c: getattr(c, "strides", "s1") != "s1"),
+    ("ConvLSTM `dilation_rate=2`", lambda c: getattr(c, "dilation", "d1") != "d1"),
+    ("ConvLSTM `data_format='channels_first'`", lambda c: getattr(c, "data_format", "cl") == "cf"),
     *[(f"`{flag}=True`", lambda c, f=flag: getattr(c, f)) for flag in matrix.FLAGS],
     *[(f"mask `{mask}`", lambda c, v=mask: c.mask == v) for mask in matrix.MASKS[1:]],
     *[(f"Bidirectional `merge_mode={matrix.WRAPPERS[w]!r}`", lambda c, v=w: c.wrapper == v)
