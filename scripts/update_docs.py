@@ -7,7 +7,9 @@ they are current).
 A block sits between `<!-- generated: NAME -->` and `<!-- /generated: NAME -->` in README.md or a page
 under docs/. The names: `divergences` (the known-bugs registry, check/divergences.py), `conformance`
 (report/conformance.py), `return-table` (rnnparity.explain), `cli` (every subcommand of the argument
-parser, cli/__init__.py), `quick-start` (README.md's quick-start commands, copied). Every name is used at least once; a marker with an unknown name is an error."""
+parser, cli/__init__.py), `quick-start` (README.md's quick-start commands, copied), `conv-lstm-tiers`
+(the ConvLSTM cases per tier and target, matrix/tiers.py), `conv-lstm-mistakes` (diagnose's ConvLSTM
+catalogue, check/conv_lstm_mistakes.py). Every name is used at least once; a marker with an unknown name is an error."""
 from __future__ import annotations
 
 import argparse
@@ -31,7 +33,31 @@ def blocks() -> dict:
     from rnnparity.report import conformance
 
     return {"conformance": conformance.markdown(), "divergences": markdown(),
-            "return-table": return_table_markdown(), "cli": cli_reference(), "quick-start": quick_start()}
+            "return-table": return_table_markdown(), "cli": cli_reference(), "quick-start": quick_start(),
+            "conv-lstm-tiers": conv_lstm_tiers(), "conv-lstm-mistakes": conv_lstm_mistakes()}
+
+
+def conv_lstm_tiers() -> str:
+    """How many ConvLSTM cases each target runs in each tier."""
+    from rnnparity.matrix import tiers
+    from rnnparity.targets import registry
+
+    rows = ["| target | quick | default | full |", "|---|---|---|---|"]
+    for target in registry.keras_targets():
+        counts = [sum(c.layer.startswith("conv_lstm") for c in tiers.cases(tier, (target,))) for tier in tiers.TIERS]
+        rows.append(f"| `{target}` | " + " | ".join(map(str, counts)) + " |")
+    return "\n".join(rows)
+
+
+def conv_lstm_mistakes() -> str:
+    """diagnose's ConvLSTM mistakes: the gate orders counted, the others named and described."""
+    from rnnparity.check import conv_lstm_mistakes as catalogue
+
+    orders, others = catalogue.GATE_ORDERS, catalogue.CATALOGUE[len(catalogue.GATE_ORDERS):]
+    lines = [f"- {len(orders)} gate orders: every permutation of Keras' i, f, c, o but its own "
+             f"(`{orders[0].name}`, ...)"]
+    lines += [f"- `{m.name}`: {m.says}" for m in others]
+    return "\n".join(lines)
 
 
 def quick_start() -> str:

@@ -3,7 +3,7 @@ initial state, dtype, batch, steps and target axes, so the divergences registry 
 cannot_express read it like any case) with the convolution's axes: rank, kernel size, strides,
 padding, dilation_rate and data_format. Shapes are tiny: spatial 3-5 per axis, 2 filters, 2 channels.
 
-Ids: `conv_lstm2d-bidi_sum-seq-state-k3-s2-valid-d2-cf-mask_left-init-f64-b1-t1-tf_keras`, defaults
+Ids: `conv_lstm1d-bidi_mul-state-stateful-k1-s2-valid-cf-mask_holes-mixed_f16-tf_keras` (a default-tier case), defaults
 (k2: an even kernel, where TF's 'same' split shows; s1, same, d1, channels_last, b2, t3) left out.
 
 Tiers (per target)
