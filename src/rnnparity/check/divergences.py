@@ -83,7 +83,9 @@ def _conv_lstm_mask_has_gaps(case):
 
     if case.mask == "none":
         return False
-    masks = [np.asarray(c.mask, bool) for c in make_plan(case).calls]
+    masks = getattr(case, "masks", None)  # a view of a call outside the matrix carries its own masks
+    if masks is None:
+        masks = [np.asarray(c.mask, bool) for c in make_plan(case).calls]
     return any((m.any(axis=1) & ~m.all(axis=1)).any() for m in masks)
 
 
@@ -1090,7 +1092,7 @@ def call_view(target, layer, x, mask, states):
     stacked_kinds = tuple({"LSTMCell": "lstm", "GRUCell": "gru", "SimpleRNNCell": "simple_rnn"}.get(
         type(c).__name__, type(c).__name__) for c in stacked) if stacked else None
     time_major = bool(config.get("time_major", False))
-    return types.SimpleNamespace(
+    view = types.SimpleNamespace(
         target=target, layer=layer_id, cell=cell_kind, dtype=dtype,
         wrapper="none" if inner is layer else f"bidi_{str(layer.merge_mode).lower()}",
         return_sequences=bool(config.get("return_sequences")), return_state=bool(config.get("return_state")),
@@ -1101,3 +1103,13 @@ def call_view(target, layer, x, mask, states):
         activation=config.get("activation"), recurrent_activation=config.get("recurrent_activation"),
         layer_dtype=str(getattr(inner, "compute_dtype", "")), stacked_dtype=stacked_dtype,
         stacked_kinds=stacked_kinds)
+    if layer_id.startswith("conv_lstm"):  # the ConvLstmCase fields the ConvLSTM entries read
+        import numpy as np
+
+        vars(view).update(
+            rank=int(layer_id[len("conv_lstm")]),
+            data_format="cf" if config.get("data_format") == "channels_first" else "cl",
+            strides="s1" if np.max(config.get("strides", 1)) == 1 else "s2",
+            dilation="d1" if np.max(config.get("dilation_rate", 1)) == 1 else "d2",
+            masks=None if mask is None else [np.asarray(mask, bool)])
+    return view
