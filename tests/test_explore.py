@@ -300,8 +300,13 @@ def test_the_greedy_pass_keeps_what_a_convlstm_finding_needs(monkeypatch):
     ("keras3", {"data_format": "channels_first", "rank": 3, "kernel_size": [3, 2, 1], "strides": [1] * 3,
                 "dilation_rate": [1] * 3, "spatial": [5, 4, 2]}, None),  # 3-D runs (XLA)
 ])
-def test_convlstm_configurations_meet_the_registered_convlstm_bugs(target, changes, key):
+@pytest.mark.parametrize("wrapper", ["none", "go_backwards_with_a_backward_layer"])
+def test_convlstm_configurations_meet_the_registered_convlstm_bugs(target, changes, key, wrapper):
     config = _conv_config(target=target, conv={**_conv_config()["conv"], **changes})
+    if wrapper != "none":  # Keras 3 builds it (it rejects go_backwards only without a backward layer)
+        backward = dict(config["cells"][0])
+        config.update(wrapper={"merge_mode": "ave", "own_dtype": False, "backward": backward},
+                      flags={**config["flags"], "go_backwards": True})
     known = run.classify(config, _recording(), [_values("float32")])
     assert (known.outcome, known.known_key) == ((run.KNOWN, key) if key else (run.UNEXPLAINED, None))
 
@@ -342,3 +347,23 @@ def test_the_command_refuses_a_kind_it_does_not_know(capsys):
 
     assert main(["explore", "--kinds", "ConvGRU", "--examples", "1"]) == 2
     assert "--kinds takes 'all' or a comma-separated list of SimpleRNN" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("layer", ["LSTM", "GRU", "ConvLSTM1D"])
+def test_where_neither_activation_can_run_the_reference_raises_the_recurrent_activations_error(layer):
+    """Found by explore (keras3 ConvLSTM1D(activation='glu', recurrent_activation='threshold'): Keras
+    runs the gates' recurrent_activation first and raises its TypeError; the reference raised glu's
+    ValueError: "both raise, differently")."""
+    import rnnparity as rp
+
+    args = (2, 1) if layer == "ConvLSTM1D" else (2,)
+    ref = getattr(rp, layer)(*args, activation="glu", recurrent_activation="threshold", dialect="keras3")
+    x = np.ones((1, 2, 3, 1) if layer == "ConvLSTM1D" else (1, 2, 1), "float32")
+    cell = ref.cell
+    ref.set_weights([np.zeros(shape, "float32") for _, shape in cell.weight_specs(1)])
+    with pytest.raises(TypeError, match="recurrent_activation='threshold' cannot run"):
+        ref(x)
+    alone = getattr(rp, layer)(*args, activation="glu", dialect="keras3")
+    alone.set_weights([np.zeros(shape, "float32") for _, shape in alone.cell.weight_specs(1)])
+    with pytest.raises(ValueError, match="activation='glu' cannot run"):
+        alone(x)

@@ -75,6 +75,12 @@ def _starts_masked_from_state(case):
     return False
 
 
+def _keras3_rejects_backwards_in_bidirectional(case):
+    """Keras 3 rejects Bidirectional(layer with go_backwards=True) at construction, unless a
+    backward_layer of the other direction is given (a view from `rnnparity explore` says so)."""
+    return case.wrapper != "none" and case.go_backwards and not getattr(case, "backward_layer", False)
+
+
 def _conv_lstm_mask_has_gaps(case):
     """Whether a call of the ConvLSTM case has a row with both masked and valid steps."""
     import numpy as np
@@ -578,7 +584,7 @@ REGISTRY = (
         # configurations Keras 3 rejects at construction (as the reference does) never reach a call
         applies=lambda c: (getattr(c, "data_format", "cl") == "cf" and getattr(c, "rank", 0) in (1, 2)
                            and not (c.strides != "s1" and c.dilation != "d1")
-                           and not (c.wrapper != "none" and c.go_backwards)),
+                           and not _keras3_rejects_backwards_in_bidirectional(c)),
     ),
     Divergence(
         key="tf_keras-conv-lstm-stateful-float32-states",

@@ -160,6 +160,7 @@ def registry_view(config):
         wrapper="none" if wrapper is None else f"bidi_{str(wrapper['merge_mode']).lower()}",
         return_sequences=flags["return_sequences"], return_state=flags["return_state"],
         go_backwards=flags["go_backwards"], stateful=flags["stateful"], time_major=False,
+        backward_layer=bool(wrapper and wrapper["backward"]),
         unroll=flags["unroll"], mask=config["mask"], initial_state=config["initial_state"],
         batch=config["batch"], activation=first.get("activation"),
         recurrent_activation=first.get("recurrent_activation"),
