@@ -367,3 +367,16 @@ def test_where_neither_activation_can_run_the_reference_raises_the_recurrent_act
     alone.set_weights([np.zeros(shape, "float32") for _, shape in alone.cell.weight_specs(1)])
     with pytest.raises(ValueError, match="activation='glu' cannot run"):
         alone(x)
+
+
+def test_an_unrolled_masked_keras3_bidirectional_going_backwards_with_a_backward_layer_is_a_known_bug():
+    """Found by the seeded search: Keras 3 builds Bidirectional(SimpleRNN(go_backwards=True, unroll=True),
+    backward_layer=SimpleRNN(unroll=True)) (it rejects go_backwards only without a backward layer), and
+    its go_backwards half meets unroll-mask-go-backwards-zero-output."""
+    cell = {"class": "SimpleRNNCell", "units": 1, "activation": None, "use_bias": True}
+    config = _config(target="keras3", kind="SimpleRNN", cells=[cell], mask="holes", dtype="float64",
+                     wrapper={"merge_mode": None, "own_dtype": False, "backward": dict(cell)},
+                     flags={"return_sequences": True, "return_state": False, "go_backwards": True,
+                            "stateful": False, "unroll": True})
+    assert run.known_bug(config).key == "unroll-mask-go-backwards-zero-output"
+    assert run.known_bug({**config, "wrapper": {**config["wrapper"], "backward": None}}) is None  # rejected

@@ -462,9 +462,11 @@ REGISTRY = (
                " unroll=unroll), merge_mode=None)\n"
                "    b.build(x.shape); b.set_weights([np.full(w.shape, .5, 'float32') for w in b.get_weights()])\n"
                "    print(unroll, b(x, mask=m)[1].numpy()[0, :, 0])  # unrolled: the wrong step is zero"),
-        # Keras 3 rejects go_backwards and time_major Bidirectional configurations at construction
+        # Keras 3 rejects go_backwards (without a backward_layer) and time_major Bidirectional
+        # configurations at construction
         applies=lambda c: (c.unroll and c.mask != "none" and c.wrapper != "none" and c.return_sequences
-                           and not (c.target in ("keras3", "tflite") and (c.go_backwards or c.time_major))),
+                           and not (c.target in ("keras3", "tflite") and (
+                               c.time_major or _keras3_rejects_backwards_in_bidirectional(c)))),
         upstream=("keras-team/keras#17596 (the backward layer's zero_output_for_mask, open)",
                   "keras-team/tf-keras#252 (the same report for tf_keras, open)"),
     ),

@@ -36,6 +36,9 @@ DATA_FORMATS = ("channels_last", "channels_last", "channels_last", "channels_fir
 # Keras 3 unrolls a ConvLSTM (the same maths); tf_keras refuses it at construction, as the reference
 # does: drawn rarely there, where it is always the same refusal
 UNROLL = {"keras3": RARE, "tf_keras": (False,) * 7 + (True,)}
+# tf_keras' stateful ConvLSTM fails in any dtype but float32 (a registered bug): half the time there
+# would be spent on it
+STATEFUL = {"keras3": (False, True), "tf_keras": RARE}
 DROPOUT = 0.25  # inference ignores it: a layer with dropout must equal the same layer without
 
 

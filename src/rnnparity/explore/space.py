@@ -148,7 +148,7 @@ def _draw_conv(choose, target, dtype, names, max_steps) -> dict:
     cell = conv_space.draw_cell(choose, filters, target, names)
     steps = choose.integer(1, min(conv_space.MAX_STEPS, max_steps))
     flags = {"return_sequences": choose.pick((False, True)), "return_state": choose.pick((False, True)),
-             "go_backwards": choose.pick(RARE), "stateful": choose.pick((False, True)),
+             "go_backwards": choose.pick(RARE), "stateful": choose.pick(conv_space.STATEFUL[target]),
              "unroll": choose.pick(conv_space.UNROLL[target])}
     wrapper = None
     if choose.pick((False, True)):
