@@ -380,3 +380,14 @@ def test_an_unrolled_masked_keras3_bidirectional_going_backwards_with_a_backward
                             "stateful": False, "unroll": True})
     assert run.known_bug(config).key == "unroll-mask-go-backwards-zero-output"
     assert run.known_bug({**config, "wrapper": {**config["wrapper"], "backward": None}}) is None  # rejected
+
+
+def test_a_stateful_keras3_bidirectional_convlstm_going_backwards_with_a_backward_layer_is_a_known_bug():
+    """Found by a 200 s seeded search: Bidirectional(ConvLSTM1D(go_backwards=True, stateful=True,
+    return_state=True), backward_layer=...) fails as keras3-bidirectional-stateful-return-state does."""
+    config = _conv_config(target="keras3", wrapper={"merge_mode": "concat", "own_dtype": False,
+                                                    "backward": dict(_conv_config()["cells"][0])},
+                          flags={"return_sequences": False, "return_state": True, "go_backwards": True,
+                                 "stateful": True, "unroll": False})
+    assert run.known_bug(config).key == "keras3-bidirectional-stateful-return-state"
+    assert run.known_bug({**config, "wrapper": {**config["wrapper"], "backward": None}}) is None  # rejected

@@ -441,7 +441,7 @@ REGISTRY = (
                "'generator' and 'int'"),
         # go_backwards and time_major configurations are rejected earlier, at construction
         applies=lambda c: (c.wrapper != "none" and c.stateful and c.return_state
-                           and not c.go_backwards and not c.time_major),
+                           and not _keras3_rejects_backwards_in_bidirectional(c) and not c.time_major),
     ),
     Divergence(
         key="unroll-mask-go-backwards-zero-output",
