@@ -162,6 +162,23 @@ def test_chaos_in_a_carried_state_makes_the_next_call_undecidable():
     assert "the state carried from the previous call is undecidable" in verdict.report()
 
 
+def test_convlstm_sequences_are_judged_along_time_and_its_states_as_final_values():
+    """A ConvLSTM1D's states (batch, positions, filters) have the rank of an LSTM's sequence: the
+    envelope takes the input's rank for a sequence's, and names the position and filter where a
+    chaotic layer becomes undecidable (both used to crash: a state's positions read as steps)."""
+    ref = _weights(rp.ConvLSTM1D(3, 3, padding="same", activation="tanh", recurrent_activation="tanh",
+                                 return_sequences=True, return_state=True), 2, scale=4.0)
+    plan = Plan([Call(_x((2, 30, 5, 2)), label="call")])
+    envelope = rounding_envelope(ref, plan)
+    assert [o.time_axis for o in envelope.outputs] == [1, None, None]
+    verdict = judge_envelope(envelope, _another_valid_run(ref, plan))
+    assert verdict.status == ILL, verdict.report()
+    sequence = verdict.outputs[0]
+    assert 5 < sequence.first_undecidable < 30 and sequence.undecidable["step"] == sequence.first_undecidable
+    assert len(sequence.undecidable["unit"]) == 2  # (position, filter)
+    assert f"unit {sequence.undecidable['unit']}" in verdict.report()
+
+
 # -- live Keras 3: the framework is the oracle -------------------------------------------------
 @pytest.fixture(scope="module")
 def keras():

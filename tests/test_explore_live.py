@@ -1,5 +1,5 @@
-"""`rnnparity explore` against the live frameworks: a repro script runs with no rnnparity importable,
-and a seeded, CI-sized search (EXPLORE_SECONDS of hypothesis search, ~75 s) finds nothing
+"""`rnnparity explore` against the live frameworks: repro scripts (a framework finding, a planted
+ConvLSTM reference bug) run with no rnnparity importable, and a seeded, CI-sized search (EXPLORE_SECONDS of hypothesis search, ~75 s) finds nothing
 unexplained. `tox -e explore` runs the long search."""
 from __future__ import annotations
 
@@ -7,9 +7,13 @@ import os
 import subprocess
 import sys
 
+from pathlib import Path
+
 import pytest
 
 from rnnparity.explore import repro, run, search, space
+from rnnparity.reference.conv import cross_correlate
+from rnnparity.reference.conv_lstm import ConvLSTMCell
 from rnnparity.targets import registry
 
 EXPLORE_SECONDS = float(os.environ.get("RNNPARITY_EXPLORE_SECONDS", "75"))
@@ -26,12 +30,46 @@ def _target():
     pytest.skip("neither keras3 nor tf_keras is installed")
 
 
-# runs the script as `python repro.py` would, with `import rnnparity` made to fail
-NO_RNNPARITY = "import runpy, sys; sys.modules['rnnparity'] = None; runpy.run_path(sys.argv[1], run_name='__main__')"
+# runs each script as `python repro.py` would, with `import rnnparity` made to fail (several scripts
+# in one process: TensorFlow is imported once)
+NO_RNNPARITY = ("import runpy, sys; sys.modules['rnnparity'] = None\n"
+                "for path in sys.argv[1:]:\n"
+                "    print('=== ' + path, flush=True); runpy.run_path(path, run_name='__main__')")
+
+
+def run_standalone(paths, cwd):
+    """{path: its output}, every script run in one process with rnnparity not importable."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run([sys.executable, "-c", NO_RNNPARITY, *map(str, paths)], capture_output=True,
+                          text=True, env={**env, "TF_CPP_MIN_LOG_LEVEL": "3"}, cwd=cwd, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    sections = proc.stdout.split("=== ")[1:]
+    return {Path(section.split("\n", 1)[0]): section.split("\n", 1)[1] for section in sections}
+
+
+def flipped_recurrent_kernel(self, h):
+    """A planted reference bug: the recurrent convolution as a true convolution (kernel flipped)."""
+    ones = (1,) * self.rank
+    flipped = self.recurrent_kernel[tuple(slice(None, None, -1) for _ in range(self.rank))]
+    return cross_correlate(h, flipped, ones, ones, "same", self.matmul)
+
+
+def conv_config(target, kernel):
+    cell = {"class": "ConvLSTMCell", "units": 2, "activation": None, "recurrent_activation": None,
+            "use_bias": True, "unit_forget_bias": True, "dropout": 0.0, "recurrent_dropout": 0.0}
+    return {"target": target, "kind": "ConvLSTM", "cells": [cell],
+            "conv": {"rank": 1, "kernel_size": [kernel], "strides": [1], "dilation_rate": [1], "padding": "same",
+                     "data_format": "channels_last", "spatial": [4]},
+            "wrapper": None, "flags": {"return_sequences": True, "return_state": True, "go_backwards": False,
+                                       "stateful": False, "unroll": False},
+            "dtype": "float32", "batch": 2, "steps": 3, "features": 2, "mask": "none",
+            "initial_state": False, "scale": 0.6, "seed": 5}
 
 
 @pytest.mark.live
-def test_a_repro_script_runs_with_only_the_framework(tmp_path):
+def test_repro_scripts_run_with_only_the_framework(tmp_path, monkeypatch):
+    """A framework finding (float64 stacked cells) and a planted ConvLSTM reference bug: each is
+    classified, its repro script runs with no rnnparity and shows the disagreement."""
     cell = {"units": 3, "activation": None, "use_bias": True, "recurrent_activation": None}
     config = {"target": _target(), "kind": "stacked",
               "cells": [{**cell, "class": "GRUCell", "reset_after": True}, {**cell, "class": "LSTMCell"}],
@@ -39,19 +77,26 @@ def test_a_repro_script_runs_with_only_the_framework(tmp_path):
                                          "stateful": False, "unroll": False},
               "dtype": "float64", "batch": 2, "steps": 6, "features": 3, "mask": "none",
               "initial_state": True, "scale": 0.6, "seed": 5}
-    result = run.run_config(config)
-    path = repro.write(result, tmp_path)
-    text = path.read_text()
-    assert "import rnnparity" not in text and "from rnnparity" not in text
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    proc = subprocess.run([sys.executable, "-c", NO_RNNPARITY, str(path)], capture_output=True, text=True,
-                          env={**env, "TF_CPP_MIN_LOG_LEVEL": "3"}, cwd=tmp_path, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = proc.stdout
-    assert "the framework vs an independent NumPy reference" in out, out
+    stacked = repro.write(run.run_config(config), tmp_path)
+    assert run.run_config(conv_config(_target(), 2)).outcome == run.AGREE
+    monkeypatch.setattr(ConvLSTMCell, "recurrent_conv", flipped_recurrent_kernel)
+    planted = run.run_config(conv_config(_target(), 2))
+    assert (planted.outcome, planted.signature) == (run.UNEXPLAINED, "UNEXPLAINED:values:float32"), planted.report
+    assert run.run_config(conv_config(_target(), 1)).outcome == run.AGREE  # a 1-wide kernel flips to itself
+    conv = repro.write(planted, tmp_path)
+    for path in (stacked, conv):
+        text = path.read_text()
+        assert "import rnnparity" not in text and "from rnnparity" not in text
+    out = run_standalone([stacked, conv], tmp_path)
+    assert "the framework vs an independent NumPy reference" in out[stacked], out[stacked]
     # the framework-only twins that show the float64 stacked-cells surprise without rnnparity
-    assert "the same layer in float32" in out and "StackedRNNCells(cells, dtype='float64')" in out, out
-    assert "call 1 output[0] (float64" in out, out
+    assert "the same layer in float32" in out[stacked], out[stacked]
+    assert "StackedRNNCells(cells, dtype='float64')" in out[stacked], out[stacked]
+    assert "call 1 output[0] (float64" in out[stacked], out[stacked]
+    # the ConvLSTM: the layer runs, and differs from the (planted) reference from the second step (the
+    # recurrent convolution of the zero initial state is 0 either way)
+    assert "ConvLSTM1D" in out[conv] and "first differing step t=1" in out[conv], out[conv]
+    assert "call 1 output[0] (float32 vs float32, shape (2, 3, 4, 2))" in out[conv], out[conv]
 
 
 @pytest.mark.live

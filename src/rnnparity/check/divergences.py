@@ -75,6 +75,12 @@ def _starts_masked_from_state(case):
     return False
 
 
+def _keras3_rejects_backwards_in_bidirectional(case):
+    """Keras 3 rejects Bidirectional(layer with go_backwards=True) at construction, unless a
+    backward_layer of the other direction is given (a view from `rnnparity explore` says so)."""
+    return case.wrapper != "none" and case.go_backwards and not getattr(case, "backward_layer", False)
+
+
 def _conv_lstm_mask_has_gaps(case):
     """Whether a call of the ConvLSTM case has a row with both masked and valid steps."""
     import numpy as np
@@ -83,7 +89,9 @@ def _conv_lstm_mask_has_gaps(case):
 
     if case.mask == "none":
         return False
-    masks = [np.asarray(c.mask, bool) for c in make_plan(case).calls]
+    masks = getattr(case, "masks", None)  # a view of a call outside the matrix carries its own masks
+    if masks is None:
+        masks = [np.asarray(c.mask, bool) for c in make_plan(case).calls]
     return any((m.any(axis=1) & ~m.all(axis=1)).any() for m in masks)
 
 
@@ -433,7 +441,7 @@ REGISTRY = (
                "'generator' and 'int'"),
         # go_backwards and time_major configurations are rejected earlier, at construction
         applies=lambda c: (c.wrapper != "none" and c.stateful and c.return_state
-                           and not c.go_backwards and not c.time_major),
+                           and not _keras3_rejects_backwards_in_bidirectional(c) and not c.time_major),
     ),
     Divergence(
         key="unroll-mask-go-backwards-zero-output",
@@ -454,9 +462,11 @@ REGISTRY = (
                " unroll=unroll), merge_mode=None)\n"
                "    b.build(x.shape); b.set_weights([np.full(w.shape, .5, 'float32') for w in b.get_weights()])\n"
                "    print(unroll, b(x, mask=m)[1].numpy()[0, :, 0])  # unrolled: the wrong step is zero"),
-        # Keras 3 rejects go_backwards and time_major Bidirectional configurations at construction
+        # Keras 3 rejects go_backwards (without a backward_layer) and time_major Bidirectional
+        # configurations at construction
         applies=lambda c: (c.unroll and c.mask != "none" and c.wrapper != "none" and c.return_sequences
-                           and not (c.target in ("keras3", "tflite") and (c.go_backwards or c.time_major))),
+                           and not (c.target in ("keras3", "tflite") and (
+                               c.time_major or _keras3_rejects_backwards_in_bidirectional(c)))),
         upstream=("keras-team/keras#17596 (the backward layer's zero_output_for_mask, open)",
                   "keras-team/tf-keras#252 (the same report for tf_keras, open)"),
     ),
@@ -576,7 +586,7 @@ REGISTRY = (
         # configurations Keras 3 rejects at construction (as the reference does) never reach a call
         applies=lambda c: (getattr(c, "data_format", "cl") == "cf" and getattr(c, "rank", 0) in (1, 2)
                            and not (c.strides != "s1" and c.dilation != "d1")
-                           and not (c.wrapper != "none" and c.go_backwards)),
+                           and not _keras3_rejects_backwards_in_bidirectional(c)),
     ),
     Divergence(
         key="tf_keras-conv-lstm-stateful-float32-states",
@@ -1090,7 +1100,7 @@ def call_view(target, layer, x, mask, states):
     stacked_kinds = tuple({"LSTMCell": "lstm", "GRUCell": "gru", "SimpleRNNCell": "simple_rnn"}.get(
         type(c).__name__, type(c).__name__) for c in stacked) if stacked else None
     time_major = bool(config.get("time_major", False))
-    return types.SimpleNamespace(
+    view = types.SimpleNamespace(
         target=target, layer=layer_id, cell=cell_kind, dtype=dtype,
         wrapper="none" if inner is layer else f"bidi_{str(layer.merge_mode).lower()}",
         return_sequences=bool(config.get("return_sequences")), return_state=bool(config.get("return_state")),
@@ -1101,3 +1111,13 @@ def call_view(target, layer, x, mask, states):
         activation=config.get("activation"), recurrent_activation=config.get("recurrent_activation"),
         layer_dtype=str(getattr(inner, "compute_dtype", "")), stacked_dtype=stacked_dtype,
         stacked_kinds=stacked_kinds)
+    if layer_id.startswith("conv_lstm"):  # the ConvLstmCase fields the ConvLSTM entries read
+        import numpy as np
+
+        vars(view).update(
+            rank=int(layer_id[len("conv_lstm")]),
+            data_format="cf" if config.get("data_format") == "channels_first" else "cl",
+            strides="s1" if np.max(config.get("strides", 1)) == 1 else "s2",
+            dilation="d1" if np.max(config.get("dilation_rate", 1)) == 1 else "d2",
+            masks=None if mask is None else [np.asarray(mask, bool)])
+    return view

@@ -38,6 +38,7 @@ class OutputEnvelope:
     low: np.ndarray  # the unperturbed run, in the case's precision
     radius: np.ndarray  # float64: max over runs of |run - centre|; inf where any of them is not finite
     scale: np.ndarray  # float64: the size of the values, max |centre| over the units of each row
+    # (and step; a ConvLSTM's units: every position and filter)
     eps: float  # machine epsilon of the precision compared
     time_axis: int | None  # None for an output without a time axis (a last output, a state)
 
@@ -148,13 +149,18 @@ def _envelope(reference, plan, runs, ulps, seed, weights, names):
     for k, (lo, hi) in enumerate(zip(low, centre)):
         prefix = f"call {k + 1} of {len(calls)} ({calls[k].label}): " if len(calls) > 1 else ""
         his = dict(flatten(hi))
+        # a sequence has the input's rank ((batch, time, units); a ConvLSTM's (batch, time, *spatial,
+        # filters) or (batch, time, filters, *spatial)); a last output or a state one axis less
+        sequence_ndim = np.ndim(calls[k].x)
         for path, a in flatten(lo):
             c = his[path]
             if high is not None and c.dtype.kind == "f" and c.dtype != high:
                 raise AssertionError(f"the {high.name} copy of the reference returned {c.dtype} for "
                                      f"{path_label(path)}: mca.recast missed a cast")
+            sequence = a.ndim == sequence_ndim
+            units = tuple(range(2 if sequence else 1, a.ndim))  # every axis after batch (and time)
             with np.errstate(invalid="ignore"):
-                scale = np.max(np.where(np.isfinite(c), np.abs(c), 0), axis=-1, keepdims=True)
+                scale = np.max(np.where(np.isfinite(c), np.abs(c), 0), axis=units, keepdims=True)
             eps = max(float(np.finfo(a.dtype).eps), float(np.finfo(dtype).eps)) \
                 if a.dtype.kind == "f" else 0.0
             # the radius: the randomly rounded runs' (below); without a higher precision the
@@ -162,7 +168,7 @@ def _envelope(reference, plan, runs, ulps, seed, weights, names):
             env.outputs.append(OutputEnvelope(
                 k, path, prefix + path_label(path, names[k] if names else None), c, a,
                 np.zeros(c.shape, np.float64), np.broadcast_to(scale, c.shape).astype(np.float64), eps,
-                time_axis if a.ndim == 3 else None))
+                time_axis if sequence else None))
     batch = np.shape(calls[0].x)[1 - time_axis] if calls else 0
     if runs and batch:
         _perturbed_runs(env, reference, plan, runs, ulps, seed, weights, time_axis, dtype, high)

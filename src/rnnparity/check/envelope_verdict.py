@@ -306,11 +306,14 @@ def _undecidable_figures(o, start, figures):
     src, t = figures[b]
     radius, scale = _canonical(src.radius, src.time_axis), _canonical(src.scale, src.time_axis)
     radius, scale = (radius[b, t], scale[b, t]) if src.time_axis is not None else (radius[b], scale[b])
+    shape = np.shape(radius)  # (units,); a ConvLSTM's (*spatial, filters) or (filters, *spatial)
+    radius, scale = np.ravel(radius), np.ravel(scale)
     with np.errstate(invalid="ignore", divide="ignore"):
         rel = np.where(np.isfinite(radius), radius / np.where(scale > 0, scale, np.nan), np.inf)
     j = int(np.nanargmax(np.where(np.isnan(rel), np.inf, rel)))
+    unit = j if len(shape) <= 1 else tuple(int(i) for i in np.unravel_index(j, shape))
     return {"carried": False, "row": b, "label": src.label,
-            "step": int(t) if src.time_axis is not None else None, "unit": j,
+            "step": int(t) if src.time_axis is not None else None, "unit": unit,
             "finite": bool(np.isfinite(radius[j])), "envelope": float(radius[j]),
             "scale": float(scale[j]), "relative": float(rel[j])}
 

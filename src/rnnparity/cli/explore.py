@@ -4,6 +4,7 @@ repro script.
 
     rnnparity explore --budget 120 --seed 0                 # hypothesis search, 120 s
     rnnparity explore --examples 300 --seed 0               # a plain seeded sweep of 300 configurations
+    rnnparity explore --examples 150 --kinds ConvLSTM       # ConvLSTM1D/2D/3D only
     rnnparity explore --target tf_keras --out explore-out --json explore-out/summary.json
     rnnparity explore --config finding.json                 # one configuration again, with its report
 
@@ -33,6 +34,7 @@ def cmd_explore(args):
     from ..explore import search, space
     from ..targets import registry
 
+    kinds = space.parse_kinds(args.kinds)
     targets = [t.strip() for t in args.target.split(",") if t.strip()]
     for t in targets:
         if t not in space.TARGETS:
@@ -49,10 +51,10 @@ def cmd_explore(args):
     if args.examples:
         summary = search.sweep(args.examples, args.seed, targets, args.out, args.shrink_budget,
                                budget=args.budget if args.budget_given else None, log=log,
-                               max_steps=args.max_steps)
+                               max_steps=args.max_steps, kinds=kinds)
     else:
         summary = search.explore(args.budget, args.seed, targets, args.out, args.shrink_budget, log=log,
-                                 max_steps=args.max_steps)
+                                 max_steps=args.max_steps, kinds=kinds)
     print(summary.text())
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
@@ -95,6 +97,10 @@ def add_parser(sub):
     ex.add_argument("--examples", type=positive, metavar="N",
                     help="a plain sweep of N seeded configurations, without hypothesis' search")
     ex.add_argument("--target", default="keras3,tf_keras", help="keras3, tf_keras or both (default)")
+    ex.add_argument("--kinds", default="all", metavar="KINDS",
+                    help="the layer kinds to draw, comma-separated: SimpleRNN, LSTM, GRU, RNN_cell "
+                         "(RNN(cell)), stacked (RNN([cells])), ConvLSTM (ConvLSTM1D/2D/3D); "
+                         "default all, each as likely")
     ex.add_argument("--max-steps", type=positive, default=500, metavar="T",
                     help="the longest sequence drawn (default 500)")
     ex.add_argument("--out", default="explore-out", help="where repro_<hash>.py scripts go")

@@ -48,10 +48,15 @@ def reference_outputs(rec):
 
 
 def script(result) -> str:
-    """The repro script's text for a finding (a run.Result with its recording)."""
+    """The repro script's text for a finding (a run.Result with its recording; without one, the
+    verdict itself crashed: a script that runs the configuration through rnnparity again)."""
     from ..plan import Call
 
     config, rec = result.config, result.recording
+    if rec is None:
+        return VERDICT_CRASH_TEMPLATE.format(
+            detail=result.detail.replace('"""', "'''").replace("\\", "\\\\"),
+            config=json.dumps(config, indent=1, sort_keys=True))
     arrays = {}
     weights = _pack(list(rec.weights or []), "w", arrays)
     plan = []
@@ -96,6 +101,25 @@ def write(result, out_dir) -> Path:
     path = out / f"repro_{digest}.py"
     path.write_text(script(result))
     return path
+
+
+VERDICT_CRASH_TEMPLATE = r'''"""Written by `rnnparity explore`: rnnparity's own verdict crashed on this configuration (a
+bug in rnnparity, not in the framework), so this script needs rnnparity: it runs the configuration
+again and prints the outcome and the traceback.
+
+{detail}
+"""
+import json
+
+from rnnparity.explore import run
+
+CONFIG = json.loads("""{config}""")
+
+if __name__ == "__main__":
+    result = run.run_config(CONFIG)
+    print(result.outcome, result.detail)
+    print(result.report)
+'''
 
 
 TEMPLATE = r'''"""{header}
@@ -224,8 +248,13 @@ def compare(title, a_outputs, b_outputs):
             d = np.where(finite, np.abs(x64 - y64), 0.0)
             rel = d / np.maximum(np.abs(np.where(finite, y64, 1.0)), 1e-300)
             where = ""
-            if x.ndim == 3 and d.size and d.max() > 0:
-                where = f", first differing step t={{int(np.argmax(d.max(axis=(0, 2)) > 0))}}"
+            # a sequence, (batch, time, ...): the first step where they differ by more than rounding
+            # (1000 ulp of the coarser dtype)
+            eps = max(np.finfo(a.dtype).eps if a.dtype.kind == "f" else 0.0 for a in (x, y))
+            beyond = d > 1000 * eps * np.maximum(1.0, np.abs(np.where(finite, y64, 0.0)))
+            if x.ndim == len(INPUT_SHAPE) and beyond.any():
+                per_step = beyond.any(axis=tuple(a for a in range(d.ndim) if a != 1))
+                where = f", first differing step t={{int(np.argmax(per_step))}} (beyond 1000 ulp)"
             odd = int((~finite).sum())
             if odd:
                 where += (f"; {{odd}} element(s) not finite on either side (first {{x64[~finite][0]}} "
@@ -295,8 +324,10 @@ def main():
         print(f"\nthe same layer in {{other}} runs: " + "; ".join(
             ", ".join(f"{{n}} {{a.dtype}}{{list(a.shape)}}" for n, a in leaves(out)) for out in theirs))
     if got is not None and theirs is not None:
+        defaults = ("; a ConvLSTM's default recurrent_activation is sigmoid in Keras 3, hard_sigmoid in "
+                    "tf_keras" if SPEC["class"].startswith("ConvLSTM") else "")
         compare(f"{{TARGET}} vs {{other}} (the same configuration and weights; hard_sigmoid means different "
-                f"functions in the two):", got, theirs)
+                f"functions in the two{{defaults}}):", got, theirs)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import time
 import types
 from dataclasses import dataclass, field
 
-from . import space
+from . import conv_space, space
 
 AGREE = "agree"
 ROUNDING = "agree within rounding"
@@ -155,11 +155,12 @@ def registry_view(config):
     cell = {"RNN_cell": "rnn_cell", "stacked": "stacked"}.get(config["kind"], "layer")
     wrapper = config["wrapper"]
     flags = config["flags"]
-    return types.SimpleNamespace(
+    view = types.SimpleNamespace(
         target=config["target"], layer=layer, cell=cell, dtype=_VIEW_DTYPES[config["dtype"]],
         wrapper="none" if wrapper is None else f"bidi_{str(wrapper['merge_mode']).lower()}",
         return_sequences=flags["return_sequences"], return_state=flags["return_state"],
         go_backwards=flags["go_backwards"], stateful=flags["stateful"], time_major=False,
+        backward_layer=bool(wrapper and wrapper["backward"]),
         unroll=flags["unroll"], mask=config["mask"], initial_state=config["initial_state"],
         batch=config["batch"], activation=first.get("activation"),
         recurrent_activation=first.get("recurrent_activation"),
@@ -168,6 +169,9 @@ def registry_view(config):
         layer_dtype=config["dtype"], stacked_dtype="float32" if cell == "stacked" else None,
         stacked_kinds=tuple({"SimpleRNNCell": "simple_rnn", "LSTMCell": "lstm", "GRUCell": "gru"}.get(
             c["class"], c["class"]) for c in config["cells"]) if cell == "stacked" else None)
+    if conv_space.is_conv(config):  # a ConvLstmCase's fields, and the masks its calls get
+        vars(view).update(conv_space.registry_fields(config), masks=conv_space.masks_of(space.plan_of(config)))
+    return view
 
 
 def known_bug(config):

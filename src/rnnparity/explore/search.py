@@ -96,14 +96,15 @@ def _finish(summary, result, out_dir, shrink_seconds, log):
 
 
 def sweep(examples, seed, targets=space.TARGETS, out_dir="explore-out", shrink_seconds=60.0,
-          budget=None, log=None, names=space.activation_names, max_steps=space.MAX_STEPS) -> Summary:
+          budget=None, log=None, names=space.activation_names, max_steps=space.MAX_STEPS,
+          kinds=space.KINDS) -> Summary:
     """N seeded configurations, no hypothesis search; findings shrunk by the greedy pass."""
     _quiet()
     summary, start, seen = Summary(), time.monotonic(), set()
     for i in range(examples):
         if budget is not None and time.monotonic() - start > budget:
             break
-        result = run_config(space.sweep_config(seed, i, targets, names, max_steps))
+        result = run_config(space.sweep_config(seed, i, targets, names, max_steps, kinds))
         summary.add(result)
         _log_line(log, result)
         if result.finding and result.signature not in seen:
@@ -128,7 +129,8 @@ def _finding_class(signature):
 
 
 def explore(budget, seed, targets=space.TARGETS, out_dir="explore-out", shrink_seconds=60.0,
-            log=None, names=space.activation_names, max_steps=space.MAX_STEPS) -> Summary:
+            log=None, names=space.activation_names, max_steps=space.MAX_STEPS,
+            kinds=space.KINDS) -> Summary:
     """Hypothesis search for ``budget`` seconds of searching; each new finding is then shrunk for up
     to ``shrink_seconds`` more (half hypothesis' shrinker, half the greedy pass), time that does not
     count against the search (a slow shrink must not keep the search from the next finding)."""
@@ -141,7 +143,7 @@ def explore(budget, seed, targets=space.TARGETS, out_dir="explore-out", shrink_s
     _quiet()
     summary, start = Summary(), time.monotonic()
     search_end, seen, rounds = [start + budget], set(), 0  # moved on by the time spent shrinking
-    strategy = space.strategy(tuple(targets), names, max_steps)
+    strategy = space.strategy(tuple(targets), names, max_steps, tuple(kinds))
     while time.monotonic() < search_end[0]:
         state = {"shrinking": None, "until": None, "best": None, "found_at": None}
 

@@ -4,6 +4,7 @@ A configuration is a plain dict (JSON-able, so a finding can be printed, stored 
 
     target      "keras3" | "tf_keras" (the dialect follows)
     kind        "SimpleRNN" | "LSTM" | "GRU" | "RNN_cell" (RNN(cell)) | "stacked" (RNN([cells]))
+                | "ConvLSTM" (ConvLSTM1D/2D/3D: the geometry in "conv", see conv_space.py)
     cells       one dict per cell: class, units, activation, recurrent_activation, reset_after, use_bias
                 (a layer kind has one cell: its own options)
     wrapper     None, or {"merge_mode", "own_dtype" (the wrapper gets the layer's dtype),
@@ -27,9 +28,10 @@ import numpy as np
 
 from ..matrix.data import make_mask
 from ..plan import Call, LayerSpec, Plan, Reset, seeded_weights
+from . import conv_space
 
 TARGETS = ("keras3", "tf_keras")
-KINDS = ("SimpleRNN", "LSTM", "GRU", "RNN_cell", "stacked")
+KINDS = ("SimpleRNN", "LSTM", "GRU", "RNN_cell", "stacked", conv_space.KIND)  # simplest first
 CELL_CLASSES = ("SimpleRNNCell", "LSTMCell", "GRUCell")
 LAYER_OF_CELL = {"SimpleRNNCell": "SimpleRNN", "LSTMCell": "LSTM", "GRUCell": "GRU"}
 DTYPES = ("float32", "float64", "float16", "mixed_float16")
@@ -99,13 +101,17 @@ def activation_names(target: str) -> tuple:
 MAX_STEPS = 500
 
 
-def draw_config(choose, targets=TARGETS, names=activation_names, max_steps=MAX_STEPS) -> dict:
+def draw_config(choose, targets=TARGETS, names=activation_names, max_steps=MAX_STEPS,
+                kinds=KINDS) -> dict:
     """One configuration, every choice made through ``choose`` (a RandomChooser or HypothesisChooser).
     ``names(target)``: the activation names to draw from, the default (None) first; ``max_steps``
-    caps T (a CI-sized run: an eager T=500 stateful Bidirectional takes a minute on a loaded box)."""
+    caps T (a CI-sized run: an eager T=500 stateful Bidirectional takes a minute on a loaded box);
+    ``kinds``: the layer kinds to draw from (each as likely)."""
     target = choose.pick(tuple(targets))
-    kind = choose.pick(KINDS)
+    kind = choose.pick(tuple(kinds))
     dtype = choose.pick(DTYPES)
+    if kind == conv_space.KIND:
+        return _draw_conv(choose, target, dtype, names, max_steps)
     units = choose.integer(1, 8)
     if kind == "stacked":
         classes = [choose.pick(CELL_CLASSES) for _ in range(choose.integer(2, 3))]
@@ -134,6 +140,29 @@ def draw_config(choose, targets=TARGETS, names=activation_names, max_steps=MAX_S
             "seed": choose.integer(0, 2**16)}
 
 
+def _draw_conv(choose, target, dtype, names, max_steps) -> dict:
+    """A ConvLSTM configuration: the same keys as the others, the geometry in "conv", ``features``
+    the input's channels, ``units`` the filters; T up to conv_space.MAX_STEPS."""
+    conv = conv_space.draw_geometry(choose, target)
+    filters = choose.integer(1, conv_space.MAX_FILTERS)
+    cell = conv_space.draw_cell(choose, filters, target, names)
+    steps = choose.integer(1, min(conv_space.MAX_STEPS, max_steps))
+    flags = {"return_sequences": choose.pick((False, True)), "return_state": choose.pick((False, True)),
+             "go_backwards": choose.pick(RARE), "stateful": choose.pick(conv_space.STATEFUL[target]),
+             "unroll": choose.pick(conv_space.UNROLL[target])}
+    wrapper = None
+    if choose.pick((False, True)):
+        wrapper = {"merge_mode": choose.pick(MERGE_MODES), "own_dtype": choose.pick((False, True)),
+                   "backward": None}
+        if choose.pick(RARE):  # a backward layer of the same geometry and filters, other options
+            wrapper["backward"] = conv_space.draw_cell(choose, filters, target, names)
+    return {"target": target, "kind": conv_space.KIND, "cells": [cell], "conv": conv, "wrapper": wrapper,
+            "flags": flags, "dtype": dtype, "batch": choose.integer(1, 3), "steps": steps,
+            "features": choose.integer(1, conv_space.MAX_CHANNELS), "mask": choose.pick(MASKS),
+            "initial_state": choose.pick((False, True)), "scale": choose.pick(SCALES),
+            "seed": choose.integer(0, 2**16)}
+
+
 def _cell(choose, cls, units, target, names) -> dict:
     cell = {"class": cls, "units": units, "activation": choose.pick(names(target)),
             "use_bias": choose.pick((True, False))}
@@ -144,20 +173,34 @@ def _cell(choose, cls, units, target, names) -> dict:
     return cell
 
 
-def strategy(targets=TARGETS, names=activation_names, max_steps=MAX_STEPS):
+def strategy(targets=TARGETS, names=activation_names, max_steps=MAX_STEPS, kinds=KINDS):
     """The hypothesis strategy of configurations (hypothesis imported here, lazily)."""
     from hypothesis import strategies as st
 
     @st.composite
     def configs(draw):
-        return draw_config(HypothesisChooser(draw), targets, names, max_steps)
+        return draw_config(HypothesisChooser(draw), targets, names, max_steps, kinds)
     return configs()
 
 
 def sweep_config(seed: int, index: int, targets=TARGETS, names=activation_names,
-                 max_steps=MAX_STEPS) -> dict:
+                 max_steps=MAX_STEPS, kinds=KINDS) -> dict:
     """The ``index``-th configuration of the plain seeded sweep."""
-    return draw_config(RandomChooser(seed * 1_000_003 + index), targets, names, max_steps)
+    return draw_config(RandomChooser(seed * 1_000_003 + index), targets, names, max_steps, kinds)
+
+
+def parse_kinds(text) -> tuple:
+    """``--kinds`` ("all", "ConvLSTM", "LSTM,GRU"; any case) -> KINDS' names, in KINDS' order."""
+    if str(text).strip().lower() == "all":
+        return KINDS
+    wanted = [k.strip() for k in str(text).split(",") if k.strip()]
+    by_lower = {k.lower(): k for k in KINDS}
+    unknown = [k for k in wanted if k.lower() not in by_lower]
+    if unknown or not wanted:
+        raise ValueError(f"--kinds takes 'all' or a comma-separated list of {', '.join(KINDS)}; "
+                         f"got {text!r}")
+    chosen = {by_lower[k.lower()] for k in wanted}
+    return tuple(k for k in KINDS if k in chosen)
 
 
 # -- what a configuration stands for -------------------------------------------------------------
@@ -191,7 +234,10 @@ def spec_of(config) -> LayerSpec:
     """The LayerSpec (targets/keras_adapter.py builds it) of a configuration."""
     dtype = {} if policy(config) else {"dtype": config["dtype"]}
     flags = {k: v for k, v in config["flags"].items() if v or k != "unroll"}
-    if config["kind"] in ("RNN_cell", "stacked"):
+    if conv_space.is_conv(config):
+        spec = {"class": conv_space.layer_class(config),
+                "config": conv_space.layer_config(config["cells"][0], config["conv"], flags, dtype)}
+    elif config["kind"] in ("RNN_cell", "stacked"):
         cells = tuple({"class": c["class"], "config": {**cell_config(c), **dtype}} for c in config["cells"])
         spec = {"class": "RNN", "config": {**flags, **dtype}, "cells": list(cells),
                 "stacked": config["kind"] == "stacked"}
@@ -204,16 +250,21 @@ def spec_of(config) -> LayerSpec:
         spec["wrapper"] = {"merge_mode": wrapper["merge_mode"]}
         if wrapper["own_dtype"] and not policy(config):
             spec["wrapper"]["dtype"] = config["dtype"]
-        if wrapper["backward"] is not None:
-            spec["wrapper"]["backward_config"] = {
-                **cell_config(wrapper["backward"]), **flags,
-                "go_backwards": not flags["go_backwards"], **dtype}
+        backward_flags = {**flags, "go_backwards": not flags["go_backwards"]}
+        if wrapper["backward"] is not None and conv_space.is_conv(config):
+            spec["wrapper"]["backward_config"] = conv_space.layer_config(
+                wrapper["backward"], config["conv"], backward_flags, dtype)
+        elif wrapper["backward"] is not None:
+            spec["wrapper"]["backward_config"] = {**cell_config(wrapper["backward"]), **backward_flags,
+                                                  **dtype}
     if policy(config):
         spec["policy"] = policy(config)
     return LayerSpec.from_dict(spec)
 
 
 def input_shape(config) -> tuple:
+    if conv_space.is_conv(config):
+        return conv_space.input_shape(config)
     return (config["batch"], config["steps"], config["features"])
 
 
@@ -221,6 +272,8 @@ def _states(config, rng):
     """Initial states in the structure both Keras versions take: a flat list (forward then backward
     states), or for stacked cells one list per cell (forward cells, then backward cells)."""
     dtype, batch = data_dtype(config), config["batch"]
+    if conv_space.is_conv(config):
+        return conv_space.initial_states(config, rng, dtype)
 
     def cell_states(cell):
         n = 2 if cell["class"] == "LSTMCell" else 1
@@ -257,6 +310,8 @@ def config_id(config) -> str:
     digest = hashlib.sha1(json.dumps(config, sort_keys=True).encode()).hexdigest()[:10]
     kind = config["kind"] if config["kind"] != "stacked" else \
         "stacked_" + "_".join(c["class"].removesuffix("Cell") for c in config["cells"])
+    if conv_space.is_conv(config):
+        kind = conv_space.id_words(config)
     wrap = "" if config["wrapper"] is None else f"-bidi_{str(config['wrapper']['merge_mode']).lower()}"
     return f"explore-{kind}{wrap}-{config['dtype']}-T{config['steps']}-{config['target']}-{digest}"
 

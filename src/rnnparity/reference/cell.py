@@ -99,6 +99,10 @@ class Cell:
         raw = activations.get(activation, dialect, "activation")
         raw_recurrent = (activations.get(recurrent_activation, dialect, "recurrent_activation")
                          if self.DEFAULT_RECURRENT_ACTIVATION is not None else None)
+        if raw_recurrent is not None and recurrent_activation in activations.UNUSABLE[dialect]:
+            # Keras applies recurrent_activation to the gates before activation to the candidate
+            # (LSTM, GRU, ConvLSTM): where neither can run, it raises the recurrent_activation's error
+            raw = raw_recurrent
         rounded = functools.partial(precision.rounding_to, dtype=self.dtype)
         self.activation = rounded(raw)
         self.recurrent_activation = rounded(raw_recurrent) if raw_recurrent is not None else None
