@@ -188,6 +188,23 @@ def test_keras3_channels_first_conv_lstm3d():
     assert [o.shape for o in outputs] == [(2, 2, 2, 3, 4, 2), (2, 2, 3, 4, 2), (2, 2, 3, 4, 2)]
 
 
+@pytest.mark.parametrize("dialect, cls, shape, activations", [
+    ("keras2", "ConvLSTM1D", (2, 3, 2, 5), {"activation": "softmax"}),
+    ("keras2", "ConvLSTM2D", (2, 3, 2, 4, 5), {"recurrent_activation": "softmax"}),
+    # Keras 3 runs a channels_first ConvLSTM on CPU only at rank 3 (keras3-conv-lstm-channels-first-cpu)
+    ("keras3", "ConvLSTM3D", (2, 2, 2, 3, 4, 2), {"activation": "log_softmax", "recurrent_activation": "softmax"}),
+])
+def test_row_wise_activations_act_in_the_channels_first_layout(dialect, cls, shape, activations):
+    """Keras applies a ConvLSTM's activations to its channels_first arrays, so softmax & co. normalise
+    along the last spatial axis, not the filters (found by rnnparity explore)."""
+    spec = {"class": cls, "config": {"filters": 3, "kernel_size": 2, "padding": "same",
+                                     "data_format": "channels_first", "return_sequences": True,
+                                     "return_state": True, **activations}}
+    layer = seeded_layer(dialect, spec, shape, 5)
+    x = np.random.default_rng(5).standard_normal(shape).astype("float32")
+    assert_parity(layer, x)
+
+
 # -- configurations the framework refuses --------------------------------------------------------
 REFUSED = {
     "strides_and_dilation": {"strides": 2, "dilation_rate": 2},

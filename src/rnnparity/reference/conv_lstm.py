@@ -30,10 +30,12 @@ What differs between the dialects (checked on keras 3.15 and tf_keras 2.21):
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 
+from . import activations
 from .cell import Cell, checked_weights, leading_kernel
 from .conv import PADDINGS, cross_correlate, output_length
 from .gates import split_gates
@@ -66,6 +68,13 @@ def strides_and_dilation_error(owner, strides, dilation_rate):
                       f"Received: strides={strides} and dilation_rate={dilation_rate}")
 
 
+def in_channels_first(fn, rank, a):
+    """``fn`` applied to the channels_last array ``a`` as Keras applies it: to its channels_first
+    layout (batch, channels, *spatial)."""
+    axis = a.ndim - rank - 1
+    return np.moveaxis(fn(np.moveaxis(a, -1, axis)), axis, -1)
+
+
 class ConvLSTMCell(Cell):
     GATES = CONV_LSTM_GATES
     STATE_NAMES = ("h", "c")
@@ -95,6 +104,14 @@ class ConvLSTMCell(Cell):
         self.strided_and_dilated = max(self.strides) > 1 and max(self.dilation_rate) > 1
         if self.strided_and_dilated and dialect == "keras3":
             raise strides_and_dilation_error(owner, self.strides, self.dilation_rate)
+        if self.data_format == "channels_first":
+            # Keras applies the activations to channels_first arrays: a row-wise one (softmax & co.)
+            # normalises along the last *spatial* axis there, not along the filters (found by explore)
+            for name, given, what in (("activation", activation, "activation"),
+                                      ("activation_kept", activation, "activation"),
+                                      ("recurrent_activation", recurrent_activation, "recurrent_activation")):
+                if not activations.is_elementwise(activations.get(given, dialect, what)):
+                    setattr(self, name, functools.partial(in_channels_first, getattr(self, name), rank))
         self.state_shape = None  # (*out_spatial, filters) in data_format order, set from the input
         self._config = {"filters": self.filters, "kernel_size": self.kernel_size, "strides": self.strides,
                         "padding": self.padding, "data_format": self.data_format,
