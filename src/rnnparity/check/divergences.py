@@ -75,16 +75,26 @@ def _starts_masked_from_state(case):
     return False
 
 
-def _conv_lstm_mask_has_gaps(case):
-    """Whether a call of the ConvLSTM case has a row with both masked and valid steps."""
+def _conv_lstm_zero_output_shows(case):
+    """Whether a masked Bidirectional ConvLSTM sequence that ignores zero_output_for_mask differs from
+    one that zeroes masked steps: each direction repeats its previous output at a masked step that
+    comes after one of its valid steps (before any, its output is 0 either way: the time loop starts
+    from zeros). Under merge_mode='mul' the product stays 0 unless both directions repeat one: a
+    masked step with valid steps before and after it in its row."""
     import numpy as np
 
     from ..matrix.conv_lstm_cases import make_plan
 
     if case.mask == "none":
         return False
-    masks = [np.asarray(c.mask, bool) for c in make_plan(case).calls]
-    return any((m.any(axis=1) & ~m.all(axis=1)).any() for m in masks)
+    for call in make_plan(case).calls:
+        m = np.asarray(call.mask, bool)
+        valid_before = np.cumsum(m, axis=1) - m > 0
+        valid_after = np.cumsum(m[:, ::-1], axis=1)[:, ::-1] - m > 0
+        forward, backward = ~m & valid_before, ~m & valid_after  # where each direction repeats
+        if ((forward & backward) if case.wrapper == "bidi_mul" else (forward | backward)).any():
+            return True
+    return False
 
 
 # Where a case meets two bugs, the first listed names it: the layer-level bugs (below) before the
@@ -624,7 +634,9 @@ REGISTRY = (
                 "both sub-layers when return_sequences=True: a masked step repeats the previous step's "
                 "output instead of 0, so a masked Bidirectional(ConvLSTM, return_sequences=True) "
                 "differs from tf_keras' own Bidirectional(LSTM) and from Keras 3 wherever a row has a "
-                "masked step after a valid one (in either direction's processing order)"),
+                "masked step after a valid one (in either direction's processing order); under "
+                "merge_mode='mul' only where a masked step has valid steps on both sides (elsewhere "
+                "one direction's factor is 0 either way: before its first valid step)"),
         evidence=("tf_keras/src/layers/rnn/base_conv_rnn.py ConvRNN.call: `backend.rnn(step, inputs, "
                   "initial_state, constants=constants, go_backwards=self.go_backwards, mask=mask, "
                   "input_length=timesteps)`, without zero_output_for_mask (RNN.call passes it) (seen "
@@ -636,7 +648,7 @@ REGISTRY = (
                "# [[0.3414 0.]]: the forward half repeats step 0's output; Keras 3, and tf_keras' "
                "Bidirectional(LSTM) on the same input: zeros"),
         applies=lambda c: (getattr(c, "layer", "").startswith("conv_lstm") and c.wrapper != "none"
-                           and c.return_sequences and _conv_lstm_mask_has_gaps(c)),
+                           and c.return_sequences and _conv_lstm_zero_output_shows(c)),
     ),
     Divergence(
         key="tfjs-conv-lstm2d-mask-transpose",
