@@ -1,12 +1,45 @@
-"""Which ConvLSTM cases the registry names (its predicates, without a framework): where tf_keras'
-ignored zero_output_for_mask shows. What the framework really does is measured in
+"""Which ConvLSTM cases the registry names (its predicates, without a framework): the keras3-openvino
+mask bug (rnnparity.check.mask_broadcast) and where tf_keras' ignored zero_output_for_mask shows. What
+the frameworks really do with each kind of case is measured in tests/test_target_openvino.py,
 tests/test_conv_lstm_live.py and by the matrix (strict xfails)."""
 from __future__ import annotations
 
 import pytest
 
 from rnnparity.check.divergences import divergence_for
+from rnnparity.check.mask_broadcast import conv_lstm_mask_misapplied
 from rnnparity.matrix.tiers import case_of
+
+KEY = "keras3-openvino-conv-lstm-mask-broadcast"
+
+
+@pytest.mark.parametrize("stem, hit", [
+    # the state's second-to-last axis is neither 1 nor the batch: OpenVINO refuses the Select
+    ("conv_lstm1d-seq-mask_right-init-f32", True),          # (2, 5, 2): 5
+    ("conv_lstm2d-bidi_ave-k3-mask_holes-f32", True),       # (2, 5, 4, 2): 4
+    # it is the batch: wrong values where the rows' masks differ at a step, right ones where not
+    ("conv_lstm1d-seq-cf-mask_right-f32", True),            # (2, 2, 5): the filters axis
+    ("conv_lstm1d-seq-k3-s2-valid-mask_right-f32", True),   # (2, 2, 2)
+    ("conv_lstm1d-seq-k3-s2-valid-mask_holes-f32", False),  # the seeded holes mask the rows alike
+    ("conv_lstm1d-seq-cf-mask_right-f32-t1", False),        # T=1: no step masked
+    # it is 1: the state broadcasts to a new shape
+    ("conv_lstm3d-seq-k3-s2-valid-cf-mask_right-f32", True),  # (2, 2, 1, 1, 2)
+    # batch 1, no mask, refused configurations: nothing selects wrongly
+    ("conv_lstm2d-seq-mask_left-f32-b1", False),
+    ("conv_lstm2d-seq-state-f32", False),
+    ("conv_lstm2d-seq-s2-d2-mask_right-f32", False),        # strides with dilation: refused
+    ("conv_lstm2d-bidi_concat-bwd-mask_right-f32", False),  # Bidirectional(go_backwards): refused
+])
+def test_the_predicate_names_the_cases_the_backend_gets_wrong(stem, hit):
+    case = case_of(f"{stem}-keras3-openvino")
+    assert conv_lstm_mask_misapplied(case) is hit
+    assert (divergence_for(case) is not None and divergence_for(case).key == KEY) is hit
+
+
+def test_only_keras3_openvino_and_only_conv_lstm():
+    assert divergence_for(case_of("conv_lstm1d-seq-mask_right-init-f32-keras3")) is None
+    assert divergence_for(case_of("conv_lstm1d-seq-mask_right-init-f32-tf_keras")) is None
+    assert not conv_lstm_mask_misapplied(case_of("lstm-seq-mask_right-f32-keras3-openvino"))
 
 
 @pytest.mark.parametrize("stem, hit", [

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import types
 from typing import Callable
 
+from .mask_broadcast import conv_lstm_mask_misapplied
+
 
 @dataclass(frozen=True)
 class Divergence:
@@ -424,6 +426,40 @@ _OPENVINO_DIVERGENCES = (
                "[[0.4087 0.4087]]"),
         applies=lambda c: c.dtype in ("f16", "mixed_f16") and c.layer == "gru_reset_before" and not (
             c.wrapper != "none" and (c.go_backwards or c.time_major)),
+    ),
+    Divergence(
+        key="keras3-openvino-conv-lstm-mask-broadcast",
+        targets=("keras3-openvino",),
+        reason=("Keras 3 on the openvino backend misapplies a mask to ConvLSTM1D/2D/3D with a batch of "
+                "2 or more: its time loop selects between new and previous states with a (batch, 1) "
+                "step mask, which lines up with the state's last two axes instead of its batch axis, so "
+                "the call raises RuntimeError ('Argument shapes are inconsistent' at OpenVINO's Select), "
+                "or, where the second-to-last axis has the batch's length (a channels_first "
+                "ConvLSTM1D: its filters), runs and applies row r's mask to index r of that axis in "
+                "every row: wrong values, no error; where that axis has length 1 the state broadcasts "
+                "to a new shape. Batch 1 is right; the TensorFlow backend tiles the mask to the "
+                "state's rank"),
+        evidence=("measured on keras 3.15.1, openvino 2026.4.1: every masked batch-2 ConvLSTM case of "
+                  "the keras3 default grid run on keras3-openvino raised, the batch-1 ones passed; a "
+                  "channels_first ConvLSTM1D returns wrong values and a ConvLSTM3D whose state is "
+                  "(2, 2, 1, 1, 2) a wrong shape (tests/test_target_openvino.py); "
+                  "keras/src/backend/openvino/rnn.py rnn() unsqueezes the (time, batch) mask to "
+                  "(time, batch, 1) and _rnn_unrolled (the path every ConvLSTM takes) selects "
+                  "`ov_opset.select(mask_t, new_state, old_state)` with its (batch, 1) slice; the "
+                  "TensorFlow backend's _expand_mask tiles it. Which cases it hits: "
+                  "rnnparity.check.mask_broadcast"),
+        repro=("import os; os.environ['KERAS_BACKEND'] = 'openvino'\n"
+               "import keras, numpy as np\n"
+               "x = np.random.RandomState(0).rand(2, 3, 2, 5).astype('float32'); "
+               "m = np.array([[True] * 3, [True, True, False]])\n"
+               "l = keras.layers.ConvLSTM1D(2, 2, padding='same', data_format='channels_first', "
+               "return_sequences=True)\n"
+               "y = keras.ops.convert_to_numpy(l(x, mask=m))\n"
+               "print(np.allclose(y[1, 2], y[1, 1]), np.allclose(y[:, 2, 1], y[:, 1, 1]))  "
+               "# False True: row 1's mask applied to filter 1 of both rows\n"
+               "keras.layers.ConvLSTM1D(2, 2, padding='same')(x.transpose(0, 1, 3, 2), mask=m)  "
+               "# RuntimeError: ... Argument shapes are inconsistent"),
+        applies=conv_lstm_mask_misapplied,
     ),
 )
 
