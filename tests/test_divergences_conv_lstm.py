@@ -53,3 +53,12 @@ def test_only_keras3_openvino_and_only_conv_lstm():
 def test_tf_keras_ignored_zero_output_shows_where_the_merge_lets_it(stem, hit):
     found = divergence_for(case_of(f"{stem}-tf_keras"))
     assert (found is not None and found.key == "tf_keras-conv-lstm-ignores-zero-output-for-mask") is hit
+
+
+@pytest.mark.parametrize("target", ["keras3-numpy", "keras3-jax"])
+def test_the_numpy_and_jax_mask_bug_spares_batch_1(target):
+    """keras3-backend-conv-lstm-mask-broadcast: the same (batch, 1) select (NumPy's and jax's where),
+    so the same cases; batch 1 agrees (measured: the full tier's masked ConvLSTM cases)."""
+    key = "keras3-backend-conv-lstm-mask-broadcast"
+    assert divergence_for(case_of(f"conv_lstm1d-seq-cf-mask_right-f32-{target}")).key == key
+    assert divergence_for(case_of(f"conv_lstm2d-bidi_concat-stateful-valid-d2-cf-mask_left-f32-b1-{target}")) is None

@@ -645,23 +645,29 @@ REGISTRY = (
     Divergence(
         key="keras3-backend-conv-lstm-mask-broadcast",
         targets=_NUMPY_JAX,
-        reason=("Keras 3 on the numpy and jax backends cannot run a ConvLSTM1D/2D/3D with a mask: the "
-                "call raises ValueError ('operands could not be broadcast together with shapes (2,1) "
-                "(2,5,2) (2,5,2)'), where the TensorFlow and torch backends run it: their rnn() "
-                "reduces each step's mask to (batch, 1) and selects with it between states of rank "
-                "3-5, which does not broadcast"),
+        reason=("Keras 3 on the numpy and jax backends cannot run a ConvLSTM1D/2D/3D with a mask and a "
+                "batch of 2 or more: the call raises ValueError ('operands could not be broadcast "
+                "together with shapes (2,1) (2,5,2) (2,5,2)'), where the TensorFlow and torch backends "
+                "run it: their rnn() reduces each step's mask to (batch, 1) and selects with it between "
+                "states of rank 3-5, which lines up with the state's last two axes. Where the "
+                "second-to-last axis has the batch's length (a channels_first ConvLSTM1D: its filters) "
+                "it runs and applies row r's mask to index r of that axis: wrong values, no error. "
+                "Batch 1 runs right"),
         evidence=("keras/src/backend/numpy/rnn.py (and jax/rnn.py) rnn(), unroll=False with a mask: "
                   "`is_masked = all(logical_not(current_mask), axis=-1, keepdims=True)` then "
                   "`where(is_masked, output_tm1, output_t)`; the TensorFlow backend tiles the mask to "
-                  "the output's rank with _expand_mask (seen on keras 3.15.1)"),
+                  "the output's rank with _expand_mask (seen on keras 3.15.1; the full tier's masked "
+                  "ConvLSTM cases on keras3-numpy: the batch-1 ones agree, the channels_first "
+                  "ConvLSTM1D ones differ in value). Which cases it hits: rnnparity.check.mask_broadcast"),
         repro=("# KERAS_BACKEND=numpy (or jax)\n"
                "import keras, numpy as np\n"
                "l = keras.layers.ConvLSTM1D(2, 2, padding='same', return_sequences=True)\n"
-               "l(np.ones((2, 3, 5, 2), 'float32'), mask=np.array([[True, True, False], [True] * 3]))"
-               "  # ValueError: operands could not be broadcast together"),
-        # Keras 3 rejects go_backwards Bidirectional configurations at construction
-        applies=lambda c: (getattr(c, "layer", "").startswith("conv_lstm") and c.mask != "none"
-                           and not (c.wrapper != "none" and c.go_backwards)),
+               "x = np.ones((2, 3, 5, 2), 'float32'); m = np.array([[True, True, False], [True] * 3])\n"
+               "y = np.asarray(l(x[:1], mask=m[:1])); print(np.allclose(y[0, 2], y[0, 1]))  "
+               "# True: batch 1 runs as Keras means\n"
+               "l(x, mask=m)  # ValueError: operands could not be broadcast together (jax: Incompatible "
+               "shapes)"),
+        applies=conv_lstm_mask_misapplied,
     ),
     Divergence(
         key="tf_keras-conv-lstm-ignores-zero-output-for-mask",

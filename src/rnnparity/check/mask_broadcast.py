@@ -1,17 +1,19 @@
 """Which ConvLSTM cases a time loop that selects with a (batch, 1) step mask gets wrong.
 
 Keras 3's openvino backend (keras/src/backend/openvino/rnn.py, the unrolled path every ConvLSTM
-takes) reduces each step's mask to (batch, 1) and selects between the new and the previous states
-and outputs with it, NumPy-style broadcasting. That is right for an LSTM's (batch, units) state; a
-ConvLSTM's state has rank 3 to 5, so (batch, 1) lines up with the state's LAST TWO axes, (a, b):
+takes) and its numpy and jax backends (their rnn(), unroll=False) reduce each step's mask to
+(batch, 1) and select between the new and the previous states and outputs with it, NumPy-style
+broadcasting. That is right for an LSTM's (batch, units) state; a ConvLSTM's state has rank 3 to 5,
+so (batch, 1) lines up with the state's LAST TWO axes, (a, b):
 
 - a == batch (a > 1): it broadcasts, and row r's mask is applied to index r of axis a, in every row
   (a ConvLSTM1D with channels_first: its filters axis): wrong values wherever the rows' masks differ
   at a step, right ones where every step masks all rows alike;
 - a == 1: it broadcasts to a state of batch along that axis: the state and outputs change shape;
-- any other a: OpenVINO refuses the Select at graph construction (RuntimeError, 'Argument shapes are
-  inconsistent');
+- any other a: the select is refused (OpenVINO's Select at graph construction: 'Argument shapes are
+  inconsistent'; NumPy's and jax's where: ValueError);
 - batch 1: (1, 1) broadcasts against any state and selects as Keras means: right.
+(The TensorFlow backend tiles the mask to the state's rank; torch's loop does not meet this.)
 """
 from __future__ import annotations
 
