@@ -177,6 +177,21 @@ def test_bidirectional_every_merge_mode(merge_mode, dialect):
     assert_parity(layer, x, mask=mask)
 
 
+def test_tf_keras_bidirectional_mul_agrees_where_no_masked_step_lies_between_valid_ones():
+    """merge_mode='mul': each direction's output before its first valid step is 0 whether or not the
+    layer zeroes masked steps, so the ignored flag shows only where a masked step has valid steps on
+    both sides (the registry's predicate for tf_keras-conv-lstm-ignores-zero-output-for-mask)."""
+    spec = {"class": "ConvLSTM1D", "config": {"filters": 2, "kernel_size": 2, "padding": "same",
+                                              "return_sequences": True},
+            "wrapper": {"merge_mode": "mul"}}
+    shape = (2, 4, 5, 2)
+    layer = seeded_layer("keras2", spec, shape, 3)
+    x = np.random.default_rng(3).standard_normal(shape).astype("float32")
+    mask = np.array([[False, True, True, True], [True, True, False, False]])  # leading, trailing gaps
+    assert_agree(_adapter("keras2").call(layer, x, mask), rp.from_keras(layer)(x, mask=mask), "float32",
+                 "Bidirectional(merge_mode='mul'), no interior hole")
+
+
 def test_keras3_channels_first_conv_lstm3d():
     spec = {"class": "ConvLSTM3D", "config": {"filters": 2, "kernel_size": (2, 3, 1), "padding": "same",
                                               "data_format": "channels_first", "return_sequences": True,

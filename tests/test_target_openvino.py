@@ -209,3 +209,22 @@ def test_keras3_openvino_reads_each_call_in_one_compile_and_carries_states_as_va
     assert out["same"] == [True] * 3 and out["compiles"] == [1] * 3
     assert out["read_state"] == ["Constant"] * 3  # the next call starts from values
     assert all(kind != "Constant" for kind in out["lazy_state"])  # Keras' own: the graph so far
+
+
+@pytest.mark.live
+@pytest.mark.skipif(not _K3OV, reason=_K3OV_WHY)
+@pytest.mark.parametrize("stem, kind", [
+    ("conv_lstm1d-seq-cf-mask_right-f32", "values"),  # runs, no error: each row's mask on a filter
+    ("conv_lstm3d-seq-k3-s2-valid-cf-mask_right-f32", "shape"),  # the state broadcasts to a new shape
+])
+def test_a_masked_conv_lstm_goes_wrong_without_an_error_and_is_registered(stem, kind):
+    """keras3-openvino-conv-lstm-mask-broadcast where nothing raises: the registered bug is seen in
+    the values or shapes (its raising cases are the matrix's); batch 1 agrees."""
+    from rnnparity.matrix.tiers import case_of
+
+    case = case_of(f"{stem}-keras3-openvino")
+    assert divergence_for(case).key == "keras3-openvino-conv-lstm-mask-broadcast"
+    rec, problems = runner.check_live(case)
+    assert rec.outcome.error is None and problems and problems[0].kind == kind, problems
+    single = case_of(f"{stem}-b1-keras3-openvino")
+    assert divergence_for(single) is None and not runner.check_live(single)[1]

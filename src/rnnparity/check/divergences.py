@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import types
 from typing import Callable
 
+from .mask_broadcast import conv_lstm_mask_misapplied
+
 
 @dataclass(frozen=True)
 class Divergence:
@@ -81,8 +83,12 @@ def _keras3_rejects_backwards_in_bidirectional(case):
     return case.wrapper != "none" and case.go_backwards and not getattr(case, "backward_layer", False)
 
 
-def _conv_lstm_mask_has_gaps(case):
-    """Whether a call of the ConvLSTM case has a row with both masked and valid steps."""
+def _conv_lstm_zero_output_shows(case):
+    """Whether a masked Bidirectional ConvLSTM sequence that ignores zero_output_for_mask differs from
+    one that zeroes masked steps: each direction repeats its previous output at a masked step that
+    comes after one of its valid steps (before any, its output is 0 either way: the time loop starts
+    from zeros). Under merge_mode='mul' the product stays 0 unless both directions repeat one: a
+    masked step with valid steps before and after it in its row."""
     import numpy as np
 
     from ..matrix.conv_lstm_cases import make_plan
@@ -91,8 +97,17 @@ def _conv_lstm_mask_has_gaps(case):
         return False
     masks = getattr(case, "masks", None)  # a view of a call outside the matrix carries its own masks
     if masks is None:
-        masks = [np.asarray(c.mask, bool) for c in make_plan(case).calls]
-    return any((m.any(axis=1) & ~m.all(axis=1)).any() for m in masks)
+        masks = [c.mask for c in make_plan(case).calls]
+    for m in masks:
+        if m is None:
+            continue
+        m = np.asarray(m, bool)
+        valid_before = np.cumsum(m, axis=1) - m > 0
+        valid_after = np.cumsum(m[:, ::-1], axis=1)[:, ::-1] - m > 0
+        forward, backward = ~m & valid_before, ~m & valid_after  # where each direction repeats
+        if ((forward & backward) if case.wrapper == "bidi_mul" else (forward | backward)).any():
+            return True
+    return False
 
 
 # Where a case meets two bugs, the first listed names it: the layer-level bugs (below) before the
@@ -423,6 +438,40 @@ _OPENVINO_DIVERGENCES = (
         applies=lambda c: c.dtype in ("f16", "mixed_f16") and c.layer == "gru_reset_before" and not (
             c.wrapper != "none" and (c.go_backwards or c.time_major)),
     ),
+    Divergence(
+        key="keras3-openvino-conv-lstm-mask-broadcast",
+        targets=("keras3-openvino",),
+        reason=("Keras 3 on the openvino backend misapplies a mask to ConvLSTM1D/2D/3D with a batch of "
+                "2 or more: its time loop selects between new and previous states with a (batch, 1) "
+                "step mask, which lines up with the state's last two axes instead of its batch axis, so "
+                "the call raises RuntimeError ('Argument shapes are inconsistent' at OpenVINO's Select), "
+                "or, where the second-to-last axis has the batch's length (a channels_first "
+                "ConvLSTM1D: its filters), runs and applies row r's mask to index r of that axis in "
+                "every row: wrong values, no error; where that axis has length 1 the state broadcasts "
+                "to a new shape. Batch 1 is right; the TensorFlow backend tiles the mask to the "
+                "state's rank"),
+        evidence=("measured on keras 3.15.1, openvino 2026.4.1: every masked batch-2 ConvLSTM case of "
+                  "the keras3 default grid run on keras3-openvino raised, the batch-1 ones passed; a "
+                  "channels_first ConvLSTM1D returns wrong values and a ConvLSTM3D whose state is "
+                  "(2, 2, 1, 1, 2) a wrong shape (tests/test_target_openvino.py); "
+                  "keras/src/backend/openvino/rnn.py rnn() unsqueezes the (time, batch) mask to "
+                  "(time, batch, 1) and _rnn_unrolled (the path every ConvLSTM takes) selects "
+                  "`ov_opset.select(mask_t, new_state, old_state)` with its (batch, 1) slice; the "
+                  "TensorFlow backend's _expand_mask tiles it. Which cases it hits: "
+                  "rnnparity.check.mask_broadcast"),
+        repro=("import os; os.environ['KERAS_BACKEND'] = 'openvino'\n"
+               "import keras, numpy as np\n"
+               "x = np.random.RandomState(0).rand(2, 3, 2, 5).astype('float32'); "
+               "m = np.array([[True] * 3, [True, True, False]])\n"
+               "l = keras.layers.ConvLSTM1D(2, 2, padding='same', data_format='channels_first', "
+               "return_sequences=True)\n"
+               "y = keras.ops.convert_to_numpy(l(x, mask=m))\n"
+               "print(np.allclose(y[1, 2], y[1, 1]), np.allclose(y[:, 2, 1], y[:, 1, 1]))  "
+               "# False True: row 1's mask applied to filter 1 of both rows\n"
+               "keras.layers.ConvLSTM1D(2, 2, padding='same')(x.transpose(0, 1, 3, 2), mask=m)  "
+               "# RuntimeError: ... Argument shapes are inconsistent"),
+        applies=conv_lstm_mask_misapplied,
+    ),
 )
 
 
@@ -609,23 +658,29 @@ REGISTRY = (
     Divergence(
         key="keras3-backend-conv-lstm-mask-broadcast",
         targets=_NUMPY_JAX,
-        reason=("Keras 3 on the numpy and jax backends cannot run a ConvLSTM1D/2D/3D with a mask: the "
-                "call raises ValueError ('operands could not be broadcast together with shapes (2,1) "
-                "(2,5,2) (2,5,2)'), where the TensorFlow and torch backends run it: their rnn() "
-                "reduces each step's mask to (batch, 1) and selects with it between states of rank "
-                "3-5, which does not broadcast"),
+        reason=("Keras 3 on the numpy and jax backends cannot run a ConvLSTM1D/2D/3D with a mask and a "
+                "batch of 2 or more: the call raises ValueError ('operands could not be broadcast "
+                "together with shapes (2,1) (2,5,2) (2,5,2)'), where the TensorFlow and torch backends "
+                "run it: their rnn() reduces each step's mask to (batch, 1) and selects with it between "
+                "states of rank 3-5, which lines up with the state's last two axes. Where the "
+                "second-to-last axis has the batch's length (a channels_first ConvLSTM1D: its filters) "
+                "it runs and applies row r's mask to index r of that axis: wrong values, no error. "
+                "Batch 1 runs right"),
         evidence=("keras/src/backend/numpy/rnn.py (and jax/rnn.py) rnn(), unroll=False with a mask: "
                   "`is_masked = all(logical_not(current_mask), axis=-1, keepdims=True)` then "
                   "`where(is_masked, output_tm1, output_t)`; the TensorFlow backend tiles the mask to "
-                  "the output's rank with _expand_mask (seen on keras 3.15.1)"),
+                  "the output's rank with _expand_mask (seen on keras 3.15.1; the full tier's masked "
+                  "ConvLSTM cases on keras3-numpy: the batch-1 ones agree, the channels_first "
+                  "ConvLSTM1D ones differ in value). Which cases it hits: rnnparity.check.mask_broadcast"),
         repro=("# KERAS_BACKEND=numpy (or jax)\n"
                "import keras, numpy as np\n"
                "l = keras.layers.ConvLSTM1D(2, 2, padding='same', return_sequences=True)\n"
-               "l(np.ones((2, 3, 5, 2), 'float32'), mask=np.array([[True, True, False], [True] * 3]))"
-               "  # ValueError: operands could not be broadcast together"),
-        # Keras 3 rejects go_backwards Bidirectional configurations at construction
-        applies=lambda c: (getattr(c, "layer", "").startswith("conv_lstm") and c.mask != "none"
-                           and not (c.wrapper != "none" and c.go_backwards)),
+               "x = np.ones((2, 3, 5, 2), 'float32'); m = np.array([[True, True, False], [True] * 3])\n"
+               "y = np.asarray(l(x[:1], mask=m[:1])); print(np.allclose(y[0, 2], y[0, 1]))  "
+               "# True: batch 1 runs as Keras means\n"
+               "l(x, mask=m)  # ValueError: operands could not be broadcast together (jax: Incompatible "
+               "shapes)"),
+        applies=conv_lstm_mask_misapplied,
     ),
     Divergence(
         key="tf_keras-conv-lstm-ignores-zero-output-for-mask",
@@ -634,7 +689,9 @@ REGISTRY = (
                 "both sub-layers when return_sequences=True: a masked step repeats the previous step's "
                 "output instead of 0, so a masked Bidirectional(ConvLSTM, return_sequences=True) "
                 "differs from tf_keras' own Bidirectional(LSTM) and from Keras 3 wherever a row has a "
-                "masked step after a valid one (in either direction's processing order)"),
+                "masked step after a valid one (in either direction's processing order); under "
+                "merge_mode='mul' only where a masked step has valid steps on both sides (elsewhere "
+                "one direction's factor is 0 either way: before its first valid step)"),
         evidence=("tf_keras/src/layers/rnn/base_conv_rnn.py ConvRNN.call: `backend.rnn(step, inputs, "
                   "initial_state, constants=constants, go_backwards=self.go_backwards, mask=mask, "
                   "input_length=timesteps)`, without zero_output_for_mask (RNN.call passes it) (seen "
@@ -646,7 +703,7 @@ REGISTRY = (
                "# [[0.3414 0.]]: the forward half repeats step 0's output; Keras 3, and tf_keras' "
                "Bidirectional(LSTM) on the same input: zeros"),
         applies=lambda c: (getattr(c, "layer", "").startswith("conv_lstm") and c.wrapper != "none"
-                           and c.return_sequences and _conv_lstm_mask_has_gaps(c)),
+                           and c.return_sequences and _conv_lstm_zero_output_shows(c)),
     ),
     Divergence(
         key="tfjs-conv-lstm2d-mask-transpose",
