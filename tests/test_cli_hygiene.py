@@ -135,3 +135,11 @@ def test_an_unknown_target_is_refused_before_anything_runs(capsys):
     err = capsys.readouterr().err.splitlines()
     assert err[0].startswith("rnnparity check: unknown target 'onnxx': expected one of keras3, tf_keras")
     assert err[1].startswith("rnnparity list: unknown target 'tflitee'")
+
+
+def test_python_dash_m_rnnparity_is_the_command():
+    """`python -m rnnparity` runs the same command as `rnnparity` (and `python -m rnnparity.cli`)."""
+    ran = [subprocess.run([sys.executable, "-m", module, "list", "--count"], capture_output=True, text=True,
+                          env=QUIET_ENV, timeout=120) for module in ("rnnparity", "rnnparity.cli")]
+    assert [r.returncode for r in ran] == [0, 0], [r.stderr[-500:] for r in ran]
+    assert ran[0].stdout == ran[1].stdout and int(ran[0].stdout) > 0
