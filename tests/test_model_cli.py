@@ -241,7 +241,7 @@ def test_explain_keeps_its_layer_form(capsys):
     assert main(["explain", "LSTM"]) == 2
     assert "explain LSTM needs --units and --input-shape" in capsys.readouterr().err
     assert main(["explain", "Conv1D", "--units", "2"]) == 2
-    assert "expected a layer (SimpleRNN, LSTM, GRU) or a model file (.keras, .h5), got 'Conv1D'" in \
+    assert "expected a layer (SimpleRNN, LSTM, GRU, ConvLSTM1D, ConvLSTM2D, ConvLSTM3D) or a model file (.keras, .h5), got 'Conv1D'" in \
         capsys.readouterr().err
 
 
