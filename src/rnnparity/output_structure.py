@@ -165,8 +165,9 @@ def _conv_lstm_step_shape(cls, config, input_shape):
     return (filters, *out) if first else (*out, filters)
 
 
-def _conv_lstm_shape_note(cls, config, input_shape):
-    """How the input's spatial shape becomes the output's (the shape question users ask most)."""
+def _conv_lstm_shape_note(cls, config, input_shape, step):
+    """How the input's spatial shape becomes the output's ``step`` shape (_conv_lstm_step_shape's; the
+    shape question users ask most)."""
     from .reference.conv import same_padding, span
 
     rank = CONV_LSTM_RANKS[cls]
@@ -175,7 +176,6 @@ def _conv_lstm_shape_note(cls, config, input_shape):
     kernel, strides, dilation = (_conv_tuple(config.get(k, d), rank) for k, d in
                                  (("kernel_size", None), ("strides", 1), ("dilation_rate", 1)))
     padding = str(config.get("padding", "valid")).lower()
-    step = _conv_lstm_step_shape(cls, config, input_shape)
     out = step[1:] if first else step[:-1]
     if padding == "same":
         pads = [same_padding(n, k, st, d) for n, k, st, d in zip(spatial, kernel, strides, dilation)]
@@ -304,7 +304,7 @@ def explain(layer_or_config, input_shape, dialect=None) -> Explanation:
     if cls in CONV_LSTM_RANKS:
         step_shape = _conv_lstm_step_shape(cls, config, input_shape)
         units = step_shape[-1]
-        shape_notes = (_conv_lstm_shape_note(cls, config, input_shape),)
+        shape_notes = (_conv_lstm_shape_note(cls, config, input_shape, step_shape),)
     else:
         units = int(config["units"]) if cls != "RNN" else int(spec.cells[-1]["config"]["units"])
         step_shape = (units,)

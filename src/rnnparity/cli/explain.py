@@ -11,11 +11,11 @@ import argparse
 import os
 import sys
 
+from ..output_structure import CONV_LSTM_RANKS
 from .common import KERAS_TARGETS
 from .model import add_custom_objects_option, load_model_args
 
-LAYER_NAMES = ("SimpleRNN", "LSTM", "GRU", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D")
-CONV_LSTM_RANKS = {"ConvLSTM1D": 1, "ConvLSTM2D": 2, "ConvLSTM3D": 3}
+LAYER_NAMES = ("SimpleRNN", "LSTM", "GRU", *CONV_LSTM_RANKS)
 # the ConvLSTM arguments (argparse dest -> config key); --filters and --kernel-size are required
 CONV_OPTIONS = {"filters": "filters", "kernel_size": "kernel_size", "strides": "strides",
                 "padding": "padding", "dilation_rate": "dilation_rate", "data_format": "data_format"}
