@@ -132,3 +132,86 @@ def test_blas_info_names_the_library_and_kernels():
     assert info and all({"internal_api", "version", "num_threads"} <= set(i) for i in info)
     if info[0]["internal_api"] == "openblas":
         assert threads.openblas_core() == info[0]["architecture"]
+
+
+# -- work split into row blocks on our own threads (a ConvLSTM step) ------------------------------
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_in_blocks_gives_every_row_to_exactly_one_block(workers):
+    seen, lock = [], __import__("threading").Lock()
+
+    def record(rows):
+        with lock:
+            seen.append((rows.start, rows.stop))
+    threads.in_blocks(record, 1000, 96, workers)
+    assert sorted(seen) == [(a, min(a + 96, 1000)) for a in range(0, 1000, 96)]
+
+
+def test_in_blocks_reraises_a_helpers_error_after_every_thread_stopped():
+    done = []
+
+    def fail_one(rows):
+        if rows.start == 96 * 5:
+            raise ArithmeticError("planted")
+        time.sleep(0.001)
+        done.append(rows.start)
+    with pytest.raises(ArithmeticError, match="planted"):
+        threads.in_blocks(fail_one, 1000, 96, 2)
+    assert sorted(done) == [a for a in range(0, 1000, 96) if a != 96 * 5]  # the others all ran
+
+
+def test_a_blocked_convolution_has_the_same_bits_on_any_thread_count(sampled, monkeypatch):
+    """A multi-threaded BLAS rounds a product differently for each thread count; the fixed blocks of
+    conv.cross_correlate do not, so the reference gives the same output on a quiet and on a loaded
+    machine."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    from rnnparity.reference.conv import cross_correlate
+
+    monkeypatch.setattr(threads, "_user_chose", lambda: False)
+    rng = np.random.RandomState(0)
+    x = rng.normal(size=(3, 50, 45, 6)).astype("f4")  # 3 x 50 x 45 positions: several blocks each
+    kernel, bias = rng.normal(size=(3, 2, 6, 40)).astype("f4"), rng.normal(size=40).astype("f4")
+    results = []
+    for cores in (1, 2, 3):
+        sampled(0, cores)
+        results.append(cross_correlate(x, kernel, (1, 1), (1, 1), "valid", bias=bias))
+    assert all(np.array_equal(results[0], r) for r in results[1:])
+    windows = sliding_window_view(x.astype("f8"), (3, 2), axis=(1, 2))  # (3, 48, 44, 6, 3, 2)
+    exact = np.einsum("byxcij,ijcf->byxf", windows, kernel.astype("f8")) + bias
+    np.testing.assert_allclose(results[0], exact, rtol=1e-5, atol=1e-4)
+
+
+def test_a_conv_lstm_step_has_the_same_bits_quiet_or_loaded(sampled, monkeypatch):
+    import rnnparity as rp
+
+    monkeypatch.setattr(threads, "_user_chose", lambda: False)
+    rng = np.random.RandomState(3)
+    layer = rp.ConvLSTM2D(16, 3, padding="same", return_sequences=True, return_state=True)
+    layer.set_weights([rng.normal(size=(3, 3, 2, 64)).astype("f4") / 5,
+                       rng.normal(size=(3, 3, 16, 64)).astype("f4") / 12, rng.normal(size=64).astype("f4")])
+    x = rng.normal(size=(3, 4, 40, 40, 2)).astype("f4")  # 4800 positions a step: several blocks
+    outputs = []
+    for free in (1, 2):
+        sampled(0, free)
+        outputs.append(layer(x))
+    assert all(np.array_equal(a, b) for a, b in zip(*outputs))
+
+
+def test_the_users_thread_variable_bounds_our_threads_too(monkeypatch, sampled):
+    sampled(0, 8)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert threads.pool_threads(1 << 30, 1) == 3
+    assert threads.pool_threads(10, 100) == 1
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    for name in threads.USER_THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    assert threads.pool_threads(1 << 30, 1) == 8
+
+
+def test_in_blocks_called_inside_a_block_does_not_wait_for_the_pool(sampled):
+    inner = []
+
+    def outer(rows):
+        threads.in_blocks(lambda r: inner.append(r.start), 40, 10, 2)
+    threads.in_blocks(outer, 8, 1, 2)  # would deadlock if a helper waited for itself
+    assert sorted(inner) == sorted(list(range(0, 40, 10)) * 8)

@@ -123,27 +123,34 @@ def _input_conv_padded_at_start(cell, x):
     return z + cell.bias if cell.use_bias else z
 
 
-def _recurrent_conv_padded_at_start(cell, h):
+def _recurrent_conv_padded_at_start(cell, h, then=None):
     ones = (1,) * cell.rank
-    return _convolve(h, cell.recurrent_kernel, ones, ones, _extra_pad_at_start(cell, h, ones, ones),
-                     cell.matmul)
+    return _then(then, _convolve(h, cell.recurrent_kernel, ones, ones, _extra_pad_at_start(cell, h, ones, ones),
+                                 cell.matmul))
 
 
-def _recurrent_conv_valid(cell, h):
+def _recurrent_conv_valid(cell, h, then=None):
     ones = (1,) * cell.rank
     z = cross_correlate(h, cell.recurrent_kernel, ones, ones, "valid", cell.matmul)
-    return _into_state_shape(z, h)
+    return _then(then, _into_state_shape(z, h))
 
 
-def _recurrent_conv_strided(cell, h):
+def _recurrent_conv_strided(cell, h, then=None):
     ones = (1,) * cell.rank
     z = cross_correlate(h, cell.recurrent_kernel, cell.strides, ones, "same", cell.matmul)
-    return _into_state_shape(z, h)
+    return _then(then, _into_state_shape(z, h))
 
 
-def _recurrent_conv_dilated(cell, h):
+def _recurrent_conv_dilated(cell, h, then=None):
     ones = (1,) * cell.rank
-    return cross_correlate(h, cell.recurrent_kernel, ones, cell.dilation_rate, "same", cell.matmul)
+    return cross_correlate(h, cell.recurrent_kernel, ones, cell.dilation_rate, "same", cell.matmul, then=then)
+
+
+def _then(then, z):
+    """A recurrent convolution's ``then`` (see ConvLSTMCell.recurrent_conv) on the whole result at once."""
+    if then is not None:
+        then(z, (Ellipsis,))
+    return z
 
 
 def _same_split_matters(ref, ctx):

@@ -13,7 +13,8 @@ x (batch, *spatial, channels), kernel (*kernel_size, channels, filters) -> (batc
   symmetric padding='same' puts it at the start for even kernels, which is a different result).
 
 Computed as im2col: every window is gathered once (numpy's sliding_window_view, then a copy) into
-one row of a matrix, and one matrix product with the kernel gives every output position and filter.
+one row of a matrix, and a matrix product with the kernel gives every output position and filter
+(in blocks of rows: see `cross_correlate`).
 """
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ import math
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+
+from . import threads
 
 PADDINGS = ("valid", "same")
 
@@ -60,11 +63,38 @@ def windows(x, kernel_size, strides, dilation, padding):
     return np.moveaxis(view, rank + 1, -1)
 
 
-def cross_correlate(x, kernel, strides, dilation, padding, matmul=np.matmul):
+def cross_correlate(x, kernel, strides, dilation, padding, matmul=np.matmul, bias=None, then=None):
     """Keras' conv (channels_last): x (batch, *spatial, channels), kernel (*kernel_size, channels,
-    filters) -> (batch, *out, filters). ``matmul`` is the compute dtype's matrix product."""
+    filters) -> (batch, *out, filters), plus ``bias`` (filters,) when given. ``matmul`` is the
+    compute dtype's matrix product.
+
+    The columns are gathered and multiplied block by block (a few output lines of one batch row at a
+    time, about threads.PRODUCT_BLOCK_ROWS positions), on the free cores (threads.py): a block's
+    columns are still in cache for its product, and the blocks depend only on the shapes, so the
+    result has the same bits on any number of threads. ``then(z, where)``, when given, is called on
+    each block ``z`` = result[where] as soon as it is computed, on the same thread (a ConvLSTM step's
+    gate equations on the block while it is in cache)."""
     rank = kernel.ndim - 2
-    view = windows(x, kernel.shape[:rank], strides, dilation, padding)
-    leading = view.shape[:rank + 1]  # (batch, *out)
-    columns = view.reshape(math.prod(leading), -1)  # im2col: the one copy
-    return matmul(columns, kernel.reshape(-1, kernel.shape[-1])).reshape(*leading, kernel.shape[-1])
+    view = windows(x, kernel.shape[:rank], strides, dilation, padding)  # (batch, *out, *kernel, channels)
+    weights = kernel.reshape(-1, kernel.shape[-1])  # (taps x channels, filters)
+    dtype = matmul(np.zeros((0, weights.shape[0]), x.dtype), weights).dtype  # the product's dtype
+    out = np.empty(view.shape[:rank + 1] + weights.shape[-1:], dtype)
+    line = math.prod(view.shape[2:rank + 1])  # positions in one output line (all axes but the first)
+    lines = max(1, threads.PRODUCT_BLOCK_ROWS // max(line, 1))
+    blocks = [(b, slice(start, start + lines)) for b in range(view.shape[0])
+              for start in range(0, view.shape[1], lines)]
+
+    def block(k):
+        columns = view[blocks[k]].reshape(-1, weights.shape[0])  # im2col of this block: its one copy
+        z = out[blocks[k]]  # contiguous: the product is written into it
+        if matmul is np.matmul:
+            np.matmul(columns, weights, out=z.reshape(columns.shape[0], -1))
+        else:
+            z.reshape(columns.shape[0], -1)[...] = matmul(columns, weights)
+        if bias is not None:
+            z += bias
+        if then is not None:
+            then(z, blocks[k])
+
+    threads.product_blocks(block, len(blocks), math.prod(out.shape[:-1]) * weights.size)
+    return out

@@ -31,7 +31,6 @@ What differs between the dialects (checked on keras 3.15 and tf_keras 2.21):
 from __future__ import annotations
 
 import functools
-import math
 
 import numpy as np
 
@@ -42,7 +41,6 @@ from .gates import split_gates
 from .layer import RecurrentLayer
 from .lstm import LSTM_GATES
 from .precision import is_float
-from .threads import blas_threads_for
 
 # Blocks of the last axis of kernel, recurrent_kernel and bias: input, forget, cell candidate, output.
 CONV_LSTM_GATES = LSTM_GATES
@@ -104,6 +102,10 @@ class ConvLSTMCell(Cell):
         self.strided_and_dilated = max(self.strides) > 1 and max(self.dilation_rate) > 1
         if self.strided_and_dilated and dialect == "keras3":
             raise strides_and_dilation_error(owner, self.strides, self.dilation_rate)
+        # elementwise activations (all but softmax & co.): every output position is computed on its own
+        self.positions_independent = all(
+            activations.is_elementwise(activations.get(given, dialect, what))
+            for given, what in ((activation, "activation"), (recurrent_activation, "recurrent_activation")))
         if self.data_format == "channels_first":
             # Keras applies the activations to channels_first arrays: a row-wise one (softmax & co.)
             # normalises along the last *spatial* axis there, not along the filters (found by explore)
@@ -164,40 +166,49 @@ class ConvLSTMCell(Cell):
     # -- maths ---------------------------------------------------------------------------------
     def input_conv(self, x):
         """W * x + b for all four gates: x (n, *spatial, channels) -> (n, *out, 4 filters)."""
-        z = cross_correlate(x, self.kernel, self.strides, self.dilation_rate, self.padding, self.matmul)
-        if self.use_bias:
-            z += self.bias
-        return z
+        return cross_correlate(x, self.kernel, self.strides, self.dilation_rate, self.padding, self.matmul,
+                               bias=self.bias if self.use_bias else None)
 
-    def recurrent_conv(self, h):
+    def recurrent_conv(self, h, then=None):
         """U * h for all four gates: padding 'same', stride 1, no dilation, whatever the layer's.
-
-        Its BLAS threads are chosen per step from its multiply-adds (threads.py): with another
-        process on a core, one thread is 1.5-1.8x faster than two here (benchmarks/README.md)."""
+        ``then(z, where)``: see conv.cross_correlate."""
         ones = (1,) * self.rank
-        with blas_threads_for(h[..., :1].size * self.recurrent_kernel.size):
-            return cross_correlate(h, self.recurrent_kernel, ones, ones, "same", self.matmul)
+        return cross_correlate(h, self.recurrent_kernel, ones, ones, "same", self.matmul, then=then)
 
     def project_inputs(self, x):
         """The input convolution of every timestep at once, before the time loop:
         (batch, time, ...) in data_format -> (batch, time, *out, 4 filters), channels_last."""
         x = self.to_channels_last(x)
         batch, steps = x.shape[:2]
-        with blas_threads_for(x.size * math.prod(self.kernel_size) * self.kernel.shape[-1]):  # multiply-adds
-            z = self.input_conv(x.reshape(batch * steps, *x.shape[2:]))
+        z = self.input_conv(x.reshape(batch * steps, *x.shape[2:]))
         return z.reshape(batch, steps, *z.shape[1:])
 
     def step(self, x_t, states):
         h_tm1, c_tm1 = (self.to_channels_last(s) for s in states)
-        z = self.recurrent_conv(h_tm1)  # U * h_tm1 for the four gates: a new array, this step's scratch
-        z += x_t  # + W * x_t + b (the input convolution, done before the loop)
+        if not self.positions_independent:  # softmax & co. act along an axis: the arrays whole
+            h, c = self._equations(self.recurrent_conv(h_tm1), x_t, c_tm1)
+        else:  # every output position on its own: each block of U * h_tm1 as soon as it is computed
+            h, c = np.empty(c_tm1.shape, x_t.dtype), np.empty(c_tm1.shape, x_t.dtype)
+            self.recurrent_conv(h_tm1, then=lambda z, where: self._equations(
+                z, x_t[where], c_tm1[where], h[where], c[where]))
+        h, c = self.from_channels_last(h), self.from_channels_last(c)
+        return h, [h, c]
+
+    def _equations(self, z, x_t, c_tm1, h=None, c=None):
+        """The LSTM equations from ``z`` = U * h_tm1 (..., 4 filters), this step's scratch (overwritten),
+        and ``x_t`` = W * x_t + b; into ``h`` and ``c`` when given."""
+        z += x_t
         candidate = self.activation_kept(split_gates(z, CONV_LSTM_GATES)["c"])  # kept: z is overwritten next
         gates = split_gates(self.gate_activation_(z), CONV_LSTM_GATES)  # i, f, o (the c block is unused)
         i, f, o = gates["i"], gates["f"], gates["o"]
-        c = f * c_tm1 + i * candidate
-        h = o * self.activation(c)
-        h, c = self.from_channels_last(h), self.from_channels_last(c)
-        return h, [h, c]
+        c_new = f * c_tm1 + i * candidate
+        h_new = o * self.activation(c_new)
+        if h is None:
+            return h_new, c_new
+        if h_new.dtype != h.dtype or c_new.dtype != c.dtype:  # an activation changed the dtype
+            raise TypeError(f"ConvLSTM{self.rank}D: the step computed h {h_new.dtype}, c {c_new.dtype} "
+                            f"from {z.dtype} gates; not modelled")
+        h[...], c[...] = h_new, c_new
 
 
 class ConvLSTM(RecurrentLayer):

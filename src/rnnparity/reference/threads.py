@@ -14,13 +14,23 @@ slower than tf.function on 2 busy cores, against 0.8-0.9 quiet). So:
 
 BLAS is controlled through threadpoolctl (OpenBLAS, MKL, BLIS: whichever NumPy loaded). Without it
 (an unusual install) nothing is changed: the results are the same, only slower under load.
+
+A ConvLSTM step is a large product (its recurrent convolution) followed by millions of elementwise
+values (its gate equations), which NumPy computes on one thread. conv.py splits the convolution into
+blocks of output positions, and a step computes each block's gates right after its product, on the
+usable cores, by a small pool of our own threads (NumPy releases the GIL in its loops and BLAS calls):
+`product_blocks`. Why not BLAS's own threads: after a product OpenBLAS's threads spin for a while
+(about 0.1 s), holding the core the elementwise work needs; a static split waits for a descheduled
+thread; and a product split by thread count rounds differently on a quiet and a loaded machine.
 """
 from __future__ import annotations
 
 import contextlib
 import functools
 import os
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 # Multiply-adds in one product above which a second thread pays for itself on an idle core (about
 # 40 us of single-threaded work). Measured on the 2-core machine (benchmarks/README.md).
@@ -28,6 +38,10 @@ MULTITHREAD_WORK = 1 << 22
 # Environment variables by which a user sets BLAS threads: when one is set, we never change them.
 USER_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS",
                          "MKL_NUM_THREADS", "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
+# Rows (output positions) per block of a convolution's product (conv.py): several blocks per
+# thread, so that a thread descheduled for a while holds up only its block while the others take the
+# rest; large enough that a block's BLAS call runs at full speed (benchmarks/README.md).
+PRODUCT_BLOCK_ROWS = 1024
 # The load is sampled at most this often (seconds): a sample costs about 0.1 ms per thread of ours.
 LOAD_SAMPLE_PERIOD = 0.25
 
@@ -97,6 +111,75 @@ def threads_for(work: int) -> int | None:
     if work < MULTITHREAD_WORK:
         return 1
     return free_cores()
+
+
+def pool_threads(work: int, threshold: int) -> int:
+    """Threads of our own for ``work`` (multiply-adds or values): one below ``threshold``, else every
+    usable core, busy or not, never more than a thread variable the user set. Unlike a BLAS's static
+    split, blocks handed out as threads come free lose at most a block's time to a descheduled
+    thread, so a share of a busy core is still a gain (benchmarks/README.md: with the other core
+    busy, 10-15% faster than one thread)."""
+    if work < threshold:
+        return 1
+    chosen = [int(v) for v in user_thread_setting().values() if v.strip().isdigit() and int(v) > 0]
+    return min([usable_cores(), *chosen])
+
+
+def in_blocks(fn, rows: int, block_rows: int, threads: int):
+    """Call ``fn(rows_slice)`` for every block of ``block_rows`` consecutive rows of ``range(rows)``,
+    on ``threads`` threads (this one included; blocks are handed out as threads come free). ``fn``
+    must touch only its own rows. The first exception raised is re-raised here, once every thread
+    has stopped."""
+    blocks = iter([slice(start, min(start + block_rows, rows)) for start in range(0, rows, block_rows)])
+    lock = threading.Lock()
+
+    def drain():
+        while True:
+            with lock:  # each block to exactly one thread
+                block = next(blocks, None)
+            if block is None:
+                return
+            fn(block)
+
+    if threading.current_thread().name.startswith(_HELPER_NAME):
+        threads = 1  # called from a helper's block: waiting for the pool there could deadlock
+    threads = min(threads, -(-rows // block_rows))
+    futures = [_executor().submit(drain) for _ in range(threads - 1)]
+    errors = []
+    try:
+        drain()
+    except BaseException as error:  # noqa: B036 - re-raised below, once the helpers have stopped
+        errors.append(error)
+    # a helper that has not started (busy with another caller's blocks) is not waited for
+    errors += [e for e in (f.exception() for f in futures if not f.cancel()) if e is not None]
+    if errors:
+        raise errors[0]
+
+
+def product_blocks(fn, count: int, work: int):
+    """``fn(k)`` for k in range(count): the blocks of a product of ``work`` multiply-adds, each one
+    BLAS call, on the free cores with one BLAS thread each (a BLAS's own threads split a product by
+    their number, so its rounding would follow the machine's load; and after a product OpenBLAS's
+    threads spin for a while, holding the cores the next work needs). When the user set a thread
+    variable (or BLAS is not controllable) the blocks run one after another on BLAS as it is."""
+    if _user_chose() or _controller() is None:
+        in_blocks(lambda r: [fn(k) for k in range(r.start, r.stop)], count, count, 1)
+        return
+    with blas_threads(1):
+        in_blocks(lambda r: [fn(k) for k in range(r.start, r.stop)], count, 1,
+                  pool_threads(work, MULTITHREAD_WORK))
+
+
+_pool = {"pid": None, "executor": None}
+_HELPER_NAME = "rnnparity-blocks"
+
+
+def _executor() -> ThreadPoolExecutor:
+    """This process's pool of helper threads (made again in a forked child, which has none)."""
+    if _pool["pid"] != os.getpid():
+        _pool.update(pid=os.getpid(), executor=ThreadPoolExecutor(
+            max(1, usable_cores() - 1), thread_name_prefix=_HELPER_NAME))
+    return _pool["executor"]
 
 
 def blas_threads_for(work: int):
