@@ -137,6 +137,21 @@ def test_float32_rounding_inside_a_float64_layer_fails():
     assert verdict.status == FAIL and verdict.worst_ratio > 1e4, verdict.report()
 
 
+@pytest.mark.parametrize("dialect", ["keras2", "keras3"])
+def test_a_float32_wrapper_rounds_the_input_of_every_run(dialect):
+    """Bidirectional (float32 unless given) rounds the input to float32 before its float64 layers:
+    that is the case's input, so the centre and the randomly rounded runs start from it too. Before,
+    the long double centre took the unrounded input, and the reference's own float64 run (and any
+    valid computation) lay ~1e7 radii away (an exploding ConvLSTM1D found by rnnparity explore)."""
+    layer = rp.SimpleRNN(5, activation="linear", return_sequences=True, dtype="float64", dialect=dialect)
+    ref = _weights(rp.Bidirectional(layer, merge_mode="mul"), 3, scale=1.5, dtype="float64")
+    plan = Plan([Call(_x((2, 25, 3), "float64"))])
+    env = rounding_envelope(ref, plan)
+    assert abs(env.outputs[0].low).max() > 1e3  # it grows: the input's rounding is amplified
+    verdict = judge_envelope(env, _another_valid_run(ref, plan))
+    assert verdict.status == PASS, verdict.report()
+
+
 def test_a_float64_layer_computed_in_float32_is_named_by_the_float32_hypothesis():
     ref = _stacked(dtype="float64")
     plan = Plan([Call(_x((2, 20, 2), "float64"))])

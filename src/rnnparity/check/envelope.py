@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..plan import Call, Reset
+from ..reference import Bidirectional
 from .mca import PerturbedReference, cast_tree, high_precision, layers_of, recast
 
 RUNS = 16  # randomly rounded runs (plus the unperturbed one): measured in scripts/envelope_rates.py
@@ -139,9 +140,9 @@ def _envelope(reference, plan, runs, ulps, seed, weights, names):
     high = high_precision(dtype)
     centre = low
     if high is not None:
-        centre = run_plan(recast(reference, high), plan,
-                          lambda c: Call(cast_tree(c.x, high), c.mask,
-                                         cast_tree(c.initial_state, high), c.label))
+        centre = run_plan(recast(reference, high), plan, lambda c: _wrapper_cast(reference, Call(
+            cast_tree(_wrapper_cast(reference, c).x, high), c.mask,
+            cast_tree(_wrapper_cast(reference, c).initial_state, high), c.label)))
     calls = [s for s in steps_of(plan) if isinstance(s, Call)]
     time_axis = 0 if layers_of(reference)[0].time_major else 1
     env = Envelope([], dtype, high, runs, ulps, seed, [c.label for c in calls],
@@ -192,14 +193,33 @@ def _perturbed_runs(env, reference, plan, runs, ulps, seed, weights, time_axis, 
                                    limit=float(np.finfo(dtype).max))
     rounding = perturbed.rounding
     ref = perturbed.start_run(np.random.default_rng(seed))
-    outs = run_plan(ref, plan, lambda c: Call(
-        rounding(tile(cast_tree(np.asarray(c.x), work), runs, 1 - time_axis)),
-        None if c.mask is None else tile(np.asarray(c.mask), runs, 1 - time_axis),
-        rounding.tree(tile_tree(cast_tree(c.initial_state, work), runs)), c.label))
+    def prepare(c):
+        c = _wrapper_cast(reference, c)
+        return Call(rounding(tile(cast_tree(np.asarray(c.x), work), runs, 1 - time_axis)),
+                    None if c.mask is None else tile(np.asarray(c.mask), runs, 1 - time_axis),
+                    rounding.tree(tile_tree(cast_tree(c.initial_state, work), runs)), c.label)
+
+    outs = run_plan(ref, plan, prepare)
     arrays = [a for out in outs for _, a in flatten(out)]
     for o, a in zip(env.outputs, arrays):
         for run in untile(a, o.low.shape, runs):
             np.maximum(o.radius, _distance(run, o.centre), out=o.radius)
+
+
+def _wrapper_cast(reference, call):
+    """``call`` with its arrays cast as a Bidirectional wrapper casts them before its layers see them:
+    the input (and Keras 3's initial states) in the wrapper's own dtype (bidirectional.py). A
+    float32 wrapper around float64 layers rounds the input to float32: that is the case's input, not
+    a rounding error, so the centre and the randomly rounded runs start from it too (an exploding
+    float64 case amplified the difference ~1e4-fold past the envelope: found by rnnparity explore).
+    The high-precision copy's wrapper (mca.recast) no longer casts; this does it in its place."""
+    if not isinstance(reference, Bidirectional):
+        return call
+    dtype = reference.compute_dtype
+    states = call.initial_state
+    if reference.dialect == "keras3" and states is not None:
+        states = cast_tree(list(states) if isinstance(states, tuple) else states, dtype)
+    return Call(cast_tree(call.x, dtype), call.mask, states, call.label)
 
 
 def tile(a, runs, axis):
