@@ -47,11 +47,11 @@ def run_standalone(paths, cwd):
     return {Path(section.split("\n", 1)[0]): section.split("\n", 1)[1] for section in sections}
 
 
-def flipped_recurrent_kernel(self, h):
+def flipped_recurrent_kernel(self, h, then=None):
     """A planted reference bug: the recurrent convolution as a true convolution (kernel flipped)."""
     ones = (1,) * self.rank
     flipped = self.recurrent_kernel[tuple(slice(None, None, -1) for _ in range(self.rank))]
-    return cross_correlate(h, flipped, ones, ones, "same", self.matmul)
+    return cross_correlate(h, flipped, ones, ones, "same", self.matmul, then=then)
 
 
 def conv_config(target, kernel):
