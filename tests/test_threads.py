@@ -215,3 +215,12 @@ def test_in_blocks_called_inside_a_block_does_not_wait_for_the_pool(sampled):
         threads.in_blocks(lambda r: inner.append(r.start), 40, 10, 2)
     threads.in_blocks(outer, 8, 1, 2)  # would deadlock if a helper waited for itself
     assert sorted(inner) == sorted(list(range(0, 40, 10)) * 8)
+
+
+def test_with_the_users_thread_variable_the_blocks_run_on_the_callers_thread(monkeypatch, sampled):
+    sampled(0, 4)
+    monkeypatch.setattr(threads, "_user_chose", lambda: True)
+    monkeypatch.setattr(threads, "in_blocks", lambda *a: pytest.fail("blocks handed to the pool"))
+    seen = []
+    threads.product_blocks(seen.append, 5, 1 << 30)
+    assert seen == [0, 1, 2, 3, 4]

@@ -19,9 +19,9 @@ A ConvLSTM step is a large product (its recurrent convolution) followed by milli
 values (its gate equations), which NumPy computes on one thread. conv.py splits the convolution into
 blocks of output positions, and a step computes each block's gates right after its product, on the
 usable cores, by a small pool of our own threads (NumPy releases the GIL in its loops and BLAS calls):
-`product_blocks`. Why not BLAS's own threads: after a product OpenBLAS's threads spin for a while
-(about 0.1 s), holding the core the elementwise work needs; a static split waits for a descheduled
-thread; and a product split by thread count rounds differently on a quiet and a loaded machine.
+`product_blocks`. Why not BLAS's own threads: after a product OpenBLAS's threads spin for a while,
+holding the core the elementwise work needs; a static split waits for a descheduled thread; and a
+product split by thread count rounds differently on a quiet and a loaded machine.
 """
 from __future__ import annotations
 
@@ -158,16 +158,20 @@ def in_blocks(fn, rows: int, block_rows: int, threads: int):
 
 def product_blocks(fn, count: int, work: int):
     """``fn(k)`` for k in range(count): the blocks of a product of ``work`` multiply-adds, each one
-    BLAS call, on the free cores with one BLAS thread each (a BLAS's own threads split a product by
-    their number, so its rounding would follow the machine's load; and after a product OpenBLAS's
-    threads spin for a while, holding the cores the next work needs). When the user set a thread
-    variable (or BLAS is not controllable) the blocks run one after another on BLAS as it is."""
+    BLAS call, on `pool_threads` threads with one BLAS thread each. Not BLAS's own threads: they
+    split a product by their number, so its rounding would follow the machine's load, and they spin
+    for a while after a product (single-threaded elementwise work right after a two-thread product
+    kept 1.8 cores busy). When the user set a thread variable (or BLAS is not controllable) the
+    blocks run one after another on BLAS as it is."""
+    def run(rows):
+        for k in range(rows.start, rows.stop):
+            fn(k)
+
     if _user_chose() or _controller() is None:
-        in_blocks(lambda r: [fn(k) for k in range(r.start, r.stop)], count, count, 1)
+        run(range(count))
         return
     with blas_threads(1):
-        in_blocks(lambda r: [fn(k) for k in range(r.start, r.stop)], count, 1,
-                  pool_threads(work, MULTITHREAD_WORK))
+        in_blocks(run, count, 1, pool_threads(work, MULTITHREAD_WORK))
 
 
 _pool = {"pid": None, "executor": None}
