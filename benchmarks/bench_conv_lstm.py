@@ -2,8 +2,10 @@
 ConvLSTM2D), float32, 3x3 kernel, padding 'same', return_sequences=True, same weights and input, at a
 nowcasting shape and a video shape (issue 22; target ratio <= 1.5). Each row also splits the
 reference's time into the input convolution (every timestep, before the loop), the T recurrent
-convolutions (im2col + one matrix product each) and the rest (gate activations, state update, loop),
-and gives the max abs difference to the framework's output, so a fast but wrong reference cannot hide.
+convolutions alone (im2col + product, block by block: reference/conv.py) and the rest (the gate
+equations, which a real step computes in the same blocks right after each block's product, and the
+loop), and gives the max abs difference to the framework's output, so a fast but wrong reference
+cannot hide.
 
     PYTHONPATH=src python benchmarks/bench.py --section conv_lstm --json benchmarks/results-conv-lstm.json
 """
