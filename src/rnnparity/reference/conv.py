@@ -68,8 +68,8 @@ def cross_correlate(x, kernel, strides, dilation, padding, matmul=np.matmul, bia
     filters) -> (batch, *out, filters), plus ``bias`` (filters,) when given. ``matmul`` is the
     compute dtype's matrix product.
 
-    The columns are gathered and multiplied block by block (a few output lines of one batch row at a
-    time, about threads.PRODUCT_BLOCK_ROWS positions), on the free cores (threads.py): a block's
+    The columns are gathered and multiplied block by block (about threads.PRODUCT_BLOCK_ROWS output
+    positions: whole batch rows, or a few output lines of one), on the free cores (threads.py): a block's
     columns are still in cache for its product, and the blocks depend only on the shapes, so the
     result has the same bits on any number of threads. ``then(z, where)``, when given, is called on
     each block ``z`` = result[where] as soon as it is computed, on the same thread (a ConvLSTM step's
@@ -77,12 +77,10 @@ def cross_correlate(x, kernel, strides, dilation, padding, matmul=np.matmul, bia
     rank = kernel.ndim - 2
     view = windows(x, kernel.shape[:rank], strides, dilation, padding)  # (batch, *out, *kernel, channels)
     weights = kernel.reshape(-1, kernel.shape[-1])  # (taps x channels, filters)
-    dtype = matmul(np.zeros((0, weights.shape[0]), x.dtype), weights).dtype  # the product's dtype
+    dtype = (np.result_type(x.dtype, weights.dtype) if matmul is np.matmul else  # the product's dtype
+             matmul(np.zeros((0, weights.shape[0]), x.dtype), weights).dtype)
     out = np.empty(view.shape[:rank + 1] + weights.shape[-1:], dtype)
-    line = math.prod(view.shape[2:rank + 1])  # positions in one output line (all axes but the first)
-    lines = max(1, threads.PRODUCT_BLOCK_ROWS // max(line, 1))
-    blocks = [(b, slice(start, start + lines)) for b in range(view.shape[0])
-              for start in range(0, view.shape[1], lines)]
+    blocks = _blocks(view.shape[:rank + 1], threads.PRODUCT_BLOCK_ROWS)
 
     def block(k):
         columns = view[blocks[k]].reshape(-1, weights.shape[0])  # im2col of this block: its one copy
@@ -98,3 +96,15 @@ def cross_correlate(x, kernel, strides, dilation, padding, matmul=np.matmul, bia
 
     threads.product_blocks(block, len(blocks), math.prod(out.shape[:-1]) * weights.size)
     return out
+
+
+def _blocks(leading, rows):
+    """Index tuples into arrays of leading shape (batch, *out) cutting them into blocks of about
+    ``rows`` positions: whole batch rows while one is smaller than that, else runs of output lines
+    (all axes but the first) of one batch row. Each block is contiguous in a C-ordered array."""
+    batch, per_row = leading[0], math.prod(leading[1:])
+    if per_row <= rows:
+        group = max(1, rows // max(per_row, 1))
+        return [(slice(b, b + group),) for b in range(0, batch, group)]
+    lines = max(1, rows // max(math.prod(leading[2:]), 1))
+    return [(b, slice(start, start + lines)) for b in range(batch) for start in range(0, leading[1], lines)]

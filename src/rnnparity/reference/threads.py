@@ -130,6 +130,11 @@ def in_blocks(fn, rows: int, block_rows: int, threads: int):
     on ``threads`` threads (this one included; blocks are handed out as threads come free). ``fn``
     must touch only its own rows. The first exception raised is re-raised here, once every thread
     has stopped."""
+    if threads <= 1 or rows <= block_rows or threading.current_thread().name.startswith(_HELPER_NAME):
+        # one thread (from a helper's block, waiting for the pool could deadlock): no pool at all
+        for start in range(0, rows, block_rows):
+            fn(slice(start, min(start + block_rows, rows)))
+        return
     blocks = iter([slice(start, min(start + block_rows, rows)) for start in range(0, rows, block_rows)])
     lock = threading.Lock()
 
@@ -141,8 +146,6 @@ def in_blocks(fn, rows: int, block_rows: int, threads: int):
                 return
             fn(block)
 
-    if threading.current_thread().name.startswith(_HELPER_NAME):
-        threads = 1  # called from a helper's block: waiting for the pool there could deadlock
     threads = min(threads, -(-rows // block_rows))
     futures = [_executor().submit(drain) for _ in range(threads - 1)]
     errors = []
