@@ -140,9 +140,11 @@ def _envelope(reference, plan, runs, ulps, seed, weights, names):
     high = high_precision(dtype)
     centre = low
     if high is not None:
-        centre = run_plan(recast(reference, high), plan, lambda c: _wrapper_cast(reference, Call(
-            cast_tree(_wrapper_cast(reference, c).x, high), c.mask,
-            cast_tree(_wrapper_cast(reference, c).initial_state, high), c.label)))
+        def in_high(c):
+            c = _wrapper_cast(reference, c)
+            return Call(cast_tree(c.x, high), c.mask, cast_tree(c.initial_state, high), c.label)
+
+        centre = run_plan(recast(reference, high), plan, in_high)
     calls = [s for s in steps_of(plan) if isinstance(s, Call)]
     time_axis = 0 if layers_of(reference)[0].time_major else 1
     env = Envelope([], dtype, high, runs, ulps, seed, [c.label for c in calls],
@@ -217,8 +219,8 @@ def _wrapper_cast(reference, call):
         return call
     dtype = reference.compute_dtype
     states = call.initial_state
-    if reference.dialect == "keras3" and states is not None:
-        states = cast_tree(list(states) if isinstance(states, tuple) else states, dtype)
+    if reference.dialect == "keras3":
+        states = cast_tree(states, dtype)
     return Call(cast_tree(call.x, dtype), call.mask, states, call.label)
 
 
