@@ -102,17 +102,15 @@ class ConvLSTMCell(Cell):
         self.strided_and_dilated = max(self.strides) > 1 and max(self.dilation_rate) > 1
         if self.strided_and_dilated and dialect == "keras3":
             raise strides_and_dilation_error(owner, self.strides, self.dilation_rate)
+        elementwise = activations.is_elementwise(activations.get(activation, dialect, "activation"))
         # elementwise activations (all but softmax & co.): every output position is computed on its own
-        self.positions_independent = all(
-            activations.is_elementwise(activations.get(given, dialect, what))
-            for given, what in ((activation, "activation"), (recurrent_activation, "recurrent_activation")))
+        self.positions_independent = elementwise and self._gates_elementwise
         if self.data_format == "channels_first":
             # Keras applies the activations to channels_first arrays: a row-wise one (softmax & co.)
             # normalises along the last *spatial* axis there, not along the filters (found by explore)
-            for name, given, what in (("activation", activation, "activation"),
-                                      ("activation_kept", activation, "activation"),
-                                      ("recurrent_activation", recurrent_activation, "recurrent_activation")):
-                if not activations.is_elementwise(activations.get(given, dialect, what)):
+            for name, is_elementwise in (("activation", elementwise), ("activation_kept", elementwise),
+                                         ("recurrent_activation", self._gates_elementwise)):
+                if not is_elementwise:
                     setattr(self, name, functools.partial(in_channels_first, getattr(self, name), rank))
         self.state_shape = None  # (*out_spatial, filters) in data_format order, set from the input
         self._config = {"filters": self.filters, "kernel_size": self.kernel_size, "strides": self.strides,
